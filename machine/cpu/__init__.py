@@ -1,0 +1,1 @@
+"""The hart: instruction table, decoder, execution engine, CSRs and the Sv32 MMU."""

@@ -1,0 +1,296 @@
+"""Translate straight-line runs of instructions into Python functions.
+
+A block is the instructions from one pc up to and including the first branch or jump,
+stopping early at a page boundary, an illegal word, or a "system" instruction (CSR
+access, xRET, WFI, ECALL, EBREAK, SFENCE.VMA, FENCE.I), which always runs as a
+block of its own through `Hart.exec_system` because it reads or changes state the
+generated code does not hold.
+
+Generated code keeps the registers it touches in locals (x1..x31; x0 reads as 0 and
+writes to it are dropped).  Every register is in one of 32 locals loaded at entry, so
+writing all of them back is correct at any point; the `except Unwind` clause does that
+and adds `i` (the index of the instruction that left the block) to the exception's
+`done` count.  `i` is only assigned on slow paths, so fast paths pay nothing for it.
+
+Names the generated code uses, bound in the per-hart globals dict:
+  X      the hart's register list          B8/H16/W32  RAM as bytes/halfwords/words
+  RT/WT  data TLBs (vpn -> RAM delta)      LD/ST       slow-path load/store (may trap)
+  AMO    atomic memory op slow path        DIV/REM     signed division helpers
+  EXTRA  one-element list: instructions a self-loop ran beyond its first pass
+  Trap, Unwind
+A TLB value is `page_offset_in_ram - (vpn << 12)`, so RAM offset = address + delta.
+"""
+
+from __future__ import annotations
+
+from machine.cpu import isa
+from machine.cpu.csrs import ILLEGAL_INSN, INSN_MISALIGNED
+
+M = 0xFFFF_FFFF
+SIGN = 0x8000_0000
+
+# Kinds of block, as the run loop sees them.
+PLAIN, LOOP, SYNC = 0, 1, 2
+
+SYSTEM_NAMES = frozenset(
+    {"ecall", "ebreak", "csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci",
+     "sret", "mret", "wfi", "sfence.vma", "fence.i"}
+)  # fmt: skip
+JUMP_NAMES = frozenset({"jal", "jalr", "beq", "bne", "blt", "bge", "bltu", "bgeu"})
+MAX_BLOCK = 48
+
+
+def _reg(n: int) -> str:
+    return f"x{n}" if n else "0"
+
+
+def _signed(expr: str) -> str:
+    return f"(({expr} ^ {SIGN}) - {SIGN})"
+
+
+_ALU_R = {
+    "add": "({a} + {b}) & M",
+    "sub": "({a} - {b}) & M",
+    "sll": "({a} << ({b} & 31)) & M",
+    "slt": "1 if ({a} ^ SIGN) < ({b} ^ SIGN) else 0",
+    "sltu": "1 if {a} < {b} else 0",
+    "xor": "{a} ^ {b}",
+    "srl": "{a} >> ({b} & 31)",
+    "sra": "(((({a} ^ SIGN) - SIGN)) >> ({b} & 31)) & M",
+    "or": "{a} | {b}",
+    "and": "{a} & {b}",
+    "mul": "({a} * {b}) & M",
+    "mulh": "(((({a} ^ SIGN) - SIGN) * (({b} ^ SIGN) - SIGN)) >> 32) & M",
+    "mulhsu": "(((({a} ^ SIGN) - SIGN) * {b}) >> 32) & M",
+    "mulhu": "({a} * {b}) >> 32",
+    "div": "DIV({a}, {b})",
+    "divu": "{a} // {b} if {b} else M",
+    "rem": "REM({a}, {b})",
+    "remu": "{a} % {b} if {b} else {a}",
+}
+
+_BRANCH = {
+    "beq": "{a} == {b}",
+    "bne": "{a} != {b}",
+    "blt": "({a} ^ SIGN) < ({b} ^ SIGN)",
+    "bge": "({a} ^ SIGN) >= ({b} ^ SIGN)",
+    "bltu": "{a} < {b}",
+    "bgeu": "{a} >= {b}",
+}
+
+_LOAD = {"lb": (1, True), "lh": (2, True), "lw": (4, False), "lbu": (1, False), "lhu": (2, False)}
+_STORE = {"sb": 1, "sh": 2, "sw": 4}
+_VIEW = {1: ("B8", "a + p"), 2: ("H16", "(a + p) >> 1"), 4: ("W32", "(a + p) >> 2")}
+
+AMO_OPS = {
+    "amoswap.w": "swap", "amoadd.w": "add", "amoxor.w": "xor", "amoand.w": "and",
+    "amoor.w": "or", "amomin.w": "min", "amomax.w": "max", "amominu.w": "minu",
+    "amomaxu.w": "maxu",
+}  # fmt: skip
+
+
+def div(a: int, b: int) -> int:
+    """DIV with the spec's edge cases (volume I, table 7.1): x/0 = -1, INT_MIN/-1 = INT_MIN."""
+    if b == 0:
+        return M
+    sa, sb = a - ((a & SIGN) << 1), b - ((b & SIGN) << 1)
+    q = abs(sa) // abs(sb)
+    return (-q if (sa < 0) != (sb < 0) else q) & M
+
+
+def rem(a: int, b: int) -> int:
+    """REM: x%0 = x, INT_MIN%-1 = 0; the sign of the result follows the dividend."""
+    if b == 0:
+        return a
+    sa, sb = a - ((a & SIGN) << 1), b - ((b & SIGN) << 1)
+    r = abs(sa) % abs(sb)
+    return (-r if sa < 0 else r) & M
+
+
+class Block:
+    """The source of one translated block, built one instruction at a time."""
+
+    def __init__(self, pc: int):
+        self.pc = pc
+        self.lines: list[str] = []
+        self.count = 0
+        self.regs: set[int] = set()
+        self.end: str | None = None  # expression for the next pc, set by a jump
+        self.loop_cond: str | None = None  # self-loop: condition to go round again
+
+    def emit(self, line: str, indent: int = 0) -> None:
+        self.lines.append("    " * indent + line)
+
+    def use(self, *regs: int) -> None:
+        self.regs.update(r for r in regs if r)
+
+    def add(self, d: isa.Decoded) -> None:
+        """Append instruction `d` (at self.pc + 4*count) to the block."""
+        k = self.count
+        pc = self.pc + 4 * k
+        name = d.name
+        rd, rs1, rs2, imm = d.rd, d.rs1, d.rs2, d.imm
+        a, b = _reg(rs1), _reg(rs2)
+        dst = f"x{rd}" if rd else "_"
+        self.use(rd, rs1, rs2)
+        self.count += 1
+        fmt = d.insn.fmt
+        if name in _ALU_R:
+            if rd:
+                self.emit(f"{dst} = " + _ALU_R[name].format(a=a, b=b))
+        elif fmt == "I":
+            c = imm & M
+            expr = {
+                "addi": f"({a} + {c}) & M" if rs1 else str(c),
+                "slti": f"1 if ({a} ^ SIGN) < {c ^ SIGN} else 0",
+                "sltiu": f"1 if {a} < {c} else 0",
+                "xori": f"{a} ^ {c}",
+                "ori": f"{a} | {c}",
+                "andi": f"{a} & {c}",
+            }[name]
+            if rd:
+                self.emit(f"{dst} = {expr}")
+        elif fmt == "SHIFT":
+            expr = {
+                "slli": f"({a} << {imm}) & M",
+                "srli": f"{a} >> {imm}",
+                "srai": f"((({a} ^ SIGN) - SIGN) >> {imm}) & M",
+            }[name]
+            if rd:
+                self.emit(f"{dst} = {expr}")
+        elif name == "lui":
+            if rd:
+                self.emit(f"{dst} = {imm}")
+        elif name == "auipc":
+            if rd:
+                self.emit(f"{dst} = {(pc + imm) & M}")
+        elif name in _LOAD:
+            self._load(k, d, dst)
+        elif name in _STORE:
+            self._store(k, d)
+        elif name == "fence":
+            pass  # one hart, in-order memory: every fence is already satisfied
+        elif name == "lr.w":
+            self.emit(f"i = {k}")
+            self.emit(f"{dst} = LR({a})")
+        elif name == "sc.w":
+            self.emit(f"i = {k}")
+            self.emit(f"{dst} = SC({a}, {b})")
+        elif name in AMO_OPS:
+            self.emit(f"i = {k}")
+            self.emit(f"{dst} = AMO('{AMO_OPS[name]}', {a}, {b})")
+        elif name == "jal":
+            target = (pc + imm) & M
+            if target & 3:
+                self._raise(k, INSN_MISALIGNED, str(target))
+                return
+            if rd:
+                self.emit(f"{dst} = {(pc + 4) & M}")
+            self.end = str(target)
+            if target == self.pc:
+                self.loop_cond = "True"
+        elif name == "jalr":
+            self.emit(f"t = ({a} + {imm & M}) & 0xFFFFFFFE")
+            self.emit("if t & 2:")
+            self.emit(f"i = {k}", 1)
+            self.emit(f"raise Trap({INSN_MISALIGNED}, t)", 1)
+            if rd:
+                self.emit(f"{dst} = {(pc + 4) & M}")
+            self.end = "t"
+        elif name in _BRANCH:
+            cond = _BRANCH[name].format(a=a, b=b)
+            target = (pc + imm) & M
+            fall = (pc + 4) & M
+            if target & 3:
+                self.emit(f"if {cond}:")
+                self.emit(f"i = {k}", 1)
+                self.emit(f"raise Trap({INSN_MISALIGNED}, {target})", 1)
+                self.end = str(fall)
+            elif target == self.pc:
+                self.loop_cond = cond
+                self.end = f"{target} if {cond} else {fall}"
+            else:
+                self.emit(f"c = {cond}")
+                self.end = f"{target} if c else {fall}"
+        else:  # pragma: no cover - the translator never passes other names here
+            raise AssertionError(f"codegen: no template for {name}")
+
+    def add_illegal(self, word: int) -> None:
+        """An illegal instruction: raises when reached, ends the block."""
+        self._raise(self.count, ILLEGAL_INSN, str(word))
+        self.count += 1
+
+    def _raise(self, k: int, cause: int, tval: str) -> None:
+        self.emit(f"i = {k}")
+        self.emit(f"raise Trap({cause}, {tval})")
+        self.end = "None"  # unreachable
+
+    def _address(self, rs1: int, imm: int) -> None:
+        if rs1 == 0:
+            self.emit(f"a = {imm & M}")
+        elif imm:
+            self.emit(f"a = (x{rs1} + {imm & M}) & M")
+        else:
+            self.emit(f"a = x{rs1}")
+
+    def _load(self, k: int, d: isa.Decoded, dst: str) -> None:
+        size, signed = _LOAD[d.name]
+        view, index = _VIEW[size]
+        self._address(d.rs1, d.imm)
+        self.emit("p = RT.get(a >> 12)")
+        self.emit(f"if p is None or a & {size - 1}:" if size > 1 else "if p is None:")
+        self.emit(f"i = {k}", 1)
+        self.emit(f"v = LD(a, {size})", 1)
+        self.emit("else:")
+        self.emit(f"v = {view}[{index}]", 1)
+        if signed:
+            bit = 1 << (8 * size - 1)
+            self.emit(f"{dst} = ((v ^ {bit}) - {bit}) & M")
+        else:
+            self.emit(f"{dst} = v")
+
+    def _store(self, k: int, d: isa.Decoded) -> None:
+        size = _STORE[d.name]
+        view, index = _VIEW[size]
+        value = _reg(d.rs2)
+        if size < 4 and d.rs2:
+            value = f"({value} & {(1 << 8 * size) - 1})"
+        self._address(d.rs1, d.imm)
+        self.emit("p = WT.get(a >> 12)")
+        self.emit(f"if p is None or a & {size - 1}:" if size > 1 else "if p is None:")
+        self.emit(f"i = {k}", 1)
+        self.emit(f"ST(a, {size}, {value})", 1)
+        self.emit("else:")
+        self.emit(f"{view}[{index}] = {value}", 1)
+
+    def source(self, name: str) -> tuple[str, int]:
+        """Python source defining function `name(lim)`, and the block's kind."""
+        regs = sorted(self.regs)
+        load = "; ".join(f"x{r} = X[{r}]" for r in regs) or "pass"
+        store = "; ".join(f"X[{r}] = x{r}" for r in regs) or "pass"
+        out = [f"def {name}(lim):", f"    {load}", "    i = 0", "    try:"]
+        n = self.count
+        if self.loop_cond is not None:
+            # A block that branches back to its own start: go round inside Python while
+            # the caller's budget (lim instructions, this pass included) allows.
+            out += ["        k = 0", "        lim -= " + str(n), "        while True:"]
+            out += ["            " + line for line in self.lines]
+            if self.loop_cond != "True":
+                out += [f"            if not ({self.loop_cond}):", f"                npc = {self.pc + 4 * n & M}",
+                        "                break"]  # fmt: skip
+            out += [f"            if lim < {n}:", f"                npc = {self.pc}", "                break",
+                    f"            lim -= {n}", "            k += 1"]  # fmt: skip
+            handler_done = f"k * {n} + i"
+            kind = LOOP
+        else:
+            out += ["        " + line for line in self.lines]
+            end = self.end if self.end is not None else str((self.pc + 4 * n) & M)
+            out.append(f"        npc = {end}")
+            handler_done = "i"
+            kind = PLAIN
+        out += ["    except Unwind as u:", f"        {store}", "        u.index += i", f"        u.done += {handler_done}", "        raise"]
+        out.append(f"    {store}")
+        if kind == LOOP:
+            out.append(f"    EXTRA[0] = k * {n}")
+        out.append("    return npc")
+        return "\n".join(out) + "\n", kind

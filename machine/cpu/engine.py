@@ -1,0 +1,222 @@
+"""The execution engine: translated-block cache and the run loop.
+
+Decode once, run many times.  Blocks are cached by (RAM offset, virtual pc) — the
+same bytes mapped at two addresses are two blocks, since the code embeds its pc.
+A per-privilege jump cache maps pc straight to a block; it is cleared whenever the
+fetch TLBs are, so a hit never skips a permission check that could now fail.
+
+Invalidation: pages holding translated code are kept out of the store TLBs, so every
+store to them takes the slow path, which drops the page's blocks when the store hits
+a translated word.  DMA and the loader reach RAM through `Ram.write_bytes`, which
+reports here too.  FENCE.I drops everything.
+
+Single-stepping uses the same code generator with one-instruction blocks, so the
+block path and the step path execute the same semantics; the run loop steps whenever
+a whole block would run past the next event (budget end or timer alarm), so both
+paths take interrupts at exactly the same instruction.
+"""
+
+from __future__ import annotations
+
+from machine.cpu import isa
+from machine.cpu.codegen import JUMP_NAMES, LOOP, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
+from machine.cpu.csrs import INTERRUPT_BIT
+from machine.cpu.trap import Exit, ExitKind, Trap, Unwind
+
+M = 0xFFFF_FFFF
+
+
+class EngineMixin:
+    """Block translation and `run`; mixed into `Hart`."""
+
+    def _init_engine(self) -> None:
+        self.blocks: dict[tuple[int, int], tuple] = {}
+        self.step_blocks: dict[tuple[int, int], tuple] = {}
+        self.page_blocks: dict[int, list[tuple[int, int]]] = {}
+        self.code_pages: set[int] = set()  # RAM page numbers that hold translated code
+        self.code_words: dict[int, set[int]] = {}  # RAM page -> word indexes translated
+        self.jcache: list[dict[int, tuple]] = [{} for _ in range(4)]
+        self.extra = [0]
+        self.blocks_translated = 0
+        ram = self.ram
+        self.ns = {
+            "X": self.x, "M": M, "SIGN": 0x8000_0000,
+            "B8": ram.data, "H16": ram.halves, "W32": ram.words,
+            "RT": self.rtlb[3], "WT": self.wtlb[3],
+            "LD": self.load_slow, "ST": self.store_slow, "AMO": self.amo,
+            "LR": self.load_reserved, "SC": self.store_conditional,
+            "DIV": div, "REM": rem, "EXTRA": self.extra, "Trap": Trap, "Unwind": Unwind,
+        }  # fmt: skip
+        ram.on_write = self._ram_written
+
+    # --- cache maintenance ------------------------------------------------------------
+
+    def _flush_jump_caches(self) -> None:
+        for j in self.jcache:
+            j.clear()
+
+    def flush_code(self) -> None:
+        """Drop every translated block (FENCE.I)."""
+        self.blocks.clear()
+        self.step_blocks.clear()
+        self.page_blocks.clear()
+        self.code_pages.clear()
+        self.code_words.clear()
+        self._flush_jump_caches()
+
+    def _invalidate_page(self, page: int) -> None:
+        for key in self.page_blocks.pop(page, ()):
+            self.blocks.pop(key, None)
+            self.step_blocks.pop(key, None)
+        self.code_words.pop(page, None)
+        self.code_pages.discard(page)
+        self._flush_jump_caches()
+
+    def _code_written(self, off: int, size: int) -> None:
+        """A store or DMA wrote RAM bytes [off, off+size): drop blocks it overwrote."""
+        first, last = off >> 2, (off + size - 1) >> 2
+        for page in range(off >> 12, ((off + size - 1) >> 12) + 1):
+            words = self.code_words.get(page)
+            if words and any(w in words for w in range(max(first, page << 10), min(last, (page << 10) + 1023) + 1)):
+                self._invalidate_page(page)
+
+    def _ram_written(self, off: int, size: int) -> None:
+        if self.code_pages:
+            self._code_written(off, size)
+
+    # --- translation ---------------------------------------------------------------
+
+    def _translate(self, off: int, pc: int, max_len: int) -> tuple:
+        """Build the block starting at RAM offset `off` (virtual `pc`)."""
+        words = self.ram.words
+        first = isa.decode(words[off >> 2])
+        if first is not None and first.name in SYSTEM_NAMES:
+            block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
+            self._register(off, pc, 1, block, self.step_blocks if max_len == 1 else self.blocks)
+            return block
+        b = Block(pc)
+        o = off
+        page_end = (off | 0xFFF) + 1
+        while True:
+            d = isa.decode(words[o >> 2])
+            if d is None:
+                if b.count == 0:
+                    b.add_illegal(words[o >> 2])
+                break
+            if d.name in SYSTEM_NAMES:
+                break
+            b.add(d)
+            o += 4
+            if d.name in JUMP_NAMES or b.count >= max_len or o >= page_end:
+                break
+        src, kind = b.source("block")
+        exec(compile(src, f"<block {pc:#010x}>", "exec"), self.ns)
+        fn = self.ns.pop("block")
+        block = (fn, b.count, kind)
+        self.blocks_translated += 1
+        self._register(off, pc, b.count, block, self.step_blocks if max_len == 1 else self.blocks)
+        return block
+
+    def _register(self, off: int, pc: int, count: int, block: tuple, cache: dict) -> None:
+        key = (off, pc)
+        cache[key] = block
+        page = off >> 12
+        self.page_blocks.setdefault(page, []).append(key)
+        self.code_words.setdefault(page, set()).update(range(off >> 2, (off >> 2) + count))
+        if page not in self.code_pages:
+            self.code_pages.add(page)
+            self._flush_store_tlbs()
+
+    def _block_at(self, pc: int) -> tuple:
+        off = self.fetch_offset(pc)
+        block = self.blocks.get((off, pc))
+        if block is None:
+            block = self._translate(off, pc, MAX_BLOCK)
+        if pc >> 12 in self.itlb[self.priv]:
+            self.jcache[self.priv][pc] = block
+        return block
+
+    def _step_block(self, pc: int) -> tuple:
+        off = self.fetch_offset(pc)
+        block = self.step_blocks.get((off, pc))
+        return block if block is not None else self._translate(off, pc, 1)
+
+    # --- running ---------------------------------------------------------------------
+
+    def run(self, max_instructions: int) -> Exit:
+        """Run until `max_instructions` more have retired, or something stops the hart."""
+        end = self.icount + max_instructions
+        ns = self.ns
+        extra = self.extra
+        while True:
+            exit_ = self._events(end)
+            if exit_ is not None:
+                return exit_
+            stop = max(self.icount + 1, min(end, self.clock.alarm_cycle - self.idle_cycles))
+            dpriv = self.data_priv()
+            ns["RT"] = self.rtlb[dpriv]
+            ns["WT"] = self.wtlb[dpriv]
+            pc = self.pc
+            icount = self.icount
+            try:
+                if not self.stepping:
+                    jc = self.jcache[self.priv]
+                    while icount < stop:
+                        b = jc.get(pc)
+                        if b is None:
+                            b = self._block_at(pc)
+                        fn, n, kind = b
+                        if kind == SYNC or icount + n > stop:
+                            break
+                        pc = fn(stop - icount)
+                        icount += n
+                        if kind:
+                            icount += extra[0]
+                    self.pc, self.icount = pc, icount
+                if icount < stop:
+                    # One instruction on its own: a system instruction, the approach to
+                    # an event, or single-step/trace mode.
+                    fn, n, kind = self._step_block(pc)
+                    if self.tracer is not None:
+                        self.tracer(self, pc)
+                    pc = fn(1)
+                    icount += 1
+                    self.pc, self.icount = pc, icount
+            except Unwind as u:
+                icount += u.done
+                pc = (pc + 4 * u.index) & M
+                self.pc, self.icount = pc, icount
+                if isinstance(u, Trap):
+                    exit_ = self.take_trap(u.cause, u.tval, pc)
+                    if exit_ is not None:
+                        return exit_
+
+    def step(self) -> Exit:
+        """Execute exactly one instruction (or take one pending interrupt)."""
+        saved, self.stepping = self.stepping, True
+        try:
+            return self.run(1)
+        finally:
+            self.stepping = saved
+
+    def _events(self, end: int) -> Exit | None:
+        """Between instructions: halts, timer alarms, interrupts, WFI, the budget."""
+        if self.halted is not None:
+            kind, code = self.halted
+            return Exit(ExitKind.HALT, halt=kind, code=code)
+        if self.cycles >= self.clock.alarm_cycle:
+            self.clock.fire_due()
+        irq = self.pending_interrupt()
+        if irq is not None:
+            self.sleeping = False
+            exit_ = self.take_trap(INTERRUPT_BIT | irq, 0, self.pc)
+            if exit_ is not None:
+                return exit_
+        if self.sleeping:
+            if self.mip & self.mie:
+                self.sleeping = False  # WFI wakes on a locally enabled interrupt (3.3.3)
+            else:
+                return Exit(ExitKind.WFI, epc=self.pc, priv=self.priv)
+        if self.icount >= end:
+            return Exit(ExitKind.BUDGET)
+        return None

@@ -1,0 +1,319 @@
+"""Sv32 address translation, PMP, the TLBs, and the slow paths of loads and stores.
+
+Translated code reaches memory through small dict TLBs, one set per privilege:
+fetch (`itlb`), load (`rtlb`) and store (`wtlb`), each mapping a virtual page number
+to a RAM delta (RAM offset = address + delta).  Only pages of RAM that passed every
+check (page-table permissions, A/D bits, PMP) go in; anything else — devices, pages
+PMP splits, pages with translated code or HTIF's tohost (for stores) — stays out and
+is handled here, one access at a time.
+
+References: privileged spec 1.12, 4.3 (Sv32) and 3.7 (PMP).
+"""
+
+from __future__ import annotations
+
+from machine.bus import BusError
+from machine.cpu.csrs import (
+    INSN_ACCESS_FAULT, INSN_PAGE_FAULT, LOAD_ACCESS_FAULT, LOAD_MISALIGNED, LOAD_PAGE_FAULT,
+    MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, SATP_MODE, STORE_ACCESS_FAULT,
+    STORE_MISALIGNED, STORE_PAGE_FAULT, U,
+)  # fmt: skip
+from machine.cpu.trap import Resync, Trap
+
+M = 0xFFFF_FFFF
+
+FETCH, LOAD, STORE = 0, 1, 2
+_PAGE_FAULT = (INSN_PAGE_FAULT, LOAD_PAGE_FAULT, STORE_PAGE_FAULT)
+_ACCESS_FAULT = (INSN_ACCESS_FAULT, LOAD_ACCESS_FAULT, STORE_ACCESS_FAULT)
+
+# PTE bits (spec 4.3.1)
+PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64, 128
+
+# PMP configuration bits (spec 3.7.1)
+PMP_R, PMP_W, PMP_X, PMP_L = 1, 2, 4, 0x80
+PMP_OFF, PMP_TOR, PMP_NA4, PMP_NAPOT = 0, 1, 2, 3
+_PMP_NEED = (PMP_X, PMP_R, PMP_W)
+
+
+class MmuMixin:
+    """Address translation and memory slow paths; mixed into `Hart`."""
+
+    # --- TLB management -------------------------------------------------------
+
+    def _init_mmu(self) -> None:
+        # Index by privilege (0 U, 1 S, 3 M; 2 unused).
+        self.itlb: list[dict[int, int]] = [{} for _ in range(4)]
+        self.rtlb: list[dict[int, int]] = [{} for _ in range(4)]
+        self.wtlb: list[dict[int, int]] = [{} for _ in range(4)]
+        self.reservation: int | None = None
+        self.watch: dict[int, object] = {}  # physical address -> callback(addr, value)
+        self._watch_pages: set[int] = set()
+        self._pmp_regions: list[tuple[int, int, int, bool]] = []  # (lo, hi, perms, locked)
+
+    def flush_tlb(self) -> None:
+        """Forget every cached translation (SFENCE.VMA, satp, SUM/MXR, PMP changes)."""
+        for tlbs in (self.itlb, self.rtlb, self.wtlb):
+            for t in tlbs:
+                t.clear()
+        self._flush_jump_caches()
+
+    def _flush_store_tlbs(self) -> None:
+        for t in self.wtlb:
+            t.clear()
+
+    def data_priv(self) -> int:
+        """Privilege used for loads and stores: MPP when MPRV is set in M-mode (3.1.6.3)."""
+        if self.priv == 3 and self.mstatus & MSTATUS_MPRV:
+            return (self.mstatus >> MSTATUS_MPP_SHIFT) & 3
+        return self.priv
+
+    def add_watch(self, addr: int, callback) -> None:
+        """Call `callback(addr, value)` after every 32-bit store to physical `addr`."""
+        self.watch[addr] = callback
+        self._watch_pages.add(addr >> 12)
+        self._flush_store_tlbs()
+
+    # --- translation ------------------------------------------------------------
+
+    def translate(self, va: int, access: int, priv: int) -> int:
+        """Physical address for `va`; raises the page fault or access fault the spec names.
+
+        Sets the A (and for stores D) bit of the leaf PTE in memory, as hardware that
+        manages A/D itself does (spec 4.3.1 allows either this or a page fault).
+        """
+        satp = self.satp
+        if priv == 3 or not satp & SATP_MODE:
+            return va
+        fault = Trap(_PAGE_FAULT[access], va)
+        table = (satp & 0x3F_FFFF) << 12
+        level = 1
+        while True:
+            pte_addr = table + (((va >> (22 if level else 12)) & 0x3FF) << 2)
+            if not self._pmp_allows(pte_addr, 4, LOAD, 1) or not self.ram.contains(pte_addr, 4):
+                raise Trap(_ACCESS_FAULT[access], va)
+            pte = self.ram.words[(pte_addr - self.ram.base) >> 2]
+            if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
+                raise fault
+            if pte & (PTE_R | PTE_X):
+                break
+            if level == 0 or pte & (PTE_A | PTE_D | PTE_U):
+                raise fault  # non-leaf PTEs must have A, D, U clear (4.3.1)
+            table = (pte >> 10) << 12
+            level -= 1
+        # Leaf: permission checks (4.3.2 step 5).
+        if pte & PTE_U:
+            if priv == 1 and (access == FETCH or not self.mstatus & MSTATUS_SUM):
+                raise fault
+        elif priv == U:
+            raise fault
+        if access == FETCH:
+            if not pte & PTE_X:
+                raise fault
+        elif access == LOAD:
+            if not (pte & PTE_R or (self.mstatus & MSTATUS_MXR and pte & PTE_X)):
+                raise fault
+        elif not pte & PTE_W:
+            raise fault
+        ppn = pte >> 10
+        if level == 1:
+            if ppn & 0x3FF:
+                raise fault  # misaligned superpage
+            pa = ((ppn >> 10) << 22) | (va & 0x3F_FFFF)
+        else:
+            pa = (ppn << 12) | (va & 0xFFF)
+        want = PTE_A | (PTE_D if access == STORE else 0)
+        if pte & want != want:
+            self._write_phys(pte_addr, 4, pte | want)
+        return pa
+
+    def _fill(self, va: int, access: int, priv: int) -> int:
+        """Translate and, when the page may be cached, put it in that TLB."""
+        pa = self.translate(va, access, priv)
+        ram = self.ram
+        if not self._pmp_allows(pa, 1, access, priv):
+            raise Trap(_ACCESS_FAULT[access], va)
+        page = pa & ~0xFFF
+        if ram.contains(page, 4096) and self._pmp_uniform(page, access, priv):
+            off = page - ram.base
+            if access == STORE:
+                if (off >> 12) not in self.code_pages and (pa >> 12) not in self._watch_pages:
+                    self.wtlb[priv][va >> 12] = off - (va & ~0xFFF)
+            elif access == LOAD:
+                self.rtlb[priv][va >> 12] = off - (va & ~0xFFF)
+            else:
+                self.itlb[priv][va >> 12] = off - (va & ~0xFFF)
+        return pa
+
+    # --- PMP (3.7) -------------------------------------------------------------------
+
+    def _rebuild_pmp(self) -> None:
+        regions = []
+        prev = 0
+        for i in range(16):
+            cfg = (self.pmpcfg[i // 4] >> (8 * (i % 4))) & 0xFF
+            addr = self.pmpaddr[i]
+            mode = (cfg >> 3) & 3
+            if mode == PMP_TOR:
+                lo, hi = prev << 2, addr << 2
+            elif mode == PMP_NA4:
+                lo, hi = addr << 2, (addr << 2) + 4
+            elif mode == PMP_NAPOT:
+                ones = (~addr & (addr + 1)).bit_length() - 1  # trailing ones
+                size = 1 << (ones + 3)
+                lo = (addr << 2) & ~(size - 1)
+                hi = lo + size
+            else:
+                lo = hi = 0
+            if mode != PMP_OFF and lo < hi:
+                regions.append((lo, hi, cfg & 7, bool(cfg & PMP_L)))
+            elif mode != PMP_OFF:
+                regions.append((lo, lo, cfg & 7, bool(cfg & PMP_L)))  # matches nothing
+            prev = addr
+        self._pmp_regions = regions
+        self.flush_tlb()
+
+    def _pmp_perms(self, lo: int, hi: int, priv: int) -> int | None:
+        """Permissions for bytes [lo, hi): an R|W|X mask, or None if a region covers only
+        part of the range (the spec says such an access fails)."""
+        for rlo, rhi, perms, locked in self._pmp_regions:
+            if rlo <= lo and hi <= rhi:
+                if priv == 3 and not locked:
+                    return PMP_R | PMP_W | PMP_X
+                return perms
+            if lo < rhi and rlo < hi:
+                return None
+        return PMP_R | PMP_W | PMP_X if priv == 3 else 0
+
+    def _pmp_allows(self, pa: int, size: int, access: int, priv: int) -> bool:
+        perms = self._pmp_perms(pa, pa + size, priv)
+        return perms is not None and bool(perms & _PMP_NEED[access])
+
+    def _pmp_uniform(self, page: int, access: int, priv: int) -> bool:
+        perms = self._pmp_perms(page, page + 4096, priv)
+        return perms is not None and bool(perms & _PMP_NEED[access])
+
+    # --- physical access ---------------------------------------------------------
+
+    def _read_phys(self, pa: int, size: int, cause: int, va: int) -> int:
+        ram = self.ram
+        off = pa - ram.base
+        if 0 <= off and off + size <= ram.size:
+            return int.from_bytes(ram.data[off : off + size], "little")
+        try:
+            return self.bus.read(pa, size)
+        except BusError:
+            raise Trap(cause, va) from None
+
+    def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
+        """Store to RAM or a device; True when a device took it (the caller resyncs)."""
+        ram = self.ram
+        off = pa - ram.base
+        if 0 <= off and off + size <= ram.size:
+            ram.data[off : off + size] = (value & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+            page = off >> 12
+            if page in self.code_pages:
+                self._code_written(off, size)
+            if pa >> 12 in self._watch_pages:
+                base = pa & ~3
+                callback = self.watch.get(base)
+                if callback is not None:
+                    callback(base, ram.words[(base - ram.base) >> 2])
+                    return True
+            return False
+        try:
+            self.bus.write(pa, size, value)
+        except BusError:
+            raise Trap(STORE_ACCESS_FAULT, pa if va is None else va) from None
+        return True
+
+    # --- slow paths called by translated code --------------------------------------
+
+    def load_slow(self, va: int, size: int) -> int:
+        priv = self.data_priv()
+        if va & (size - 1):
+            return self._misaligned(va, size, LOAD, priv, 0)
+        pa = self._fill(va, LOAD, priv)
+        return self._read_phys(pa, size, LOAD_ACCESS_FAULT, va)
+
+    def store_slow(self, va: int, size: int, value: int) -> None:
+        priv = self.data_priv()
+        if va & (size - 1):
+            self._misaligned(va, size, STORE, priv, value)
+            return
+        pa = self._fill(va, STORE, priv)
+        if self._write_phys(pa, size, value, va):
+            raise Resync()
+
+    def _misaligned(self, va: int, size: int, access: int, priv: int, value: int) -> int:
+        """Misaligned RAM accesses are performed byte by byte (spec allows it); a
+        misaligned access to a device raises the misaligned exception."""
+        pas = []
+        for k in range(size):
+            pa = self._fill((va + k) & M, access, priv)
+            if not self.ram.contains(pa):
+                raise Trap(LOAD_MISALIGNED if access == LOAD else STORE_MISALIGNED, va)
+            pas.append(pa)
+        if access == LOAD:
+            return sum(self.ram.data[pa - self.ram.base] << (8 * k) for k, pa in enumerate(pas))
+        for k, pa in enumerate(pas):
+            self._write_phys(pa, 1, value >> (8 * k))
+        return 0
+
+    # --- A extension (volume I, chapter 8) ---------------------------------------------
+
+    def _atomic_address(self, va: int, access: int) -> int:
+        if va & 3:
+            raise Trap(LOAD_MISALIGNED if access == LOAD else STORE_MISALIGNED, va)
+        pa = self._fill(va, access, self.data_priv())
+        if not self.ram.contains(pa, 4):
+            raise Trap(LOAD_ACCESS_FAULT if access == LOAD else STORE_ACCESS_FAULT, va)
+        return pa
+
+    def load_reserved(self, va: int) -> int:
+        pa = self._atomic_address(va, LOAD)
+        self.reservation = pa
+        return self.ram.words[(pa - self.ram.base) >> 2]
+
+    def store_conditional(self, va: int, value: int) -> int:
+        """0 on success, 1 on failure; the reservation is gone either way (8.2)."""
+        pa = self._atomic_address(va, STORE)
+        ok = self.reservation == pa
+        self.reservation = None
+        if not ok:
+            return 1
+        self._write_phys(pa, 4, value)
+        return 0
+
+    def amo(self, op: str, va: int, value: int) -> int:
+        pa = self._atomic_address(va, STORE)
+        old = self.ram.words[(pa - self.ram.base) >> 2]
+        s_old, s_val = old - ((old & 0x8000_0000) << 1), value - ((value & 0x8000_0000) << 1)
+        new = {
+            "swap": value,
+            "add": (old + value) & M,
+            "xor": old ^ value,
+            "and": old & value,
+            "or": old | value,
+            "min": old if s_old <= s_val else value,
+            "max": old if s_old >= s_val else value,
+            "minu": min(old, value),
+            "maxu": max(old, value),
+        }[op]
+        self._write_phys(pa, 4, new)
+        return old
+
+    # --- fetch ---------------------------------------------------------------------
+
+    def fetch_offset(self, pc: int) -> int:
+        """RAM offset of the instruction at `pc` in the current privilege; traps if it
+        cannot be fetched."""
+        priv = self.priv
+        delta = self.itlb[priv].get(pc >> 12)
+        if delta is None:
+            pa = self._fill(pc, FETCH, priv)
+            if not self.ram.contains(pa, 4):
+                raise Trap(INSN_ACCESS_FAULT, pc)
+            delta = self.itlb[priv].get(pc >> 12)
+            if delta is None:  # RAM, but not cacheable (PMP splits the page)
+                return pa - self.ram.base
+        return pc + delta

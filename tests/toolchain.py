@@ -1,0 +1,83 @@
+"""The outside tools tests lean on: the RISC-V cross toolchain and QEMU.
+
+`.ci/install-tools` installs them; a test that needs one and finds it missing
+fails with a message saying so, rather than skipping in silence.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROGRAMS_DIR = Path(__file__).parent / "programs"
+CROSS_PREFIX = "riscv64-unknown-elf-"
+QEMU = "qemu-system-riscv32"
+INSTALL_HINT = "run `bash .ci/install-tools` to install it"
+
+
+class ToolMissing(RuntimeError):
+    """A tool a test needs is not installed."""
+
+
+def find_tool(name: str) -> str:
+    """Path of an installed program, or ToolMissing naming it."""
+    found = shutil.which(name)
+    if found is None:
+        raise ToolMissing(f"{name} is not installed; {INSTALL_HINT}")
+    return found
+
+
+def cross_tool(name: str) -> str:
+    """Path of a cross tool: cross_tool("gcc") -> .../riscv64-unknown-elf-gcc."""
+    return find_tool(CROSS_PREFIX + name)
+
+
+def run_tool(*args: str | Path, cwd: Path | None = None) -> str:
+    """Run a tool (args[0] a path from find_tool/cross_tool); its stdout, or an error with its stderr."""
+    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        command = " ".join(str(a) for a in args)
+        raise RuntimeError(f"`{command}` failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+@functools.cache
+def build_dir() -> Path:
+    """A directory of this test run's own, so parallel runs do not race on objects."""
+    path = Path(tempfile.mkdtemp(prefix="tuivmm-programs-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def build_program(name: str) -> Path:
+    """Build tests/programs/NAME.elf (with its Makefile) into build_dir(); its path."""
+    cross_tool("gcc")
+    out = build_dir()
+    run_tool(find_tool("make"), "-s", "-C", PROGRAMS_DIR, f"OUT={out}", f"{out}/{name}.elf")
+    return out / f"{name}.elf"
+
+
+def run_qemu(elf: Path, stdin: bytes = b"", timeout: float = 30) -> tuple[int, bytes]:
+    """Boot `elf` on QEMU's virt board with no firmware, as our bare machine does.
+
+    The UART is wired to stdin/stdout with no monitor multiplexed in, so every
+    byte of `stdin` reaches the guest.  Returns QEMU's exit status (the
+    sifive_test finisher's code) and everything the guest wrote to the UART.
+    """
+    command = [find_tool(QEMU), "-machine", "virt", "-bios", "none", "-m", "128M",
+               "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "stdio",
+               "-kernel", str(elf)]
+    try:
+        result = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{elf.name} did not power QEMU off within {timeout} s; "
+                           f"console so far: {exc.stdout!r}") from None
+    if result.stderr:
+        # Shown by pytest when the test fails; QEMU's own complaints land here.
+        sys.stderr.write(result.stderr.decode(errors="replace"))
+    return result.returncode, result.stdout
