@@ -53,6 +53,7 @@ class Uart16550:
         self.irq = irq
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.rx: deque[int] = deque()
+        self.status_reads = 0  # LSR reads: a polling driver is alive and looking
         self.reset()
 
     def reset(self) -> None:
@@ -97,6 +98,7 @@ class Uart16550:
         if offset == MCR:
             return self.mcr
         if offset == LSR:
+            self.status_reads += 1
             lsr = LSR_THR_EMPTY | LSR_TRANSMITTER_EMPTY
             return lsr | (LSR_DATA_READY if self.rx else 0)
         if offset == MSR:

@@ -1,0 +1,147 @@
+"""The board: QEMU's `virt` machine layout, so one image runs here and on QEMU.
+
+    0x0000_0000 +----------------------+
+                |      (nothing)       |   accesses raise access faults
+    0x0010_0000 | sifive_test finisher |   0x5555 pass, (code<<16)|0x3333 fail, 0x7777 reset
+    0x0200_0000 | CLINT                |   msip +0, mtimecmp +0x4000, mtime +0xBFF8
+    0x0C00_0000 | PLIC                 |   context 0 = hart 0 M-mode, 1 = S-mode
+    0x1000_0000 | UART0 NS16550A       |   IRQ 10
+    0x1000_1000 | virtio-mmio slot 0   |   IRQ 1   (slot n at +n*0x1000, IRQ 1+n, n = 0..7)
+                | ...                  |   slot 0: block device, slot 1: network device
+    0x8000_0000 | RAM                  |   size configurable; images are linked here
+                +----------------------+
+
+guests/include/memlayout.h mirrors these numbers; a test checks they agree.
+HTIF needs no address of its own: it lives wherever the loaded ELF puts `tohost`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from machine.bus import Bus
+from machine.cpu.hart import Hart
+from machine.devices.clint import CLINT_SIZE, Clint
+from machine.devices.finisher import Finisher
+from machine.devices.plic import PLIC_SIZE, Plic
+from machine.devices.uart import UART_SIZE, Uart16550
+from machine.devices.virtio_blk import VirtioBlk
+from machine.devices.virtio_mmio import MAGIC_VALUE, VENDOR_ID, VERSION, VIRTIO_MMIO_SIZE, VirtioMmio
+from machine.devices.virtio_net import VirtioNet
+from machine.htif import Htif
+from machine.loader import Image, LoadError, load_elf, place
+from machine.memory import Ram
+
+FINISHER_BASE = 0x0010_0000
+FINISHER_SIZE = 0x1000
+CLINT_BASE = 0x0200_0000
+PLIC_BASE = 0x0C00_0000
+UART0_BASE = 0x1000_0000
+UART0_IRQ = 10
+VIRTIO_BASE = 0x1000_1000
+VIRTIO_STRIDE = 0x1000
+VIRTIO_SLOTS = 8
+VIRTIO_IRQ_BASE = 1
+VIRTIO_BLK_SLOT = 0
+VIRTIO_NET_SLOT = 1
+RAM_BASE = 0x8000_0000
+DEFAULT_RAM_SIZE = 128 * 1024 * 1024
+DEFAULT_MAC = bytes.fromhex("525400123456")  # QEMU's default locally administered prefix
+
+
+class EmptyVirtioSlot:
+    """A virtio-mmio transport with no device behind it (DeviceID 0), as QEMU shows
+    its unused slots, so drivers that probe every slot find nothing there."""
+
+    def read(self, offset: int, size: int) -> int:
+        return {0x000: MAGIC_VALUE, 0x004: VERSION, 0x008: 0, 0x00C: VENDOR_ID}.get(offset, 0)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        pass
+
+
+class Board:
+    """One hart, RAM and the virt devices, wired together.
+
+    `net` is a backend for the network device (anything with `send(frame)`, e.g. one
+    end of `machine.devices.netwire.Wire`); without one the board has no NIC.
+    """
+
+    def __init__(
+        self,
+        ram_size: int = DEFAULT_RAM_SIZE,
+        *,
+        disk: str | os.PathLike[str] | None = None,
+        disk_read_only: bool = False,
+        net=None,
+        mac: bytes = DEFAULT_MAC,
+        flawed_eret: bool = False,
+        cycles_per_tick: int = 1,
+        ram_fill: int = 0,
+    ):
+        self.ram = Ram(RAM_BASE, ram_size, fill=ram_fill)
+        self.bus = Bus()
+        self.hart = hart = Hart(self.ram, self.bus, cycles_per_tick=cycles_per_tick)
+        hart.flawed_eret = flawed_eret
+        self.image: Image | None = None
+        self.htif: Htif | None = None
+        self.output = bytearray()  # everything the guest printed (UART and HTIF)
+        self.on_output = lambda data: None
+
+        self.finisher = Finisher(hart.request_halt)
+        self.clint = Clint(hart.clock, hart.set_pending)
+        self.plic = Plic(hart.set_pending)
+        self.uart = Uart16550(self.plic.irq_line(UART0_IRQ))
+        self.uart.on_output = self._console_output
+        self.bus.attach(FINISHER_BASE, FINISHER_SIZE, self.finisher, "finisher")
+        self.bus.attach(CLINT_BASE, CLINT_SIZE, self.clint, "clint")
+        self.bus.attach(PLIC_BASE, PLIC_SIZE, self.plic, "plic")
+        self.bus.attach(UART0_BASE, UART_SIZE, self.uart, "uart0")
+
+        self.blk = VirtioBlk(disk, read_only=disk_read_only) if disk is not None else None
+        self.net = VirtioNet(mac, net) if net is not None else None
+        if net is not None and hasattr(net, "attach"):
+            net.attach(self.net)
+        self.virtio: dict[int, VirtioMmio] = {}
+        for slot in range(VIRTIO_SLOTS):
+            device = {VIRTIO_BLK_SLOT: self.blk, VIRTIO_NET_SLOT: self.net}.get(slot)
+            base = VIRTIO_BASE + slot * VIRTIO_STRIDE
+            if device is None:
+                self.bus.attach(base, VIRTIO_MMIO_SIZE, EmptyVirtioSlot(), f"virtio{slot}")
+            else:
+                transport = VirtioMmio(device, self.plic.irq_line(VIRTIO_IRQ_BASE + slot), self.ram)
+                self.virtio[slot] = transport
+                self.bus.attach(base, VIRTIO_MMIO_SIZE, transport, f"virtio{slot}")
+
+    def _console_output(self, data: bytes) -> None:
+        self.output += data
+        self.on_output(data)
+
+    def load(self, path: str | os.PathLike[str]) -> Image:
+        """Load an ELF image into RAM and point the hart at its entry (a0 = hartid 0)."""
+        image = load_elf(path)
+        place(image, self.ram)
+        self.image = image
+        self.hart.reset(image.entry)
+        if "tohost" in image.symbols:
+            self.htif = Htif(self.hart, self.ram, image.symbols["tohost"], image.symbols.get("fromhost"))
+            self.htif.on_output = self._console_output
+        return image
+
+    def reset(self) -> None:
+        """What the finisher's reset command does: devices and hart back to power-on,
+        the image reloaded (guest RAM writes are forgotten, the disk keeps its data)."""
+        for device in (self.clint, self.plic, self.uart, *self.virtio.values()):
+            device.reset()
+        if self.image is not None:
+            self.load(self.image.path)
+        else:
+            self.hart.reset()
+
+    def close(self) -> None:
+        if self.blk is not None:
+            self.blk.close()
+
+
+__all__ = ["Board", "LoadError", "Path"]

@@ -1,0 +1,150 @@
+"""Run one board to completion with a console: what `tuivmm bare` does.
+
+Input is paced so that a run is deterministic.  Typed or piped bytes wait in a host
+buffer and are handed to the UART a line at a time, only when the guest has drained
+the previous line and is visibly waiting: asleep in WFI, or polling the UART's line
+status register.  So `printf 'help\\n' | tuivmm bare IMAGE` gives the same run every
+time, and input sent before the guest has set up its UART is not lost.
+
+When the hart sleeps with a timer armed, time skips ahead to the alarm (virtual time
+owes nothing to the wall clock); in interactive use the runner first waits, in real
+time, for the keyboard up to how long that sleep would have lasted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from machine.board import Board
+from machine.clock import NEVER, TIMEBASE_HZ
+from machine.cpu.trap import Exit, ExitKind
+
+SLICE = 200_000  # instructions between looks at the console
+
+
+class Input(Protocol):
+    interactive: bool
+
+    def poll(self, timeout: float | None) -> bytes | None:
+        """Bytes available within `timeout` seconds (None: wait as long as it takes);
+        b"" if none yet; None at end of input."""
+
+
+class BytesInput:
+    """Fixed input, all of it available at once (tests, pipes read ahead)."""
+
+    interactive = False
+
+    def __init__(self, data: bytes = b""):
+        self._data = data
+
+    def poll(self, timeout: float | None) -> bytes | None:
+        data, self._data = self._data, b""
+        return data if data else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: "pass"/"fail"/"reset" (the guest said so), "budget" (the
+    instruction limit), or "idle" (asleep forever: no timer and no more input)."""
+
+    kind: str
+    code: int
+    instructions: int
+
+    @property
+    def exit_status(self) -> int:
+        if self.kind == "pass":
+            return 0
+        if self.kind == "fail":
+            return (self.code & 0xFF) or 1
+        return {"budget": 124, "idle": 3}.get(self.kind, 1)
+
+
+class ConsoleRunner:
+    def __init__(self, board: Board, console_input: Input | None = None):
+        self.board = board
+        self.input = console_input if console_input is not None else BytesInput()
+        self.pending = bytearray()
+        self.input_closed = False
+        self._reads_at_feed = 0
+
+    def run(self, max_instructions: int | None = None) -> Outcome:
+        hart = self.board.hart
+        start = hart.icount
+        limit = NEVER if max_instructions is None else max_instructions
+        while True:
+            left = limit - (hart.icount - start)
+            if left <= 0:
+                return Outcome("budget", 0, hart.icount - start)
+            exit_ = hart.run(min(SLICE, left))
+            if exit_.kind is ExitKind.HALT:
+                if exit_.halt == "reset":
+                    self.board.reset()
+                    continue
+                return Outcome(exit_.halt, exit_.code, hart.icount - start)
+            if exit_.kind is ExitKind.WFI:
+                if not self._wake_from_wfi():
+                    return Outcome("idle", 0, hart.icount - start)
+            elif exit_.kind is ExitKind.TRAP:  # only in host mode, which a bare board never sets
+                raise RuntimeError(f"unexpected host-mode exit: {exit_.describe()}")
+            else:
+                self._offer_input()
+
+    def _wake_from_wfi(self) -> bool:
+        """The hart sleeps: give it input or time.  False if it would sleep forever."""
+        hart = self.board.hart
+        clock = hart.clock
+        if self._offer_input():
+            return True
+        if clock.alarm_cycle < NEVER:
+            if self.input.interactive and not self.input_closed:
+                ticks = (clock.alarm_cycle - hart.cycles) / clock.cycles_per_tick
+                self._collect(min(ticks / TIMEBASE_HZ, 0.05))
+                if self._offer_input():
+                    return True
+            hart.idle_cycles += max(0, clock.alarm_cycle - hart.cycles)
+            return True
+        while not self.input_closed:
+            self._collect(0.1)
+            if self._offer_input():
+                return True
+        return False
+
+    def _collect(self, timeout: float | None) -> None:
+        if self.input_closed:
+            return
+        data = self.input.poll(timeout)
+        if data is None:
+            self.input_closed = True
+        else:
+            self.pending += data
+
+    def _offer_input(self) -> bool:
+        """Feed the next line if the guest is ready for it; True if anything was fed.
+
+        Scripted (non-interactive) input is waited for when the guest is ready, so the
+        moment a line arrives is set by the guest's progress, never by host timing.
+        """
+        uart = self.board.uart
+        if uart.rx_pending():
+            return False
+        waiting = self.board.hart.sleeping or uart.status_reads != self._reads_at_feed
+        if not waiting:
+            return False
+        if not self.pending:
+            self._collect(0.0 if self.input.interactive else None)
+        if not self.pending:
+            return False
+        end = self.pending.find(b"\n")
+        if end < 0:
+            end = self.pending.find(b"\r")
+        line = bytes(self.pending if end < 0 else self.pending[: end + 1])
+        del self.pending[: len(line)]
+        uart.feed(line)
+        self._reads_at_feed = uart.status_reads
+        return True
+
+
+__all__ = ["BytesInput", "ConsoleRunner", "Exit", "Outcome"]

@@ -1,0 +1,3 @@
+from tuivmm.cli import main
+
+raise SystemExit(main())

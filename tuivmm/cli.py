@@ -1,0 +1,158 @@
+"""The `tuivmm` command line.
+
+Errors a user can cause (a missing or broken image, a bad option) print one line on
+stderr and exit non-zero; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tuivmm import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+DESCRIPTION = """\
+tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V computer
+(RV32IMA, Sv32, QEMU `virt` devices), with a terminal dashboard.
+
+commands:
+  bare IMAGE    run one ELF image on the bare machine; the UART is this terminal
+                (stdin goes to the guest: `printf 'cmd\\n' | tuivmm bare IMAGE`);
+                the exit status is the guest's (finisher or HTIF): 0 for pass or
+                power-off, the guest's code for a failure, 124 when --max-insns
+                ran out, 3 when the guest sleeps forever with no input left.
+                On a terminal, Ctrl-A x quits.
+
+The dashboard (plain `tuivmm`) and the VMM (`tuivmm run`) are not built yet.
+"""
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuivmm", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"tuivmm {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    bare = commands.add_parser(
+        "bare",
+        help="run one image on the bare machine",
+        description="Run one RV32 ELF image on the bare machine (QEMU virt layout, RAM at "
+        "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
+    )
+    bare.add_argument("image", metavar="IMAGE", help="an RV32 RISC-V ELF executable")
+    bare.add_argument("--ram", type=_positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
+    bare.add_argument("--disk", metavar="FILE", help="raw disk image for the virtio block device")
+    bare.add_argument("--disk-ro", action="store_true", help="make the disk read-only")
+    bare.add_argument("--max-insns", type=_positive_int, metavar="N", help="stop after N instructions (exit 124)")
+    bare.add_argument(
+        "--flawed-eret",
+        action="store_true",
+        help="the lecture's flaw: SRET/MRET in U-mode run instead of trapping",
+    )
+    bare.add_argument(
+        "--trace", metavar="FILE", help="write every instruction (count, mode, pc, bits, disassembly) to FILE ('-' = stderr)"
+    )
+    bare.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            print("tuivmm: the dashboard is not built yet; run an image with `tuivmm bare IMAGE` (see --help)",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        if args.command == "bare":
+            return cmd_bare(args)
+        parser.error(f"unknown command {args.command}")
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"tuivmm: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug of ours: still one line, unless --debug
+        if args.debug:
+            raise
+        print(f"tuivmm: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INTERNAL
+    return 0
+
+
+def cmd_bare(args: argparse.Namespace) -> int:
+    from machine.board import Board
+    from machine.loader import LoadError
+    from machine.runner import ConsoleRunner
+    from tuivmm.terminal import QuitRequested, StdinInput, StdoutConsole
+
+    if args.disk is not None and not Path(args.disk).is_file():
+        raise UserError(f"{args.disk}: no such disk image")
+    try:
+        board = Board(args.ram * 1024 * 1024, disk=args.disk, disk_read_only=args.disk_ro,
+                      flawed_eret=args.flawed_eret)  # fmt: skip
+    except OSError as exc:
+        raise UserError(f"{args.disk}: {exc.strerror or exc}") from None
+    try:
+        board.load(args.image)
+    except LoadError as exc:
+        raise UserError(str(exc)) from None
+    trace_file = None
+    if args.trace:
+        trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
+        board.hart.stepping = True
+        board.hart.tracer = _tracer(trace_file)
+    stdin = StdinInput()
+    console = StdoutConsole(stdin.interactive)
+    board.on_output = console.write
+    try:
+        with stdin:
+            outcome = ConsoleRunner(board, stdin).run(args.max_insns)
+    except QuitRequested:
+        console.flush()
+        print("\ntuivmm: quit (Ctrl-A x)", file=sys.stderr)
+        return 130
+    finally:
+        console.flush()
+        board.close()
+        if trace_file not in (None, sys.stderr):
+            trace_file.close()
+    if outcome.kind == "budget":
+        print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)
+    elif outcome.kind == "idle":
+        print("tuivmm: the guest is asleep with no timer armed and no input left; stopping", file=sys.stderr)
+    elif outcome.kind == "fail":
+        print(f"tuivmm: the guest reported failure (code {outcome.code})", file=sys.stderr)
+    return outcome.exit_status
+
+
+def _tracer(out):
+    from machine.cpu.csrs import PRIV_NAMES
+    from machine.cpu.disasm import disassemble
+
+    def trace(hart, pc: int) -> None:
+        word = hart.ram.words[hart.fetch_offset(pc) >> 2]
+        out.write(f"{hart.icount:>10} {PRIV_NAMES[hart.priv]} {pc:08x}: {word:08x}  {disassemble(word, pc)}\n")
+
+    return trace
