@@ -125,9 +125,18 @@ class Board:
         self.image = image
         self.hart.reset(image.entry)
         if "tohost" in image.symbols:
-            self.htif = Htif(self.hart, self.ram, image.symbols["tohost"], image.symbols.get("fromhost"))
-            self.htif.on_output = self._console_output
+            self.attach_htif(image.symbols["tohost"], image.symbols.get("fromhost"))
         return image
+
+    def load_program(self, data: bytes, entry: int | None = None) -> None:
+        """Put raw code (e.g. from `machine.cpu.asm.assemble`) at the start of RAM."""
+        self.ram.write_bytes(RAM_BASE, data)
+        self.hart.reset(RAM_BASE if entry is None else entry)
+
+    def attach_htif(self, tohost: int, fromhost: int | None = None) -> Htif:
+        self.htif = Htif(self.hart, self.ram, tohost, fromhost)
+        self.htif.on_output = self._console_output
+        return self.htif
 
     def reset(self) -> None:
         """What the finisher's reset command does: devices and hart back to power-on,

@@ -1,0 +1,106 @@
+"""`tuivmm` as a user runs it: a subprocess, its exit status, stdout and stderr."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from toolchain import run_qemu
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tuivmm(*args: str, stdin: bytes = b"", timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "tuivmm", *args], input=stdin, capture_output=True,
+                          timeout=timeout, env=env, cwd=ROOT)  # fmt: skip
+
+
+def test_bare_prints_exactly_what_qemu_prints_for_the_c_program(hello_elf):
+    ours = tuivmm("bare", str(hello_elf))
+    code, qemu_out = run_qemu(hello_elf)
+    assert ours.returncode == code == 0
+    assert ours.stdout == qemu_out
+    assert ours.stderr == b""
+
+
+def test_bare_stops_at_the_instruction_limit_with_status_124(hello_elf):
+    result = tuivmm("bare", "--max-insns", "500", str(hello_elf))
+    assert result.returncode == 124
+    assert result.stderr.decode().strip() == "tuivmm: stopped after 500 instructions (--max-insns)"
+
+
+def test_bare_trace_lists_each_instruction_with_its_disassembly(hello_elf, tmp_path):
+    trace = tmp_path / "trace.txt"
+    result = tuivmm("bare", "--max-insns", "20", "--trace", str(trace), str(hello_elf))
+    assert result.returncode == 124
+    lines = trace.read_text().splitlines()
+    assert len(lines) == 20
+    match = re.fullmatch(r"\s*(\d+) ([MSU]) ([0-9a-f]{8}): ([0-9a-f]{8})  (.*)", lines[0])
+    assert match is not None, lines[0]
+    assert match.group(1, 2, 3) == ("0", "M", "80000000")
+    objdump = subprocess.run(["riscv64-unknown-elf-objdump", "-d", str(hello_elf)], capture_output=True, text=True).stdout
+    entry = next(line for line in objdump.splitlines() if line.strip().startswith("80000000:"))
+    _, bits, text = entry.split("\t", 2)
+    assert match.group(4) == bits.strip()
+    assert match.group(5).split() == text.split()
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    return err.strip()
+
+
+def test_missing_image_is_a_one_line_error():
+    result = tuivmm("bare", "no/such/image.elf")
+    assert result.returncode == 2
+    assert _one_line_error(result) == "tuivmm: no/such/image.elf: no such file"
+
+
+def test_non_elf_image_is_a_one_line_error(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"this is not an ELF file at all")
+    result = tuivmm("bare", str(junk))
+    assert result.returncode == 2
+    assert _one_line_error(result).startswith(f"tuivmm: {junk}: not an ELF file")
+
+
+def test_host_executable_is_refused_as_the_wrong_architecture():
+    result = tuivmm("bare", "/bin/true")
+    assert result.returncode == 2
+    assert "not RISC-V" in _one_line_error(result)
+
+
+def test_missing_disk_is_a_one_line_error(hello_elf):
+    result = tuivmm("bare", "--disk", "nope.img", str(hello_elf))
+    assert result.returncode == 2
+    assert _one_line_error(result) == "tuivmm: nope.img: no such disk image"
+
+
+def test_bad_option_value_is_refused_by_the_parser(hello_elf):
+    result = tuivmm("bare", "--max-insns", "lots", str(hello_elf))
+    assert result.returncode == 2
+    assert "not a number" in result.stderr.decode()
+
+
+def test_debug_shows_the_traceback():
+    result = tuivmm("--debug", "bare", "no/such/image.elf")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr.decode()
+
+
+def test_plain_tuivmm_explains_the_dashboard_is_not_built_yet():
+    result = tuivmm()
+    assert result.returncode == 1
+    assert "tuivmm bare IMAGE" in _one_line_error(result)
+
+
+def test_help_documents_the_bare_command_and_its_options():
+    top = tuivmm("--help").stdout.decode()
+    assert "bare IMAGE" in top
+    sub = tuivmm("bare", "--help").stdout.decode()
+    for option in ("--ram", "--disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
+        assert option in sub
