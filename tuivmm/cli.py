@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     bare.add_argument(
         "--trace", metavar="FILE", help="write every instruction (count, mode, pc, bits, disassembly) to FILE ('-' = stderr)"
     )
-    bare.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    # Accepted after the command too; SUPPRESS keeps it from resetting the global flag.
+    bare.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
