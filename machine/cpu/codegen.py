@@ -1,22 +1,26 @@
 """Translate straight-line runs of instructions into Python functions.
 
-A block is the instructions from one pc up to and including the first branch or jump,
-stopping early at a page boundary, an illegal word, or a "system" instruction (CSR
-access, xRET, WFI, ECALL, EBREAK, SFENCE.VMA, FENCE.I), which always runs as a
-block of its own through `Hart.exec_system` because it reads or changes state the
-generated code does not hold.
+A block is a straight run of instructions from one pc, up to and including the first
+unconditional jump, stopping early at a page boundary, an illegal word, the length
+limit, or a "system" instruction (CSR access, xRET, WFI, ECALL, EBREAK, SFENCE.VMA,
+FENCE.I), which always runs as a block of its own through `Hart.exec_system` because
+it reads or changes state the generated code does not hold.  Conditional branches
+inside a block are side exits; a branch or jump back to the block's own start goes
+round again inside the function (a `while` loop) as long as the caller's budget
+`lim` allows, so a tight loop costs one Python call, not one per iteration.
 
 Generated code keeps the registers it touches in locals (x1..x31; x0 reads as 0 and
 writes to it are dropped).  Every register is in one of 32 locals loaded at entry, so
 writing all of them back is correct at any point; the `except Unwind` clause does that
-and adds `i` (the index of the instruction that left the block) to the exception's
-`done` count.  `i` is only assigned on slow paths, so fast paths pay nothing for it.
+and adds its progress to the exception: `i` (the index, in the current pass, of the
+instruction that left) and `c` (instructions completed in earlier passes).  `i` is only
+assigned on slow paths, so fast paths pay nothing for it.
 
 Names the generated code uses, bound in the per-hart globals dict:
   X      the hart's register list          B8/H16/W32  RAM as bytes/halfwords/words
   RT/WT  data TLBs (vpn -> RAM delta)      LD/ST       slow-path load/store (may trap)
   AMO    atomic memory op slow path        DIV/REM     signed division helpers
-  EXTRA  one-element list: instructions a self-loop ran beyond its first pass
+  EXTRA  one-element list: how many instructions the block just ran
   Trap, Unwind
 A TLB value is `page_offset_in_ram - (vpn << 12)`, so RAM offset = address + delta.
 """
@@ -29,14 +33,14 @@ from machine.cpu.csrs import ILLEGAL_INSN, INSN_MISALIGNED
 M = 0xFFFF_FFFF
 SIGN = 0x8000_0000
 
-# Kinds of block, as the run loop sees them.
-PLAIN, LOOP, SYNC = 0, 1, 2
+# Kinds of block, as the run loop sees them: generated code, or a system instruction.
+PLAIN, SYNC = 0, 2
 
 SYSTEM_NAMES = frozenset(
     {"ecall", "ebreak", "csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci",
      "sret", "mret", "wfi", "sfence.vma", "fence.i"}
 )  # fmt: skip
-JUMP_NAMES = frozenset({"jal", "jalr", "beq", "bne", "blt", "bge", "bltu", "bgeu"})
+JUMP_NAMES = frozenset({"jal", "jalr"})  # unconditional: nothing after them runs
 MAX_BLOCK = 48
 
 
@@ -115,8 +119,8 @@ class Block:
         self.lines: list[str] = []
         self.count = 0
         self.regs: set[int] = set()
-        self.end: str | None = None  # expression for the next pc, set by a jump
-        self.loop_cond: str | None = None  # self-loop: condition to go round again
+        self.ended = False  # the last instruction always leaves (jump or trap)
+        self.loops = False  # some exit goes back to the block's start
 
     def emit(self, line: str, indent: int = 0) -> None:
         self.lines.append("    " * indent + line)
@@ -186,9 +190,7 @@ class Block:
                 return
             if rd:
                 self.emit(f"{dst} = {(pc + 4) & M}")
-            self.end = str(target)
-            if target == self.pc:
-                self.loop_cond = "True"
+            self._leave(k, str(target))
         elif name == "jalr":
             self.emit(f"t = ({a} + {imm & M}) & 0xFFFFFFFE")
             self.emit("if t & 2:")
@@ -196,22 +198,16 @@ class Block:
             self.emit(f"raise Trap({INSN_MISALIGNED}, t)", 1)
             if rd:
                 self.emit(f"{dst} = {(pc + 4) & M}")
-            self.end = "t"
+            self._leave(k, "t")
         elif name in _BRANCH:
             cond = _BRANCH[name].format(a=a, b=b)
             target = (pc + imm) & M
-            fall = (pc + 4) & M
+            self.emit(f"if {cond}:")
             if target & 3:
-                self.emit(f"if {cond}:")
                 self.emit(f"i = {k}", 1)
                 self.emit(f"raise Trap({INSN_MISALIGNED}, {target})", 1)
-                self.end = str(fall)
-            elif target == self.pc:
-                self.loop_cond = cond
-                self.end = f"{target} if {cond} else {fall}"
             else:
-                self.emit(f"c = {cond}")
-                self.end = f"{target} if c else {fall}"
+                self._leave(k, str(target), 1)
         else:  # pragma: no cover - the translator never passes other names here
             raise AssertionError(f"codegen: no template for {name}")
 
@@ -220,10 +216,23 @@ class Block:
         self._raise(self.count, ILLEGAL_INSN, str(word))
         self.count += 1
 
+    def _leave(self, k: int, target: str, indent: int = 0) -> None:
+        """Control leaves the pass after instruction k for `target`.  Going back to the
+        block's own start loops inside the function while the caller's budget allows."""
+        self.emit(f"c += {k + 1}", indent)
+        if target == str(self.pc):
+            self.loops = True
+            self.emit("if c + N <= lim:", indent)
+            self.emit("continue", indent + 1)
+        self.emit(f"npc = {target}", indent)
+        self.emit("break", indent)
+        if indent == 0:
+            self.ended = True
+
     def _raise(self, k: int, cause: int, tval: str) -> None:
         self.emit(f"i = {k}")
         self.emit(f"raise Trap({cause}, {tval})")
-        self.end = "None"  # unreachable
+        self.ended = True
 
     def _address(self, rs1: int, imm: int) -> None:
         if rs1 == 0:
@@ -263,34 +272,18 @@ class Block:
         self.emit("else:")
         self.emit(f"{view}[{index}] = {value}", 1)
 
-    def source(self, name: str) -> tuple[str, int]:
-        """Python source defining function `name(lim)`, and the block's kind."""
+    def source(self, name: str) -> str:
+        """Python source defining `name(lim) -> next pc`, which stores the number of
+        instructions it ran in EXTRA[0] and never runs more than `lim`."""
         regs = sorted(self.regs)
         load = "; ".join(f"x{r} = X[{r}]" for r in regs) or "pass"
         store = "; ".join(f"X[{r}] = x{r}" for r in regs) or "pass"
-        out = [f"def {name}(lim):", f"    {load}", "    i = 0", "    try:"]
-        n = self.count
-        if self.loop_cond is not None:
-            # A block that branches back to its own start: go round inside Python while
-            # the caller's budget (lim instructions, this pass included) allows.
-            out += ["        k = 0", "        lim -= " + str(n), "        while True:"]
-            out += ["            " + line for line in self.lines]
-            if self.loop_cond != "True":
-                out += [f"            if not ({self.loop_cond}):", f"                npc = {self.pc + 4 * n & M}",
-                        "                break"]  # fmt: skip
-            out += [f"            if lim < {n}:", f"                npc = {self.pc}", "                break",
-                    f"            lim -= {n}", "            k += 1"]  # fmt: skip
-            handler_done = f"k * {n} + i"
-            kind = LOOP
-        else:
-            out += ["        " + line for line in self.lines]
-            end = self.end if self.end is not None else str((self.pc + 4 * n) & M)
-            out.append(f"        npc = {end}")
-            handler_done = "i"
-            kind = PLAIN
-        out += ["    except Unwind as u:", f"        {store}", "        u.index += i", f"        u.done += {handler_done}", "        raise"]
-        out.append(f"    {store}")
-        if kind == LOOP:
-            out.append(f"    EXTRA[0] = k * {n}")
-        out.append("    return npc")
-        return "\n".join(out) + "\n", kind
+        body = list(self.lines)
+        if not self.ended:  # fell off the end: a page boundary or the length limit
+            body += [f"c += {self.count}", f"npc = {(self.pc + 4 * self.count) & M}", "break"]
+        out = [f"def {name}(lim):", f"    {load}", f"    N = {self.count}", "    i = c = 0", "    try:",
+               "        while True:"]  # fmt: skip
+        out += ["            " + line for line in body]
+        out += ["    except Unwind as u:", f"        {store}", "        u.index += i", "        u.done += c + i",
+                "        raise", f"    {store}", "    EXTRA[0] = c", "    return npc"]  # fmt: skip
+        return "\n".join(out) + "\n"

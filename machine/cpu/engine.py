@@ -19,7 +19,7 @@ paths take interrupts at exactly the same instruction.
 from __future__ import annotations
 
 from machine.cpu import isa
-from machine.cpu.codegen import JUMP_NAMES, LOOP, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
+from machine.cpu.codegen import JUMP_NAMES, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
 from machine.cpu.csrs import INTERRUPT_BIT
 from machine.cpu.trap import Exit, ExitKind, Trap, Unwind
 
@@ -109,10 +109,10 @@ class EngineMixin:
             o += 4
             if d.name in JUMP_NAMES or b.count >= max_len or o >= page_end:
                 break
-        src, kind = b.source("block")
+        src = b.source("block")
         exec(compile(src, f"<block {pc:#010x}>", "exec"), self.ns)
         fn = self.ns.pop("block")
-        block = (fn, b.count, kind)
+        block = (fn, b.count, PLAIN)
         self.blocks_translated += 1
         self._register(off, pc, b.count, block, self.step_blocks if max_len == 1 else self.blocks)
         return block
@@ -166,12 +166,10 @@ class EngineMixin:
                         if b is None:
                             b = self._block_at(pc)
                         fn, n, kind = b
-                        if kind == SYNC or icount + n > stop:
+                        if kind or icount + n > stop:
                             break
                         pc = fn(stop - icount)
-                        icount += n
-                        if kind:
-                            icount += extra[0]
+                        icount += extra[0]
                     self.pc, self.icount = pc, icount
                 if icount < stop:
                     # One instruction on its own: a system instruction, the approach to

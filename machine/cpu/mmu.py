@@ -45,6 +45,9 @@ class MmuMixin:
         self.itlb: list[dict[int, int]] = [{} for _ in range(4)]
         self.rtlb: list[dict[int, int]] = [{} for _ in range(4)]
         self.wtlb: list[dict[int, int]] = [{} for _ in range(4)]
+        # Store translations for pages that hold translated code: kept out of `wtlb`
+        # so every store to them comes here, but cached so data beside code stays cheap.
+        self.code_wtlb: list[dict[int, int]] = [{} for _ in range(4)]
         self.reservation: int | None = None
         self.watch: dict[int, object] = {}  # physical address -> callback(addr, value)
         self._watch_pages: set[int] = set()
@@ -52,7 +55,7 @@ class MmuMixin:
 
     def flush_tlb(self) -> None:
         """Forget every cached translation (SFENCE.VMA, satp, SUM/MXR, PMP changes)."""
-        for tlbs in (self.itlb, self.rtlb, self.wtlb):
+        for tlbs in (self.itlb, self.rtlb, self.wtlb, self.code_wtlb):
             for t in tlbs:
                 t.clear()
         self._flush_jump_caches()
@@ -136,7 +139,11 @@ class MmuMixin:
         if ram.contains(page, 4096) and self._pmp_uniform(page, access, priv):
             off = page - ram.base
             if access == STORE:
-                if (off >> 12) not in self.code_pages and (pa >> 12) not in self._watch_pages:
+                if (pa >> 12) in self._watch_pages:
+                    pass
+                elif (off >> 12) in self.code_pages:
+                    self.code_wtlb[priv][va >> 12] = off - (va & ~0xFFF)
+                else:
                     self.wtlb[priv][va >> 12] = off - (va & ~0xFFF)
             elif access == LOAD:
                 self.rtlb[priv][va >> 12] = off - (va & ~0xFFF)
@@ -237,6 +244,14 @@ class MmuMixin:
 
     def store_slow(self, va: int, size: int, value: int) -> None:
         priv = self.data_priv()
+        delta = self.code_wtlb[priv].get(va >> 12)
+        if delta is not None and not va & (size - 1):
+            off = va + delta
+            self.ram.data[off : off + size] = value.to_bytes(size, "little")
+            words = self.code_words.get(off >> 12)
+            if words and (off >> 2) in words:
+                self._invalidate_page(off >> 12)
+            return
         if va & (size - 1):
             self._misaligned(va, size, STORE, priv, value)
             return
