@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS_DIR = Path(__file__).parent / "programs"
 CROSS_PREFIX = "riscv64-unknown-elf-"
 QEMU = "qemu-system-riscv32"
@@ -62,22 +64,48 @@ def build_program(name: str) -> Path:
     return out / f"{name}.elf"
 
 
-def run_qemu(elf: Path, stdin: bytes = b"", timeout: float = 30) -> tuple[int, bytes]:
+def run_qemu(elf: Path, stdin: bytes = b"", timeout: float = 30,
+             disk: Path | None = None) -> tuple[int, bytes]:
     """Boot `elf` on QEMU's virt board with no firmware, as our bare machine does.
 
     The UART is wired to stdin/stdout with no monitor multiplexed in, so every
-    byte of `stdin` reaches the guest.  Returns QEMU's exit status (the
-    sifive_test finisher's code) and everything the guest wrote to the UART.
+    byte of `stdin` reaches the guest.  `disk` is a raw image for a virtio-blk
+    device in virtio-mmio slot 0 (0x1000_1000, IRQ 1), version 2 ("modern") as
+    ours is.  Returns QEMU's exit status (the sifive_test finisher's code) and
+    everything the guest wrote to the UART.
     """
     command = [find_tool(QEMU), "-machine", "virt", "-bios", "none", "-m", "128M",
                "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "stdio",
                "-kernel", str(elf)]
+    if disk is not None:
+        command += ["-global", "virtio-mmio.force-legacy=false",
+                    "-drive", f"file={disk},if=none,format=raw,id=d0",
+                    "-device", "virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"]
+    return _run(command, f"{elf.name} did not power QEMU off within {timeout} s", stdin, timeout)
+
+
+def run_ours(elf: Path, stdin: bytes = b"", disk: Path | None = None, extra: tuple[str, ...] = (),
+             timeout: float = 60) -> tuple[int, bytes]:
+    """Run `elf` with `python3 -m tuivmm bare`, as run_qemu runs it on QEMU.
+
+    `extra` are more options for `bare`.  Returns the exit status and the console.
+    """
+    command = [sys.executable, "-m", "tuivmm", "bare", *extra]
+    if disk is not None:
+        command += ["--disk", str(disk)]
+    command.append(str(elf))
+    return _run(command, f"{elf.name} did not finish on tuivmm within {timeout} s", stdin, timeout,
+                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def _run(command: list[str], late: str, stdin: bytes, timeout: float,
+         env: dict[str, str] | None = None) -> tuple[int, bytes]:
     try:
-        result = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
+        result = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout,
+                                env=env, cwd=ROOT)
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"{elf.name} did not power QEMU off within {timeout} s; "
-                           f"console so far: {exc.stdout!r}") from None
+        raise RuntimeError(f"{late}; console so far: {exc.stdout!r}") from None
     if result.stderr:
-        # Shown by pytest when the test fails; QEMU's own complaints land here.
+        # Shown by pytest when the test fails; the machine's own complaints land here.
         sys.stderr.write(result.stderr.decode(errors="replace"))
     return result.returncode, result.stdout

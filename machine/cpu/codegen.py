@@ -114,16 +114,27 @@ def rem(a: int, b: int) -> int:
 class Block:
     """The source of one translated block, built one instruction at a time."""
 
-    def __init__(self, pc: int):
+    def __init__(self, pc: int, length: int = 1 << 30):
         self.pc = pc
+        self.length = length  # how many instructions the block will hold
         self.lines: list[str] = []
         self.count = 0
+        self.depth = 0  # nesting of open forward-branch regions
+        self.regions: list[tuple[int, int]] = []  # (end index, line count at opening)
         self.regs: set[int] = set()
         self.ended = False  # the last instruction always leaves (jump or trap)
         self.loops = False  # some exit goes back to the block's start
 
     def emit(self, line: str, indent: int = 0) -> None:
-        self.lines.append("    " * indent + line)
+        self.lines.append("    " * (self.depth + indent) + line)
+
+    def _close_regions(self, index: int) -> None:
+        """Close the forward-branch regions that end at instruction `index`."""
+        while self.regions and self.regions[-1][0] <= index:
+            _, opened_at = self.regions.pop()
+            if len(self.lines) == opened_at:
+                self.emit("pass")
+            self.depth -= 1
 
     def use(self, *regs: int) -> None:
         self.regs.update(r for r in regs if r)
@@ -131,6 +142,7 @@ class Block:
     def add(self, d: isa.Decoded) -> None:
         """Append instruction `d` (at self.pc + 4*count) to the block."""
         k = self.count
+        self._close_regions(k)
         pc = self.pc + 4 * k
         name = d.name
         rd, rs1, rs2, imm = d.rd, d.rs1, d.rs2, d.imm
@@ -202,6 +214,17 @@ class Block:
         elif name in _BRANCH:
             cond = _BRANCH[name].format(a=a, b=b)
             target = (pc + imm) & M
+            j = (target - self.pc) >> 2
+            inner_end = self.regions[-1][0] if self.regions else self.length
+            if not target & 3 and k + 1 < j < self.length and j <= inner_end and target > pc:
+                # A forward branch to an instruction of this block: the instructions it
+                # skips go in an `else`, and the taken path uncounts them.
+                self.emit(f"if {cond}:")
+                self.emit(f"c -= {j - k - 1}", 1)
+                self.emit("else:")
+                self.depth += 1
+                self.regions.append((j, len(self.lines)))
+                return
             self.emit(f"if {cond}:")
             if target & 3:
                 self.emit(f"i = {k}", 1)
@@ -226,13 +249,13 @@ class Block:
             self.emit("continue", indent + 1)
         self.emit(f"npc = {target}", indent)
         self.emit("break", indent)
-        if indent == 0:
+        if indent == 0 and self.depth == 0:
             self.ended = True
 
     def _raise(self, k: int, cause: int, tval: str) -> None:
         self.emit(f"i = {k}")
         self.emit(f"raise Trap({cause}, {tval})")
-        self.ended = True
+        self.ended = self.depth == 0
 
     def _address(self, rs1: int, imm: int) -> None:
         if rs1 == 0:
@@ -278,6 +301,7 @@ class Block:
         regs = sorted(self.regs)
         load = "; ".join(f"x{r} = X[{r}]" for r in regs) or "pass"
         store = "; ".join(f"X[{r}] = x{r}" for r in regs) or "pass"
+        self._close_regions(self.count)
         body = list(self.lines)
         if not self.ended:  # fell off the end: a page boundary or the length limit
             body += [f"c += {self.count}", f"npc = {(self.pc + 4 * self.count) & M}", "break"]

@@ -94,21 +94,22 @@ class EngineMixin:
             block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
             self._register(off, pc, 1, block, self.step_blocks if max_len == 1 else self.blocks)
             return block
-        b = Block(pc)
+        run: list[isa.Decoded] = []
         o = off
         page_end = (off | 0xFFF) + 1
         while True:
             d = isa.decode(words[o >> 2])
-            if d is None:
-                if b.count == 0:
-                    b.add_illegal(words[o >> 2])
+            if d is None or d.name in SYSTEM_NAMES:
                 break
-            if d.name in SYSTEM_NAMES:
-                break
-            b.add(d)
+            run.append(d)
             o += 4
-            if d.name in JUMP_NAMES or b.count >= max_len or o >= page_end:
+            if d.name in JUMP_NAMES or len(run) >= max_len or o >= page_end:
                 break
+        b = Block(pc, max(len(run), 1))
+        for d in run:
+            b.add(d)
+        if not run:  # an illegal word at pc
+            b.add_illegal(words[off >> 2])
         src = b.source("block")
         exec(compile(src, f"<block {pc:#010x}>", "exec"), self.ns)
         fn = self.ns.pop("block")

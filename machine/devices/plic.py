@@ -9,10 +9,12 @@ Layout (RISC-V PLIC spec 1.0.0, chapter 3 "Memory Map"; QEMU hw/intc/sifive_plic
     +0x200004 + 0x1000*context    claim (read) / complete (write)
 
 Context 0 is hart 0 in M-mode and drives mip.MEIP; context 1 is hart 0 in S-mode and
-drives mip.SEIP.  Sources are level-triggered, as QEMU wires its devices: a source is
-pending while its line is high and it is not claimed.  A claim hands out the best
-candidate and holds it in service until the handler writes its id to complete; if the
-line is still high then, the source is pending again.
+drives mip.SEIP.  Each source has a gateway (PLIC spec 1.0.0, "Interrupt Gateways"):
+a high line makes the source pending unless it is in service, and the request stays
+pending even if the device lowers its line before anyone claims it — only a claim
+clears it (QEMU behaves the same).  A claim hands out the best candidate and holds it
+in service until the handler writes its id to complete; if the line is still high
+then, the source is pending again.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Plic:
         self.threshold = [0] * len(CONTEXT_PINS)
         self.level = 0  # bit per source: its interrupt line is high
         self.claimed = 0  # bit per source: claimed and not yet completed
+        self._pending = 0  # bit per source: a request latched by the gateway
         self._update()
 
     def irq_line(self, source: int) -> Callable[[bool], None]:
@@ -62,16 +65,19 @@ class Plic:
         return drive
 
     def set_level(self, source: int, level: bool) -> None:
+        bit = 1 << source
         if level:
-            self.level |= 1 << source
+            self.level |= bit
+            if not self.claimed & bit:
+                self._pending |= bit
         else:
-            self.level &= ~(1 << source)
+            self.level &= ~bit
         self._update()
 
     @property
     def pending(self) -> int:
-        """Bit per source: line high and not in service."""
-        return self.level & ~self.claimed
+        """Bit per source: a request waiting to be claimed."""
+        return self._pending
 
     # --- the guest's view ---------------------------------------------------------
 
@@ -132,6 +138,7 @@ class Plic:
         source = self._best(context)
         if source:
             self.claimed |= 1 << source
+            self._pending &= ~(1 << source)
             self._update()
         return source
 
@@ -139,6 +146,7 @@ class Plic:
         """PLIC spec 7.2: an id not enabled for this context is silently ignored."""
         if 1 <= source < self.sources and self.enable[context] >> source & 1:
             self.claimed &= ~(1 << source)
+            self._pending |= self.level & (1 << source)
             self._update()
 
     # --- internals ----------------------------------------------------------------

@@ -151,15 +151,18 @@ def test_complete_of_source_not_enabled_for_context_is_ignored(pins):
     assert claim(plic, M) == 0
 
 
-def test_lowering_line_before_claim_withdraws_the_interrupt(pins):
+def test_request_stays_pending_after_the_line_drops_until_claimed(pins):
+    # PLIC spec 1.0.0 "Interrupt Gateways": the request remains in the IP bit until claimed.
     plic = Plic(pins)
     line = plic.irq_line(10)
     priority(plic, 10, 1)
     enable(plic, M, 10)
     line(True)
     line(False)
+    assert pins.is_set(MEIP)
+    assert claim(plic, M) == 10
     assert not pins.is_set(MEIP)
-    assert claim(plic, M) == 0
+    assert plic.pending == 0
 
 
 def test_enables_are_per_context(pins):
