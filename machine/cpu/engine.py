@@ -18,10 +18,11 @@ paths take interrupts at exactly the same instruction.
 
 from __future__ import annotations
 
+from machine.clock import NEVER
 from machine.cpu import isa
 from machine.cpu.codegen import JUMP_NAMES, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
 from machine.cpu.csrs import INTERRUPT_BIT
-from machine.cpu.trap import Exit, ExitKind, Trap, Unwind
+from machine.cpu.trap import Exit, ExitKind, Retry, Trap, Unwind
 
 M = 0xFFFF_FFFF
 
@@ -145,7 +146,10 @@ class EngineMixin:
     # --- running ---------------------------------------------------------------------
 
     def run(self, max_instructions: int) -> Exit:
-        """Run until `max_instructions` more have retired, or something stops the hart."""
+        """Run until `max_instructions` more have retired, or something stops the hart.
+
+        Each exception taken counts against the budget too (it retires no instruction).
+        """
         end = self.icount + max_instructions
         ns = self.ns
         extra = self.extra
@@ -160,7 +164,7 @@ class EngineMixin:
             pc = self.pc
             icount = self.icount
             try:
-                if not self.stepping:
+                if not self.stepping and not self.exact:
                     jc = self.jcache[self.priv]
                     while icount < stop:
                         b = jc.get(pc)
@@ -178,14 +182,22 @@ class EngineMixin:
                     fn, n, kind = self._step_block(pc)
                     if self.tracer is not None:
                         self.tracer(self, pc)
+                    self.exact = True
                     pc = fn(1)
+                    self.exact = False
                     icount += 1
                     self.pc, self.icount = pc, icount
             except Unwind as u:
                 icount += u.done
                 pc = (pc + 4 * u.index) & M
                 self.pc, self.icount = pc, icount
+                # After a Retry the next instruction runs on the step path (exact stays
+                # set); after anything else, blocks may run again.
+                self.exact = isinstance(u, Retry)
                 if isinstance(u, Trap):
+                    # A trap retires nothing but still uses up one step of the budget, so a
+                    # hart caught in a trap loop (a handler that cannot be fetched) returns.
+                    end -= 1
                     exit_ = self.take_trap(u.cause, u.tval, pc)
                     if exit_ is not None:
                         return exit_
@@ -197,6 +209,18 @@ class EngineMixin:
             return self.run(1)
         finally:
             self.stepping = saved
+
+    def skip_to_alarm(self) -> bool:
+        """Sleeping in WFI: let time jump to the clock's alarm, as an idle hart's would.
+
+        Only `idle_cycles` moves; the next `run` fires the alarm.  False when no alarm is
+        set or it is already due (time did not advance).
+        """
+        alarm = self.clock.alarm_cycle
+        if alarm >= NEVER or alarm <= self.cycles:
+            return False
+        self.idle_cycles += alarm - self.cycles
+        return True
 
     def _events(self, end: int) -> Exit | None:
         """Between instructions: halts, timer alarms, interrupts, WFI, the budget."""

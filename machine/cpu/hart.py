@@ -42,6 +42,7 @@ class Hart(CsrMixin, MmuMixin, EngineMixin):
         self.flawed_eret = False
         self.trap_xret = False
         self.stepping = False
+        self.exact = False  # executing on the step path: the instruction count is exact
         self.sleeping = False
         self.halted: tuple[str, int] | None = None
         self.tracer: Callable[[Hart, int], None] | None = None

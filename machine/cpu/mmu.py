@@ -18,7 +18,7 @@ from machine.cpu.csrs import (
     MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, SATP_MODE, STORE_ACCESS_FAULT,
     STORE_MISALIGNED, STORE_PAGE_FAULT, U,
 )  # fmt: skip
-from machine.cpu.trap import Resync, Trap
+from machine.cpu.trap import Resync, Retry, Trap
 
 M = 0xFFFF_FFFF
 
@@ -240,6 +240,8 @@ class MmuMixin:
         if va & (size - 1):
             return self._misaligned(va, size, LOAD, priv, 0)
         pa = self._fill(va, LOAD, priv)
+        if not self.exact and not self.ram.contains(pa, size):
+            raise Retry()
         return self._read_phys(pa, size, LOAD_ACCESS_FAULT, va)
 
     def store_slow(self, va: int, size: int, value: int) -> None:
@@ -256,6 +258,8 @@ class MmuMixin:
             self._misaligned(va, size, STORE, priv, value)
             return
         pa = self._fill(va, STORE, priv)
+        if not self.exact and not self.ram.contains(pa, size):
+            raise Retry()
         if self._write_phys(pa, size, value, va):
             raise Resync()
 

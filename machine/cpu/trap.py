@@ -45,6 +45,12 @@ class Resync(Unwind):
         self.done = self.index = 1
 
 
+class Retry(Unwind):
+    """A translated block reached a device.  Devices must see the exact instruction
+    count (mtime is derived from it), which only the step path keeps, so the block
+    stops before the access and the run loop re-executes that one instruction there."""
+
+
 class ExitKind(enum.Enum):
     BUDGET = "budget"  # the instruction budget was used up
     WFI = "wfi"  # WFI with no interrupt pending: the hart would sleep
