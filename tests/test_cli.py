@@ -104,3 +104,38 @@ def test_help_documents_the_bare_command_and_its_options():
     sub = tuivmm("bare", "--help").stdout.decode()
     for option in ("--ram", "--disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
         assert option in sub
+
+
+HELLO_ASM = """
+# print a line through the UART, then power off through the finisher
+_start:
+    li t0, 0x10000000
+    la t1, msg
+next:
+    lbu t2, 0(t1)
+    beqz t2, done
+    sb t2, 0(t0)
+    addi t1, t1, 1
+    j next
+done:
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+msg: .asciz "assembled by tuivmm\\n"
+"""
+
+
+def test_bare_assembles_and_runs_an_assembly_file(tmp_path):
+    source = tmp_path / "hello.S"
+    source.write_text(HELLO_ASM)
+    result = tuivmm("bare", str(source))
+    assert result.returncode == 0
+    assert result.stdout == b"assembled by tuivmm\n"
+
+
+def test_assembly_error_names_the_file_and_line(tmp_path):
+    source = tmp_path / "bad.S"
+    source.write_text("_start:\n    addi t0, t0\n")
+    result = tuivmm("bare", str(source))
+    assert result.returncode == 2
+    assert _one_line_error(result).startswith(f"tuivmm: {source}: line 2:")

@@ -20,7 +20,8 @@ tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V comput
 (RV32IMA, Sv32, QEMU `virt` devices), with a terminal dashboard.
 
 commands:
-  bare IMAGE    run one ELF image on the bare machine; the UART is this terminal
+  bare IMAGE    run one ELF image (or an assembly file, assembled by tuivmm's own
+                assembler) on the bare machine; the UART is this terminal
                 (stdin goes to the guest: `printf 'cmd\\n' | tuivmm bare IMAGE`);
                 the exit status is the guest's (finisher or HTIF): 0 for pass or
                 power-off, the guest's code for a failure, 124 when --max-insns
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one RV32 ELF image on the bare machine (QEMU virt layout, RAM at "
         "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
     )
-    bare.add_argument("image", metavar="IMAGE", help="an RV32 RISC-V ELF executable")
+    bare.add_argument("image", metavar="IMAGE",
+                      help="an RV32 RISC-V ELF executable, or an assembly file (.s/.S/.asm) to assemble and run")
     bare.add_argument("--ram", type=_positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
     bare.add_argument("--disk", metavar="FILE", help="raw disk image for the virtio block device")
     bare.add_argument("--disk-ro", action="store_true", help="make the disk read-only")
@@ -104,7 +106,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_bare(args: argparse.Namespace) -> int:
     from machine.board import Board
-    from machine.loader import LoadError
     from machine.runner import ConsoleRunner
     from tuivmm.terminal import QuitRequested, StdinInput, StdoutConsole
 
@@ -115,10 +116,7 @@ def cmd_bare(args: argparse.Namespace) -> int:
                       flawed_eret=args.flawed_eret)  # fmt: skip
     except OSError as exc:
         raise UserError(f"{args.disk}: {exc.strerror or exc}") from None
-    try:
-        board.load(args.image)
-    except LoadError as exc:
-        raise UserError(str(exc)) from None
+    _load_image(board, args.image)
     trace_file = None
     if args.trace:
         trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
@@ -146,6 +144,39 @@ def cmd_bare(args: argparse.Namespace) -> int:
     elif outcome.kind == "fail":
         print(f"tuivmm: the guest reported failure (code {outcome.code})", file=sys.stderr)
     return outcome.exit_status
+
+
+ASSEMBLY_SUFFIXES = (".s", ".S", ".asm")
+
+
+def _load_image(board, image: str) -> None:
+    """An ELF file, or an assembly source that our own assembler turns into a RAM image
+    at 0x80000000 (entry: `_start`, else the first instruction; HTIF if it defines
+    `tohost`)."""
+    from machine.cpu.asm import AsmError, assemble
+    from machine.loader import LoadError
+
+    if image.endswith(ASSEMBLY_SUFFIXES):
+        try:
+            source = Path(image).read_text()
+        except OSError as exc:
+            raise UserError(f"{image}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{image}: not a text file") from None
+        try:
+            program = assemble(source)
+        except AsmError as exc:
+            raise UserError(f"{image}: {exc}") from None
+        if len(program.data) > board.ram.size:
+            raise UserError(f"{image}: the program ({len(program.data)} bytes) does not fit in RAM")
+        board.load_program(program.data, program.entry)
+        if "tohost" in program.symbols:
+            board.attach_htif(program.symbols["tohost"], program.symbols.get("fromhost"))
+        return
+    try:
+        board.load(image)
+    except LoadError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _tracer(out):
