@@ -109,7 +109,7 @@ place:
     sw t2, 0(t3)
     addi t0, t0, 1
     j isort
-.align 4
+.align 12               # data in its own pages, as a linker lays out .data
 words: .space 1024
 sieve: .space 8192
 """

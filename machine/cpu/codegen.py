@@ -148,9 +148,9 @@ class Block:
         rd, rs1, rs2, imm = d.rd, d.rs1, d.rs2, d.imm
         a, b = _reg(rs1), _reg(rs2)
         dst = f"x{rd}" if rd else "_"
-        self.use(rd, rs1, rs2)
-        self.count += 1
         fmt = d.insn.fmt
+        self.use(*(r for r, field in zip((rd, rs1, rs2), ("rd", "rs1", "rs2")) if field in isa.FORMATS[fmt]))
+        self.count += 1
         if name in _ALU_R:
             if rd:
                 self.emit(f"{dst} = " + _ALU_R[name].format(a=a, b=b))
