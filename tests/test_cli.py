@@ -139,3 +139,51 @@ def test_assembly_error_names_the_file_and_line(tmp_path):
     result = tuivmm("bare", str(source))
     assert result.returncode == 2
     assert _one_line_error(result).startswith(f"tuivmm: {source}: line 2:")
+
+
+# M-mode sets mepc to a user routine and drops to U-mode with MRET.  The user routine
+# executes SRET with sepc pointing at `escaped`.  Correct hardware traps (illegal
+# instruction) into the M-mode handler; flawed hardware lets U-mode jump to sepc with
+# the privilege in SPP (here S) — the lecture's gotcha.
+ERET_PROBE = """
+_start:
+    li t0, 0x10000000
+    la t1, handler
+    csrw mtvec, t1
+    la t1, escaped
+    csrw sepc, t1
+    li t1, 0x100            # sstatus.SPP = S
+    csrs sstatus, t1
+    la t1, user
+    csrw mepc, t1
+    li t1, 0x1800           # mstatus.MPP = U
+    csrc mstatus, t1
+    mret
+user:
+    sret
+escaped:
+    li t1, 'E'
+    sb t1, 0(t0)
+    j done
+handler:
+    li t1, 'T'
+    sb t1, 0(t0)
+done:
+    li t1, 10
+    sb t1, 0(t0)
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+"""
+
+
+def test_sret_in_user_mode_traps_on_correct_hardware(tmp_path):
+    source = tmp_path / "probe.S"
+    source.write_text(ERET_PROBE)
+    assert tuivmm("bare", str(source)).stdout == b"T\n"
+
+
+def test_flawed_eret_lets_user_mode_sret_escape(tmp_path):
+    source = tmp_path / "probe.S"
+    source.write_text(ERET_PROBE)
+    assert tuivmm("bare", "--flawed-eret", str(source)).stdout == b"E\n"
