@@ -148,6 +148,10 @@ def test_assembly_error_names_the_file_and_line(tmp_path):
 ERET_PROBE = """
 _start:
     li t0, 0x10000000
+    li t1, -1               # PMP entry 0: all memory, RWX, NAPOT (else U-mode can't fetch)
+    csrw pmpaddr0, t1
+    li t1, 0x1f
+    csrw pmpcfg0, t1
     la t1, handler
     csrw mtvec, t1
     la t1, escaped
@@ -168,6 +172,9 @@ escaped:
 handler:
     li t1, 'T'
     sb t1, 0(t0)
+    csrr t1, mcause         # print the cause as a digit: 2 = illegal instruction
+    addi t1, t1, '0'
+    sb t1, 0(t0)
 done:
     li t1, 10
     sb t1, 0(t0)
@@ -180,7 +187,7 @@ done:
 def test_sret_in_user_mode_traps_on_correct_hardware(tmp_path):
     source = tmp_path / "probe.S"
     source.write_text(ERET_PROBE)
-    assert tuivmm("bare", str(source)).stdout == b"T\n"
+    assert tuivmm("bare", str(source)).stdout == b"T2\n"
 
 
 def test_flawed_eret_lets_user_mode_sret_escape(tmp_path):
