@@ -46,8 +46,9 @@ class BytesInput:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: "pass"/"fail"/"reset" (the guest said so), "budget" (the
-    instruction limit), or "idle" (asleep forever: no timer and no more input)."""
+    """How a run ended: "pass"/"fail" (the guest said so), "budget" (the instruction
+    limit), "idle" (asleep forever: no timer and no more input), or "stuck" (traps
+    forever without retiring an instruction; `code` is the last mcause)."""
 
     kind: str
     code: int
@@ -59,7 +60,7 @@ class Outcome:
             return 0
         if self.kind == "fail":
             return (self.code & 0xFF) or 1
-        return {"budget": 124, "idle": 3}.get(self.kind, 1)
+        return {"budget": 124, "idle": 3, "stuck": 4}.get(self.kind, 1)
 
 
 class ConsoleRunner:
@@ -78,7 +79,12 @@ class ConsoleRunner:
             left = limit - (hart.icount - start)
             if left <= 0:
                 return Outcome("budget", 0, hart.icount - start)
+            before = hart.icount
             exit_ = hart.run(min(SLICE, left))
+            if exit_.kind is ExitKind.BUDGET and hart.icount == before:
+                # A whole slice without one instruction retiring: every instruction
+                # traps, including the handler's own (a broken mtvec, say).
+                return Outcome("stuck", hart.mcause, hart.icount - start)
             if exit_.kind is ExitKind.HALT:
                 if exit_.halt == "reset":
                     self.board.reset()
@@ -104,7 +110,7 @@ class ConsoleRunner:
                 self._collect(min(ticks / TIMEBASE_HZ, 0.05))
                 if self._offer_input():
                     return True
-            hart.idle_cycles += max(0, clock.alarm_cycle - hart.cycles)
+            hart.skip_to_alarm()
             return True
         while not self.input_closed:
             self._collect(0.1)

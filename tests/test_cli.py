@@ -194,3 +194,11 @@ def test_flawed_eret_lets_user_mode_sret_escape(tmp_path):
     source = tmp_path / "probe.S"
     source.write_text(ERET_PROBE)
     assert tuivmm("bare", "--flawed-eret", str(source)).stdout == b"E\n"
+
+
+def test_a_guest_stuck_in_a_trap_loop_is_stopped_with_a_one_line_error(tmp_path):
+    source = tmp_path / "stuck.S"
+    source.write_text("_start:\n    csrw mtvec, zero\n    unimp\n")  # handler at 0: nothing there
+    result = tuivmm("bare", str(source))
+    assert result.returncode == 4
+    assert _one_line_error(result).startswith("tuivmm: the guest is stuck: every instruction traps (instruction access fault")

@@ -25,7 +25,8 @@ commands:
                 (stdin goes to the guest: `printf 'cmd\\n' | tuivmm bare IMAGE`);
                 the exit status is the guest's (finisher or HTIF): 0 for pass or
                 power-off, the guest's code for a failure, 124 when --max-insns
-                ran out, 3 when the guest sleeps forever with no input left.
+                ran out, 3 when the guest sleeps forever with no input left,
+                4 when it is stuck trapping without retiring an instruction.
                 On a terminal, Ctrl-A x quits.
 
 The dashboard (plain `tuivmm`) and the VMM (`tuivmm run`) are not built yet.
@@ -141,6 +142,12 @@ def cmd_bare(args: argparse.Namespace) -> int:
         print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)
     elif outcome.kind == "idle":
         print("tuivmm: the guest is asleep with no timer armed and no input left; stopping", file=sys.stderr)
+    elif outcome.kind == "stuck":
+        from machine.cpu.csrs import cause_name
+
+        hart = board.hart
+        print(f"tuivmm: the guest is stuck: every instruction traps ({cause_name(outcome.code)}, "
+              f"pc={hart.pc:#010x}, mtvec={hart.mtvec:#010x}); stopping", file=sys.stderr)  # fmt: skip
     elif outcome.kind == "fail":
         print(f"tuivmm: the guest reported failure (code {outcome.code})", file=sys.stderr)
     return outcome.exit_status

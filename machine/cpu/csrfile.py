@@ -149,9 +149,11 @@ class CsrMixin:
         elif num in (C.MENVCFG, C.SENVCFG):
             setattr(self, _FIELD[num], value & 1)  # only FIOM exists without more extensions
         elif num in (C.MCYCLE, C.MCYCLEH):
-            cur = self.cycles + self.cycle_offset
+            # Like minstret: the write replaces the writing instruction's own increment
+            # (3.1.10, "takes effect after the writing instruction has otherwise completed").
+            cur = self.cycles + 1 + self.cycle_offset
             new = (cur & ~M32) | value if num == C.MCYCLE else (cur & M32) | (value << 32)
-            self.cycle_offset = new - self.cycles
+            self.cycle_offset = new - self.cycles - 1
         elif num in (C.MINSTRET, C.MINSTRETH):
             # The writing instruction still retires: count it so the next read sees `value`.
             cur = self.icount + 1 + self.instret_offset

@@ -131,11 +131,15 @@ class EngineMixin:
 
     def _block_at(self, pc: int) -> tuple:
         off = self.fetch_offset(pc)
+        if pc >> 12 not in self.itlb[self.priv]:
+            # PMP splits this page, so a block could run on past the executable region:
+            # go one instruction at a time, each fetch checked.
+            block = self.step_blocks.get((off, pc))
+            return block if block is not None else self._translate(off, pc, 1)
         block = self.blocks.get((off, pc))
         if block is None:
             block = self._translate(off, pc, MAX_BLOCK)
-        if pc >> 12 in self.itlb[self.priv]:
-            self.jcache[self.priv][pc] = block
+        self.jcache[self.priv][pc] = block
         return block
 
     def _step_block(self, pc: int) -> tuple:
