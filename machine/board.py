@@ -18,7 +18,6 @@ HTIF needs no address of its own: it lives wherever the loaded ELF puts `tohost`
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from machine.bus import Bus
 from machine.cpu.hart import Hart
@@ -30,7 +29,7 @@ from machine.devices.virtio_blk import VirtioBlk
 from machine.devices.virtio_mmio import MAGIC_VALUE, VENDOR_ID, VERSION, VIRTIO_MMIO_SIZE, VirtioMmio
 from machine.devices.virtio_net import VirtioNet
 from machine.htif import Htif
-from machine.loader import Image, LoadError, load_elf, place
+from machine.loader import Image, load_elf, place
 from machine.memory import Ram
 
 FINISHER_BASE = 0x0010_0000
@@ -152,5 +151,3 @@ class Board:
         if self.blk is not None:
             self.blk.close()
 
-
-__all__ = ["Board", "LoadError", "Path"]
