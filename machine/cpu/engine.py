@@ -173,6 +173,8 @@ class EngineMixin:
                     while icount < stop:
                         b = jc.get(pc)
                         if b is None:
+                            if stop - icount < MAX_BLOCK:
+                                break  # near the event: step there rather than translate
                             b = self._block_at(pc)
                         fn, n, kind = b
                         if kind or icount + n > stop:

@@ -131,8 +131,8 @@ class Hart(CsrMixin, MmuMixin, EngineMixin):
         return None
 
     def _insn_bits(self, epc: int, cause: int) -> int:
-        if cause in (C.INSN_ACCESS_FAULT, C.INSN_PAGE_FAULT, C.INSN_MISALIGNED):
-            return 0
+        if cause in (C.INSN_ACCESS_FAULT, C.INSN_PAGE_FAULT):
+            return 0  # the instruction itself could not be fetched
         try:
             return self.ram.words[self.fetch_offset(epc) >> 2]
         except Trap:

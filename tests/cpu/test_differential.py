@@ -2,9 +2,10 @@
 
 Programs are straight-line ALU and M instructions on registers holding interesting
 values, loads and stores inside a data region, AMOs and LR/SC pairs on aligned words
-there, forward branches and jumps, and small counted loops.  Each runs three times —
-unicorn, our hart translating blocks, our hart single-stepping — and all 31 registers
-and the data region must agree.
+there, forward branches and jumps (nested and overlapping), and small counted loops.
+Each runs on unicorn, on our hart translating blocks and on our hart single-stepping
+(one test adds our block engine run in budgets of 1..20 instructions): all 31
+registers and the data region must agree, and our runs must retire the same count.
 
 Kept out, because the spec lets implementations differ there: CSRs, misaligned
 accesses (performed or trapped, the implementation's choice; ours are performed), and
@@ -35,8 +36,8 @@ from .harness import DATA, RAM_BASE, RAM_SIZE, make_hart
 M = 0xFFFF_FFFF
 DATA_SIZE = 1024
 COUNTER, POINTER, ADDRESS = 29, 30, 31
-DESTINATIONS = range(0, 29)
-SOURCES = range(0, 32)
+DESTINATIONS = range(29)
+SOURCES = range(32)
 
 INTERESTING = (
     0, 1, 2, 3, 31, 32, 33, 0x7F, 0x80, 0xFF, 0x100, 0x7FF, 0x800, 0x7FFF, 0x8000, 0xFFFF,
@@ -63,6 +64,8 @@ class ProgramWriter:
         self.rng = rng
         self.lines: list[str] = []
         self.labels = 0
+        # Forward targets placed after later items of the same body: [label, items to go]
+        self.pending: dict[int, list[list]] = {}
 
     def emit(self, line: str) -> None:
         self.lines.append(line)
@@ -146,7 +149,8 @@ class ProgramWriter:
         self.emit(f"sc.w {self.rd()}, {self.rs()}, (x{ADDRESS})")
 
     def forward(self, depth: int, in_loop: bool) -> None:
-        """A branch or jump over a short body."""
+        """A branch or jump over a short body, and sometimes over the next few items
+        too, so that branch regions overlap instead of nesting."""
         c = self.rng
         target = self.label()
         kind = c.randint(0, 5)
@@ -158,7 +162,11 @@ class ProgramWriter:
             self.emit(f"la x{ADDRESS}, {target}")
             self.emit(f"jalr {self.rd()}, 0(x{ADDRESS})")
         self.body(c.randint(0, 5), depth + 1, in_loop)
-        self.emit(f"{target}:")
+        if c.randint(0, 2):
+            self.emit(f"{target}:")
+        else:
+            # +1: `item` ticks once as this very item ends
+            self.pending.setdefault(depth, []).append([target, c.randint(1, 3) + 1])
 
     def loop(self) -> None:
         c = self.rng
@@ -170,6 +178,19 @@ class ProgramWriter:
         self.emit(f"bnez x{COUNTER}, {top}")
 
     def item(self, depth: int, in_loop: bool) -> None:
+        self.one_item(depth, in_loop)
+        pending = self.pending.get(depth, [])
+        for entry in pending:
+            entry[1] -= 1
+        for target, _ in [e for e in pending if e[1] == 0]:
+            self.emit(f"{target}:")
+        pending[:] = [e for e in pending if e[1]]
+
+    def place_pending(self, depth: int) -> None:
+        for target, _ in self.pending.pop(depth, []):
+            self.emit(f"{target}:")
+
+    def one_item(self, depth: int, in_loop: bool) -> None:
         kind = self.rng.randint(0, 19)
         if kind < 9:
             self.alu()
@@ -189,8 +210,10 @@ class ProgramWriter:
     def body(self, n: int, depth: int, in_loop: bool) -> None:
         for _ in range(n):
             self.item(depth, in_loop)
+        self.place_pending(depth)
 
     def source(self) -> str:
+        self.place_pending(0)
         return "\n".join(self.lines + ["end: ecall"])
 
 

@@ -20,7 +20,15 @@ from machine.cpu.asm import assemble
 from machine.cpu.trap import ExitKind
 
 from .harness import DATA, RAM_BASE, make_hart
-from .test_differential import ADDRESS, AMOS, DATA_SIZE, POINTER, BRANCHES, ProgramWriter, register_values
+from .test_differential import (
+    ADDRESS,
+    AMOS,
+    BRANCHES,
+    DATA_SIZE,
+    POINTER,
+    ProgramWriter,
+    register_values,
+)
 
 ILLEGAL = (0x0000_0000, 0xFFFF_FFFF, 0x0000_4501, 0x0400_0033, 0x0200_1013, 0x0000_3003, 0x0020_0073)
 
@@ -45,10 +53,10 @@ class TrappingProgramWriter(ProgramWriter):
         self.emit(f"csrw mtvec, x{ADDRESS}")
         super().prologue(values)
 
-    def item(self, depth: int, in_loop: bool) -> None:
+    def one_item(self, depth: int, in_loop: bool) -> None:
         c = self.rng
         if c.randint(0, 4):
-            super().item(depth, in_loop)
+            super().one_item(depth, in_loop)
             return
         kind = c.randint(0, 10)
         if kind == 0:

@@ -112,3 +112,33 @@ def test_step_retires_exactly_one_instruction_whatever_the_engine_setting(steps)
         pcs.append(hart.pc)
     assert pcs == [RAM_BASE + 4, RAM_BASE + 8, RAM_BASE + 12] and hart.icount == 3
     assert exit_.kind is ExitKind.TRAP and reg(hart, "a2") == 3 and hart.stepping is steps
+
+
+EARLY_EXIT_LOOP = """
+        li a1, 10
+        li a0, 0
+    1:  addi a0, a0, 1
+        li t0, 7
+        beq a0, t0, 2f       # leaves the loop part way; skips the back edge
+        addi a1, a1, -1
+        bnez a1, 1b
+        li a2, 99
+    2:  addi a3, a3, 1
+        ecall
+"""
+
+
+def test_loop_with_a_forward_branch_over_its_back_edge(steps):
+    hart = run_to_ecall(EARLY_EXIT_LOOP, steps=steps)
+    assert (reg(hart, "a0"), reg(hart, "a1"), reg(hart, "a2"), reg(hart, "a3")) == (7, 4, 0, 1)
+    assert hart.icount == 2 + 6 * 5 + 3 + 1
+
+
+@pytest.mark.parametrize("budget", [1, 3, 4, 7])
+def test_loop_with_a_forward_branch_over_its_back_edge_in_small_budgets(steps, budget):
+    hart, exit_ = run_asm(EARLY_EXIT_LOOP, steps=steps, max_insns=budget)
+    while exit_.kind is ExitKind.BUDGET:
+        exit_ = hart.run(budget)
+    assert exit_.kind is ExitKind.TRAP
+    assert (reg(hart, "a0"), reg(hart, "a1"), reg(hart, "a2"), reg(hart, "a3")) == (7, 4, 0, 1)
+    assert hart.icount == 2 + 6 * 5 + 3 + 1

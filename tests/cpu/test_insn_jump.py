@@ -154,6 +154,7 @@ def test_not_taken_branch_to_misaligned_target_does_not_trap(steps):
 def test_backward_branch_to_misaligned_target_traps(steps):
     hart, exit_ = run_asm("nop; nop; li a1, 1; bnez a1, .-2; ecall", steps=steps)
     assert (exit_.cause, exit_.tval, exit_.epc) == (INSN_MISALIGNED, RAM_BASE + 10, RAM_BASE + 12)
+    assert hart.pc == RAM_BASE + 12 and hart.icount == 3
 
 
 # --- jal -----------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_jalr_to_target_with_bit_1_set_traps_with_tval_target(steps):
 
 def test_jalr_to_odd_misaligned_target_reports_target_with_bit_0_cleared(steps):
     hart, exit_ = run_asm("li a1, 0x80000100; jalr ra, 7(a1); ecall", steps=steps)
-    assert (exit_.cause, exit_.tval) == (INSN_MISALIGNED, 0x8000_0106)
+    assert (exit_.cause, exit_.tval) == (INSN_MISALIGNED, 0x8000_0106) and reg(hart, "ra") == 0
 
 
 def test_misaligned_jalr_with_rd_equal_to_rs1_leaves_rs1(steps):
