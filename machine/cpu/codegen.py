@@ -123,7 +123,6 @@ class Block:
         self.regions: list[tuple[int, int]] = []  # (end index, line count at opening)
         self.regs: set[int] = set()
         self.ended = False  # the last instruction always leaves (jump or trap)
-        self.loops = False  # some exit goes back to the block's start
 
     def emit(self, line: str, indent: int = 0) -> None:
         self.lines.append("    " * (self.depth + indent) + line)
@@ -244,7 +243,6 @@ class Block:
         block's own start loops inside the function while the caller's budget allows."""
         self.emit(f"c += {k + 1}", indent)
         if target == str(self.pc):
-            self.loops = True
             self.emit("if c + N <= lim:", indent)
             self.emit("continue", indent + 1)
         self.emit(f"npc = {target}", indent)
