@@ -114,9 +114,15 @@ def rem(a: int, b: int) -> int:
 class Block:
     """The source of one translated block, built one instruction at a time."""
 
-    def __init__(self, pc: int, length: int = 1 << 30):
-        self.pc = pc
-        self.length = length  # how many instructions the block will hold
+    def __init__(self, pcs: list[int]):
+        """`pcs`: the address of each instruction, in execution order.  Usually they
+        follow one another; after a direct jump that the translator followed (a
+        chained jump) they continue at its target."""
+        self.pc = pcs[0]
+        self.pcs = pcs
+        self.length = len(pcs)
+        self.index_of = {p: k for k, p in enumerate(pcs)}
+        self.known: dict[int, int] = {}  # registers holding a constant (from lui/auipc)
         self.lines: list[str] = []
         self.count = 0
         self.depth = 0  # nesting of open forward-branch regions
@@ -134,15 +140,20 @@ class Block:
             if len(self.lines) == opened_at:
                 self.emit("pass")
             self.depth -= 1
+            self.known.clear()  # two paths meet: forget what only one of them knew
+
+    def _chained(self, k: int, target: int) -> bool:
+        """True if the translator followed the jump at k: the next instruction is its target."""
+        return k + 1 < self.length and self.pcs[k + 1] == target
 
     def use(self, *regs: int) -> None:
         self.regs.update(r for r in regs if r)
 
     def add(self, d: isa.Decoded) -> None:
-        """Append instruction `d` (at self.pc + 4*count) to the block."""
+        """Append instruction `d`, the block's next, at self.pcs[count]."""
         k = self.count
         self._close_regions(k)
-        pc = self.pc + 4 * k
+        pc = self.pcs[k]
         name = d.name
         rd, rs1, rs2, imm = d.rd, d.rs1, d.rs2, d.imm
         a, b = _reg(rs1), _reg(rs2)
@@ -150,6 +161,20 @@ class Block:
         fmt = d.insn.fmt
         self.use(*(r for r, field in zip((rd, rs1, rs2), ("rd", "rs1", "rs2")) if field in isa.FORMATS[fmt]))
         self.count += 1
+        self._generate(d, k, pc, dst, a, b)
+        # Track registers that hold a known constant, so `auipc ra; jalr ra` (call) has
+        # a known target.
+        if rd and "rd" in isa.FORMATS[fmt]:
+            if name == "lui":
+                self.known[rd] = imm
+            elif name == "auipc":
+                self.known[rd] = (pc + imm) & M
+            else:
+                self.known.pop(rd, None)
+
+    def _generate(self, d: isa.Decoded, k: int, pc: int, dst: str, a: str, b: str) -> None:
+        name, fmt = d.name, d.insn.fmt
+        rd, rs1, imm = d.rd, d.rs1, d.imm
         if name in _ALU_R:
             if rd:
                 self.emit(f"{dst} = " + _ALU_R[name].format(a=a, b=b))
@@ -201,7 +226,17 @@ class Block:
                 return
             if rd:
                 self.emit(f"{dst} = {(pc + 4) & M}")
-            self._leave(k, str(target))
+            if not self._chained(k, target):
+                self._leave(k, str(target))
+        elif name == "jalr" and rs1 in self.known:
+            target = (self.known[rs1] + imm) & 0xFFFF_FFFE
+            if target & 2:
+                self._raise(k, INSN_MISALIGNED, str(target))
+                return
+            if rd:
+                self.emit(f"{dst} = {(pc + 4) & M}")
+            if not self._chained(k, target):
+                self._leave(k, str(target))
         elif name == "jalr":
             self.emit(f"t = ({a} + {imm & M}) & 0xFFFFFFFE")
             self.emit("if t & 2:")
@@ -213,9 +248,9 @@ class Block:
         elif name in _BRANCH:
             cond = _BRANCH[name].format(a=a, b=b)
             target = (pc + imm) & M
-            j = (target - self.pc) >> 2
+            j = self.index_of.get(target, -1)
             inner_end = self.regions[-1][0] if self.regions else self.length
-            if not target & 3 and k + 1 < j < self.length and j <= inner_end and target > pc:
+            if k + 1 < j <= inner_end:
                 # A forward branch to an instruction of this block: the instructions it
                 # skips go in an `else`, and the taken path uncounts them.
                 self.emit(f"if {cond}:")
@@ -223,6 +258,7 @@ class Block:
                 self.emit("else:")
                 self.depth += 1
                 self.regions.append((j, len(self.lines)))
+                self.known.clear()
                 return
             self.emit(f"if {cond}:")
             if target & 3:
@@ -302,10 +338,12 @@ class Block:
         self._close_regions(self.count)
         body = list(self.lines)
         if not self.ended:  # fell off the end: a page boundary or the length limit
-            body += [f"c += {self.count}", f"npc = {(self.pc + 4 * self.count) & M}", "break"]
+            body += [f"c += {self.count}", f"npc = {(self.pcs[-1] + 4) & M}", "break"]
         out = [f"def {name}(lim):", f"    {load}", f"    N = {self.count}", "    i = c = 0", "    try:",
                "        while True:"]  # fmt: skip
         out += ["            " + line for line in body]
-        out += ["    except Unwind as u:", f"        {store}", "        u.index += i", "        u.done += c + i",
+        pcs = "(" + ", ".join(str(p) for p in self.pcs) + ",)"
+        out += ["    except Unwind as u:", f"        {store}", f"        u.pc = ({pcs}[i] + 4 * u.index) & M",
+                "        u.done += c + i",
                 "        raise", f"    {store}", "    EXTRA[0] = c", "    return npc"]  # fmt: skip
         return "\n".join(out) + "\n"

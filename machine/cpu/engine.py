@@ -73,13 +73,17 @@ class EngineMixin:
         self.code_pages.discard(page)
         self._flush_jump_caches()
 
-    def _code_written(self, off: int, size: int) -> None:
-        """A store or DMA wrote RAM bytes [off, off+size): drop blocks it overwrote."""
+    def _code_written(self, off: int, size: int) -> bool:
+        """A store or DMA wrote RAM bytes [off, off+size): drop blocks it overwrote.
+        True if any were dropped."""
         first, last = off >> 2, (off + size - 1) >> 2
+        dropped = False
         for page in range(off >> 12, ((off + size - 1) >> 12) + 1):
             words = self.code_words.get(page)
             if words and any(w in words for w in range(max(first, page << 10), min(last, (page << 10) + 1023) + 1)):
                 self._invalidate_page(page)
+                dropped = True
+        return dropped
 
     def _ram_written(self, off: int, size: int) -> None:
         if self.code_pages:
@@ -93,20 +97,10 @@ class EngineMixin:
         first = isa.decode(words[off >> 2])
         if first is not None and first.name in SYSTEM_NAMES:
             block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
-            self._register(off, pc, 1, block, self.step_blocks if max_len == 1 else self.blocks)
+            self._register(off, pc, [off >> 2], block, self.step_blocks if max_len == 1 else self.blocks)
             return block
-        run: list[isa.Decoded] = []
-        o = off
-        page_end = (off | 0xFFF) + 1
-        while True:
-            d = isa.decode(words[o >> 2])
-            if d is None or d.name in SYSTEM_NAMES:
-                break
-            run.append(d)
-            o += 4
-            if d.name in JUMP_NAMES or len(run) >= max_len or o >= page_end:
-                break
-        b = Block(pc, max(len(run), 1))
+        run, pcs = self._trace(off, pc, max_len)
+        b = Block(pcs if run else [pc])
         for d in run:
             b.add(d)
         if not run:  # an illegal word at pc
@@ -116,15 +110,59 @@ class EngineMixin:
         fn = self.ns.pop("block")
         block = (fn, b.count, PLAIN)
         self.blocks_translated += 1
-        self._register(off, pc, b.count, block, self.step_blocks if max_len == 1 else self.blocks)
+        words_used = [(off + p - pc) >> 2 for p in b.pcs[: b.count]]
+        self._register(off, pc, words_used, block, self.step_blocks if max_len == 1 else self.blocks)
         return block
 
-    def _register(self, off: int, pc: int, count: int, block: tuple, cache: dict) -> None:
+    def _trace(self, off: int, pc: int, max_len: int) -> tuple[list[isa.Decoded], list[int]]:
+        """The instructions a block will hold, and their addresses, in execution order.
+
+        Follows the fall-through path, and direct jumps whose target is known at
+        translation time (`jal`, and `auipc` + `jalr` as `call`/`tail` assemble), when
+        the target is on the same page and not yet in the trace.  Stops before an
+        illegal or system instruction and after an indirect jump.
+        """
+        words = self.ram.words
+        page = off & ~0xFFF
+        run: list[isa.Decoded] = []
+        pcs: list[int] = []
+        o, cur = off, pc
+        seen = set()
+        auipc: tuple[int, int] | None = None  # (rd, value) of an auipc just before
+        while True:
+            d = isa.decode(words[o >> 2])
+            if d is None or d.name in SYSTEM_NAMES:
+                break
+            run.append(d)
+            pcs.append(cur)
+            seen.add(cur)
+            target = None
+            if d.name == "jal":
+                target = (cur + d.imm) & M
+            elif d.name == "jalr" and auipc is not None and auipc[0] == d.rs1:
+                target = (auipc[1] + d.imm) & 0xFFFF_FFFE
+            auipc = (d.rd, (cur + d.imm) & M) if d.name == "auipc" and d.rd else None
+            if len(run) >= max_len:
+                break
+            if target is not None:
+                if target & 3 or target >> 12 != pc >> 12 or target in seen:
+                    break
+                o, cur = page + (target & 0xFFF), target
+                continue
+            if d.name in JUMP_NAMES:
+                break
+            o += 4
+            cur = (cur + 4) & M
+            if o >= page + 4096:
+                break
+        return run, pcs
+
+    def _register(self, off: int, pc: int, words_used: list[int], block: tuple, cache: dict) -> None:
         key = (off, pc)
         cache[key] = block
         page = off >> 12
         self.page_blocks.setdefault(page, []).append(key)
-        self.code_words.setdefault(page, set()).update(range(off >> 2, (off >> 2) + count))
+        self.code_words.setdefault(page, set()).update(words_used)
         if page not in self.code_pages:
             self.code_pages.add(page)
             self._flush_store_tlbs()
@@ -195,7 +233,7 @@ class EngineMixin:
                     self.pc, self.icount = pc, icount
             except Unwind as u:
                 icount += u.done
-                pc = (pc + 4 * u.index) & M
+                pc = u.pc if u.pc is not None else (pc + 4 * u.index) & M
                 self.pc, self.icount = pc, icount
                 # After a Retry the next instruction runs on the step path (exact stays
                 # set); after anything else, blocks may run again.

@@ -212,14 +212,15 @@ class MmuMixin:
             raise Trap(cause, va) from None
 
     def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
-        """Store to RAM or a device; True when a device took it (the caller resyncs)."""
+        """Store to RAM or a device; True when a device took it or translated code was
+        overwritten (the caller resyncs)."""
         ram = self.ram
         off = pa - ram.base
         if 0 <= off and off + size <= ram.size:
             ram.data[off : off + size] = (value & ((1 << 8 * size) - 1)).to_bytes(size, "little")
             page = off >> 12
-            if page in self.code_pages:
-                self._code_written(off, size)
+            if page in self.code_pages and self._code_written(off, size):
+                return True  # translated code changed: the caller resyncs, as after MMIO
             if pa >> 12 in self._watch_pages:
                 base = pa & ~3
                 callback = self.watch.get(base)
@@ -252,7 +253,10 @@ class MmuMixin:
             self.ram.data[off : off + size] = value.to_bytes(size, "little")
             words = self.code_words.get(off >> 12)
             if words and (off >> 2) in words:
+                # The running block may hold a copy of what was just overwritten (a
+                # later part of itself, or a chained call): stop it after this store.
                 self._invalidate_page(off >> 12)
+                raise Resync()
             return
         if va & (size - 1):
             self._misaligned(va, size, STORE, priv, value)

@@ -24,6 +24,7 @@ class Unwind(Exception):
 
     done = 0
     index = 0
+    pc: int | None = None  # set by a translated block: where execution resumes
 
 
 class Trap(Unwind):
