@@ -1,8 +1,10 @@
 """Translate straight-line runs of instructions into Python functions.
 
-A block is a straight run of instructions from one pc, up to and including the first
-unconditional jump, stopping early at a page boundary, an illegal word, the length
-limit, or a "system" instruction (CSR access, xRET, WFI, ECALL, EBREAK, SFENCE.VMA,
+A block is the run of instructions from one pc in execution order (a trace): it follows
+the fall-through path and direct jumps whose target is known and on the same page
+(`jal`, and `auipc`+`jalr` as `call` assembles), up to the first indirect jump,
+stopping early at a page boundary, an illegal word, the length limit, or a "system"
+instruction (CSR access, xRET, WFI, ECALL, EBREAK, SFENCE.VMA,
 FENCE.I), which always runs as a block of its own through `Hart.exec_system` because
 it reads or changes state the generated code does not hold.  Conditional branches
 inside a block are side exits; a branch or jump back to the block's own start goes
@@ -12,8 +14,9 @@ round again inside the function (a `while` loop) as long as the caller's budget
 Generated code keeps the registers it touches in locals (x1..x31; x0 reads as 0 and
 writes to it are dropped).  Every register is in one of 32 locals loaded at entry, so
 writing all of them back is correct at any point; the `except Unwind` clause does that
-and adds its progress to the exception: `i` (the index, in the current pass, of the
-instruction that left) and `c` (instructions completed in earlier passes).  `i` is only
+and adds its progress to the exception: where to resume (`u.pc`, from the block's
+table of pcs and `i`, the index in the current pass of the instruction that left) and
+how many instructions completed (`c`, from earlier passes, plus `i`).  `i` is only
 assigned on slow paths, so fast paths pay nothing for it.
 
 Names the generated code uses, bound in the per-hart globals dict:
