@@ -115,9 +115,15 @@ class CsrMixin:
 
     # --- writes ----------------------------------------------------------------------
 
-    def csr_write(self, num: int, value: int) -> None:
-        """Write with WARL legalisation; effects on translation and interrupts follow."""
+    def csr_write(self, num: int, value: int, *, by_instruction: bool = True) -> None:
+        """Write with WARL legalisation; effects on translation and interrupts follow.
+
+        `by_instruction`: a CSR instruction is doing the write, and its own retirement
+        must not count on top of a written mcycle/minstret (3.1.10).  A monitor setting
+        state from outside (a world switch) passes False, and reads back what it wrote.
+        """
         value &= M32
+        step = 1 if by_instruction else 0
         if num in ZERO_CSRS or num == C.MISA:
             return
         if num == C.MSTATUS:
@@ -151,14 +157,14 @@ class CsrMixin:
         elif num in (C.MCYCLE, C.MCYCLEH):
             # Like minstret: the write replaces the writing instruction's own increment
             # (3.1.10, "takes effect after the writing instruction has otherwise completed").
-            cur = self.cycles + 1 + self.cycle_offset
+            cur = self.cycles + step + self.cycle_offset
             new = (cur & ~M32) | value if num == C.MCYCLE else (cur & M32) | (value << 32)
-            self.cycle_offset = new - self.cycles - 1
+            self.cycle_offset = new - self.cycles - step
         elif num in (C.MINSTRET, C.MINSTRETH):
             # The writing instruction still retires: count it so the next read sees `value`.
-            cur = self.icount + 1 + self.instret_offset
+            cur = self.icount + step + self.instret_offset
             new = (cur & ~M32) | value if num == C.MINSTRET else (cur & M32) | (value << 32)
-            self.instret_offset = new - self.icount - 1
+            self.instret_offset = new - self.icount - step
         elif C.PMPCFG0 <= num < C.PMPCFG0 + 4:
             self._write_pmpcfg(num - C.PMPCFG0, value)
         elif C.PMPADDR0 <= num < C.PMPADDR0 + 16:

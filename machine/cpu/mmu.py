@@ -126,6 +126,9 @@ class MmuMixin:
             pa = (ppn << 12) | (va & 0xFFF)
         want = PTE_A | (PTE_D if access == STORE else 0)
         if pte & want != want:
+            # The A/D update is a store by the walker, subject to PMP (4.3.2 step 7).
+            if not self._pmp_allows(pte_addr, 4, STORE, 1):
+                raise Trap(_ACCESS_FAULT[access], va)
             self._write_phys(pte_addr, 4, pte | want)
         return pa
 
