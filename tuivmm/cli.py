@@ -20,6 +20,8 @@ tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V comput
 (RV32IMA, Sv32, QEMU `virt` devices), with a terminal dashboard.
 
 commands:
+  guests        list the packaged guests (a guest's name works wherever an
+                IMAGE is asked for)
   bare IMAGE    run one ELF image (or an assembly file, assembled by tuivmm's own
                 assembler) on the bare machine; the UART is this terminal
                 (stdin goes to the guest: `printf 'cmd\\n' | tuivmm bare IMAGE`);
@@ -62,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
     )
     bare.add_argument("image", metavar="IMAGE",
-                      help="an RV32 RISC-V ELF executable, or an assembly file (.s/.S/.asm) to assemble and run")
+                      help="a packaged guest's name, an RV32 RISC-V ELF executable, "
+                           "or an assembly file (.s/.S/.asm) to assemble and run")
     bare.add_argument("--ram", type=_positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
     bare.add_argument("--disk", metavar="FILE", help="raw disk image for the virtio block device")
     bare.add_argument("--disk-ro", action="store_true", help="make the disk read-only")
@@ -77,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # Accepted after the command too; SUPPRESS keeps it from resetting the global flag.
     bare.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    guests = commands.add_parser("guests", help="list the packaged guests",
+                                 description="List the packaged guests: name and what each is.")  # fmt: skip
+    guests.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if args.command == "bare":
             return cmd_bare(args)
+        if args.command == "guests":
+            return cmd_guests()
         parser.error(f"unknown command {args.command}")
     except UserError as exc:
         if args.debug:
@@ -102,6 +111,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tuivmm: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
               file=sys.stderr)  # fmt: skip
         return EXIT_INTERNAL
+    return 0
+
+
+def cmd_guests() -> int:
+    from tuivmm.guests import packaged
+
+    guests = packaged()
+    width = max((len(g.name) for g in guests), default=0)
+    for guest in guests:
+        print(f"{guest.name:<{width}}  {guest.description}")
     return 0
 
 
@@ -162,7 +181,9 @@ def _load_image(board, image: str) -> None:
     `tohost`)."""
     from machine.cpu.asm import AsmError, assemble
     from machine.loader import LoadError
+    from tuivmm.guests import resolve
 
+    image = resolve(image)
     if image.endswith(ASSEMBLY_SUFFIXES):
         try:
             source = Path(image).read_text()

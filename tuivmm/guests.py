@@ -1,0 +1,43 @@
+"""The packaged guests: images built from guests/ and shipped in tuivmm/images/.
+
+Wherever a command takes an IMAGE, a packaged guest's name works as well as a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGES = Path(__file__).resolve().parent / "images"
+
+# name -> one line saying what it is (shown by `tuivmm guests`)
+DESCRIPTIONS = {
+    "hello": "the smallest guest: prints one line on the UART and powers off",
+    "compute": "a CPU-bound benchmark: CRC-32, shell sort, matrix multiply and a sieve, "
+    "printing a checksum per kernel",
+    "trapstorm": "a storm of sensitive operations (sscratch accesses, ecalls to M-mode, "
+    "timer interrupts) that prints how many it did, for measuring trap costs",
+    "eret-escape": "the lecture's gotcha: a user program tries to reach kernel state; "
+    "prints ERET-ESCAPE: PROTECTED or ESCAPED",
+}
+
+
+@dataclass(frozen=True)
+class Guest:
+    name: str
+    description: str
+    path: Path
+
+
+def packaged() -> list[Guest]:
+    """Every packaged guest whose image is present, in catalogue order."""
+    return [Guest(name, text, IMAGES / f"{name}.elf") for name, text in DESCRIPTIONS.items()
+            if (IMAGES / f"{name}.elf").is_file()]  # fmt: skip
+
+
+def resolve(image: str) -> str:
+    """A packaged guest's name becomes its image path; anything else is a path as given.
+    A file of that name in the current directory wins over a packaged guest."""
+    if not Path(image).exists() and image in DESCRIPTIONS:
+        return str(IMAGES / f"{image}.elf")
+    return image
