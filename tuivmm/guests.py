@@ -15,6 +15,8 @@ DESCRIPTIONS = {
     "hello": "the smallest guest: prints one line on the UART and powers off",
     "compute": "a CPU-bound benchmark: CRC-32, shell sort, matrix multiply and a sieve, "
     "printing a checksum per kernel",
+    "basic": "a 1980s-style BASIC home computer in M-mode: type, LIST, RUN and edit numbered "
+    "programs; keys by UART interrupt, WFI when idle, Ctrl-C breaks, BYE powers off",
     "trapstorm": "a storm of sensitive operations (sscratch accesses, ecalls to M-mode, "
     "timer interrupts) that prints how many it did, for measuring trap costs",
     "eret-escape": "the lecture's gotcha: a user program tries to reach kernel state; "
