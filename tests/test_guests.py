@@ -103,3 +103,17 @@ def test_eret_escape_is_protected_on_correct_hardware_and_on_the_bare_flawed_mac
         result = tuivmm("bare", *flags, "eret-escape")
         assert result.returncode == 0
         assert result.stdout.decode().splitlines()[-1] == "ERET-ESCAPE: PROTECTED"
+
+
+def test_the_built_package_ships_every_guest_image(tmp_path):
+    # What `pip install .` installs: build the wheel and look inside.
+    import sys
+    import zipfile
+
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("tuivmm-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in DESCRIPTIONS:
+        assert f"tuivmm/images/{name}.elf" in names
