@@ -84,7 +84,7 @@ def test_tuivmm_guests_lists_each_guest_with_its_description():
 
 
 # Interactive guests get a short scripted session that ends by powering off.
-SCRIPTS = {"basic": b'10 PRINT "HI";2*21\nRUN\nBYE\n'}
+SCRIPTS = {"basic": b'10 PRINT "HI";2*21\nRUN\nBYE\n', "unix": b"echo hi\nbench\nshutdown\n"}
 
 
 @pytest.mark.parametrize("name", list(DESCRIPTIONS))

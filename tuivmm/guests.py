@@ -12,6 +12,8 @@ IMAGES = Path(__file__).resolve().parent / "images"
 
 # name -> one line saying what it is (shown by `tuivmm guests`)
 DESCRIPTIONS = {
+    "unix": "a small Unix-like teaching kernel: Sv32 processes, preemption, fork/exec/wait, "
+    "a shell (help, ps, kill, mem, bench, ...); no file system or network yet",
     "hello": "the smallest guest: prints one line on the UART and powers off",
     "compute": "a CPU-bound benchmark: CRC-32, shell sort, matrix multiply and a sieve, "
     "printing a checksum per kernel",
@@ -21,6 +23,8 @@ DESCRIPTIONS = {
     "timer interrupts) that prints how many it did, for measuring trap costs",
     "eret-escape": "the lecture's gotcha: a user program tries to reach kernel state; "
     "prints ERET-ESCAPE: PROTECTED or ESCAPED",
+    "eret-escape-pv": "eret-escape built paravirtual: the kernel returns to user mode with a "
+    "hypercall instead of SRET",
 }
 
 

@@ -44,3 +44,29 @@ void userinit(void) __attribute__((noreturn));
 void uservec(void);
 void userret(struct trapframe *tf) __attribute__((noreturn));
 #endif
+
+// ---- The paravirtual build (eret-escape-pv: guest.mk builds it with -DPARAVIRT) ----
+// Its kernel never executes SRET: where it would, it makes the HV_SRET hypercall
+// (hypercall.h), served by M-mode (entry.S machinevec, start.c hvtrap) or by a
+// VMM.  Everything in which the two builds differ is named here.
+#include "hypercall.h"
+#ifdef PARAVIRT
+#define GUEST "eret-escape-pv"             // what the kernel's lines start with
+// Ecall from S is the hypercall, for M-mode: not delegated to the kernel.
+#define DELEGATED_ECALL_FROM_S 0
+#define M_MODE_PLAN "open PMP, delegate traps to S-mode (all but its HV_SRET hypercalls), " \
+                    "mret to the kernel"
+// While the user runs, sscratch points at the frame's a6: with a7 after it, the
+// hypercall's save area.  The user's a6 and a7 wait there, saved by uservec like
+// every register, and HV_SRET resumes the user with them.
+#define TF_SSCRATCH (4 * 16)
+#define SUPERVISOR_RETURN li a6, HV_SRET; li a7, TUIVMM_HV_EID; ecall
+#define SUPERVISOR_RETURN_NAME "the HV_SRET hypercall instead of sret"
+#else
+#define GUEST "eret-escape"
+#define DELEGATED_ECALL_FROM_S (1u << CAUSE_ECALL_FROM_S)
+#define M_MODE_PLAN "open PMP, delegate traps to S-mode, mret to the kernel"
+#define TF_SSCRATCH TF_SIZE                // sscratch: the trap stack's top, past the frame
+#define SUPERVISOR_RETURN sret
+#define SUPERVISOR_RETURN_NAME "sret"
+#endif

@@ -11,25 +11,25 @@
 __attribute__((section(".secret"))) volatile uint32 secret = SECRET_WORD;
 
 void main(void) {
-  print("eret-escape: kernel running in S-mode\n");
+  print(GUEST ": kernel running in S-mode\n");
   kvminit();                        // page table, paging on
-  print("eret-escape: Sv32 paging on, satp ");
+  print(GUEST ": Sv32 paging on, satp ");
   printhex(r_satp());
   print("\n");
 
-  print("eret-escape: kernel holds a secret at ");
+  print(GUEST ": kernel holds a secret at ");
   printhex((uint32)&secret);
   print(" (kernel-only page: PTE ");
   printhex(*walk((uint32)&secret));
   print(", U bit clear)\n");
 
-  print("eret-escape: user program at ");
+  print(GUEST ": user program at ");
   printhex((uint32)user_main);
   print(", stack page ");
   printhex((uint32)user_stack);
   print(" (pages with U set)\n");
 
-  print("eret-escape: entering user mode with sret\n");
+  print(GUEST ": entering user mode with " SUPERVISOR_RETURN_NAME "\n");
   userinit();                       // never returns: the user's exit ends the run
 }
 

@@ -41,7 +41,7 @@ static const char *fault_name(uint32 cause) {
 
 // A trap the kernel did not expect: show it, then panic.
 static void bad_trap(const char *why) {
-  print("eret-escape: scause ");
+  print(GUEST ": scause ");
   printhex(r_scause());
   print(" sepc ");
   printhex(r_sepc());
@@ -58,7 +58,7 @@ static void verdict(void) {
   int leaked_satp = satp != kernel_satp;
   int leaked_sstatus = !trapped[ATTEMPT_SSTATUS] && observed[ATTEMPT_SSTATUS] != SENTINEL;
 
-  print("eret-escape: user program exited\n");
+  print(GUEST ": user program exited\n");
   if (!leaked_secret && !leaked_satp && !leaked_sstatus) {
     print("ERET-ESCAPE: PROTECTED\n");
   } else {
@@ -131,7 +131,7 @@ void usertrap(struct trapframe *tf) {
     if (cause != CAUSE_ECALL_FROM_S)
       bad_trap("usertrap: trap from S-mode");
     if (!warned++)
-      print("eret-escape: the user's system call came from S-mode: "
+      print(GUEST ": the user's system call came from S-mode: "
             "it runs with kernel privilege!\n");
   }
 

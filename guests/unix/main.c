@@ -1,0 +1,18 @@
+// S-mode's first C code, reached by start()'s mret.  One init call per line.
+
+#include "defs.h"
+
+// Bring the kernel up in dependency order, then become the scheduler.
+void main(void)
+{
+    kinit();            // physical page allocator
+    kvminit();          // kernel page table
+    kvminithart();      // turn paging on
+    consoleinit();      // uart and console
+    printf("\nunix: %d KiB free, %d pages\n", kfree_count() * 4, kfree_count());
+    procinit();         // empty process table
+    trapinithart();     // install kernel trap vector
+    plicinit();         // route uart interrupts
+    userinit();         // first user process
+    scheduler();        // run processes, forever
+}

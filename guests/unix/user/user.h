@@ -1,0 +1,41 @@
+// What a user program can call: the system calls (usys.S) and a tiny C library
+// (ulib.c).
+#pragma once
+
+typedef unsigned int uint;
+
+// A process as ps sees it (the kernel's struct procinfo, proc.h).
+struct procinfo {
+    int pid;
+    int ppid;
+    int state;                  // 1 sleeping, 2 runnable, 3 running, 4 zombie
+    uint sz;
+    char name[16];
+};
+
+// System calls: -1 on error.
+int fork(void);
+void exit(int status) __attribute__((noreturn));
+int wait(int *status);
+int kill(int pid);
+int getpid(void);
+char *sbrk(int n);
+int sleep(int ticks);
+int uptime(void);
+int read(int fd, void *buf, int n);
+int write(int fd, const void *buf, int n);
+int exec(const char *name, char **argv);
+int procs(struct procinfo *buf, int max);
+int meminfo(uint counts[2]);
+int shutdown(void);
+
+#define TICK_HZ 100             // uptime() and sleep() count these
+
+// ulib.c
+uint strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int atoi(const char *s);
+void *memset(void *dst, int c, uint n);
+void *memcpy(void *dst, const void *src, uint n);
+void printf(const char *fmt, ...);
+int getline(char *buf, int max);
