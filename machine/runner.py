@@ -3,7 +3,11 @@
 Input is paced so that a run is deterministic.  Typed or piped bytes wait in a host
 buffer and are handed to the UART a line at a time, only when the guest has drained
 the previous line and is visibly waiting: asleep in WFI, or polling the UART's line
-status register.  So `printf 'help\\n' | tuivmm bare IMAGE` gives the same run every
+status register (read twice with nothing sent in between: a driver that reads it
+only to transmit is not asking for input).  A guest that never asks — a runaway
+program the script means to stop with Ctrl-C — gets the next line anyway once
+PATIENCE instructions have passed since the last one: still a point fixed by the
+guest's progress, not by host timing.  Keys typed on a terminal are not held back.  So `printf 'help\\n' | tuivmm bare IMAGE` gives the same run every
 time, and input sent before the guest has set up its UART is not lost.
 
 When the hart sleeps with a timer armed, time skips ahead to the alarm (virtual time
@@ -21,6 +25,7 @@ from machine.clock import NEVER, TIMEBASE_HZ
 from machine.cpu.trap import Exit, ExitKind
 
 SLICE = 200_000  # instructions between looks at the console
+PATIENCE = 5_000_000  # instructions a scripted line waits for the guest to ask for it
 
 
 class Input(Protocol):
@@ -64,12 +69,14 @@ class Outcome:
 
 
 class ConsoleRunner:
-    def __init__(self, board: Board, console_input: Input | None = None):
+    def __init__(self, board: Board, console_input: Input | None = None, *, patience: int = PATIENCE):
         self.board = board
+        self.patience = patience
         self.input = console_input if console_input is not None else BytesInput()
         self.pending = bytearray()
         self.input_closed = False
-        self._reads_at_feed = 0
+        self.on_wait = lambda: None  # called before waiting for input (flush the output)
+        self._fed_at = board.hart.icount
 
     def run(self, max_instructions: int | None = None) -> Outcome:
         hart = self.board.hart
@@ -112,6 +119,7 @@ class ConsoleRunner:
                     return True
             hart.skip_to_alarm()
             return True
+        self.on_wait()
         while not self.input_closed:
             self._collect(0.1)
             if self._offer_input():
@@ -136,10 +144,18 @@ class ConsoleRunner:
         uart = self.board.uart
         if uart.rx_pending():
             return False
-        waiting = self.board.hart.sleeping or uart.status_reads != self._reads_at_feed
+        hart = self.board.hart
+        waiting = (
+            self.input.interactive
+            or hart.sleeping
+            or uart.polls_since_tx >= 2
+            or hart.icount - self._fed_at >= self.patience
+        )
         if not waiting:
             return False
         if not self.pending:
+            if not self.input.interactive and not self.input_closed:
+                self.on_wait()
             self._collect(0.0 if self.input.interactive else None)
         if not self.pending:
             return False
@@ -149,7 +165,7 @@ class ConsoleRunner:
         line = bytes(self.pending if end < 0 else self.pending[: end + 1])
         del self.pending[: len(line)]
         uart.feed(line)
-        self._reads_at_feed = uart.status_reads
+        self._fed_at = hart.icount
         return True
 
 

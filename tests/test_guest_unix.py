@@ -127,3 +127,34 @@ def test_backspace_erases_a_character_and_ctrl_u_the_whole_line():
     assert code == 0
     assert "$ ecx\b \bho hi\nhi\n" in console
     assert "$ garbage" + "\b \b" * 7 + "echo ok\nok\n" in console
+
+
+def test_a_script_can_wait_for_the_prompt_through_a_pipe_before_typing():
+    # As a person (or expect) would: nothing is typed until "$ " has been seen.
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "tuivmm", "bare", "unix"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=root, env=dict(os.environ, PYTHONPATH=str(root)))  # fmt: skip
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"$ " not in seen:
+            assert time.monotonic() < deadline, f"no prompt; got {seen!r}"
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                assert chunk, f"tuivmm exited before the prompt; got {seen!r}"
+                seen += chunk
+        proc.stdin.write(b"echo ready\nshutdown\n")
+        proc.stdin.close()
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert b"ready\n" in rest

@@ -147,7 +147,9 @@ def cmd_bare(args: argparse.Namespace) -> int:
     board.on_output = console.write
     try:
         with stdin:
-            outcome = ConsoleRunner(board, stdin).run(args.max_insns)
+            runner = ConsoleRunner(board, stdin)
+            runner.on_wait = console.flush
+            outcome = runner.run(args.max_insns)
     except QuitRequested:
         console.flush()
         print("\ntuivmm: quit (Ctrl-A x)", file=sys.stderr)

@@ -71,7 +71,9 @@ class StdinInput:
 
 
 class StdoutConsole:
-    """Guest output to stdout; flushed at once when a person is watching."""
+    """Guest output to stdout: flushed at once when a person is watching, else at each
+    end of line (and by the runner before it waits for input), so a program reading
+    the output through a pipe sees lines and prompts as they come."""
 
     def __init__(self, interactive: bool):
         self.out = sys.stdout.buffer
@@ -83,7 +85,7 @@ class StdoutConsole:
         if self.interactive:
             data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         self.out.write(data)
-        if self.interactive:
+        if self.interactive or b"\n" in data:
             self.out.flush()
 
     def flush(self) -> None:

@@ -53,7 +53,9 @@ class Uart16550:
         self.irq = irq
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.rx: deque[int] = deque()
-        self.status_reads = 0  # LSR reads: a polling driver is alive and looking
+        # LSR reads since the guest last transmitted: two or more in a row mean a
+        # polling driver is looking for input, not waiting to send.
+        self.polls_since_tx = 0
         self.reset()
 
     def reset(self) -> None:
@@ -98,7 +100,7 @@ class Uart16550:
         if offset == MCR:
             return self.mcr
         if offset == LSR:
-            self.status_reads += 1
+            self.polls_since_tx += 1
             lsr = LSR_THR_EMPTY | LSR_TRANSMITTER_EMPTY
             return lsr | (LSR_DATA_READY if self.rx else 0)
         if offset == MSR:
@@ -142,6 +144,7 @@ class Uart16550:
     # --- internals ----------------------------------------------------------------
 
     def _transmit(self, byte: int) -> None:
+        self.polls_since_tx = 0
         if self.mcr & MCR_LOOP:
             self.rx.append(byte)  # loopback: the transmitter feeds the receiver
         else:

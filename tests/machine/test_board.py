@@ -140,3 +140,74 @@ def test_board_constants_describe_the_layout():
     assert B.RAM_BASE == 0x8000_0000
     assert B.UART0_IRQ == 10
     assert B.VIRTIO_IRQ_BASE + B.VIRTIO_BLK_SLOT == 1
+
+
+# Prints a banner (each byte: read LSR, write THR), then looks ONCE for input that
+# arrived while it was only transmitting, then polls and echoes until 'q'.
+BANNER_THEN_POLL = """
+    li s0, 0x10000000
+    la s1, banner
+print:
+    lbu t1, 0(s1)
+    beqz t1, check
+wait_thre:
+    lbu t0, 5(s0)
+    andi t0, t0, 0x20
+    beqz t0, wait_thre
+    sb t1, 0(s0)
+    addi s1, s1, 1
+    j print
+check:
+    lbu t0, 5(s0)       # one look: is there input already?
+    andi t0, t0, 1
+    li t1, 'C'          # clean
+    beqz t0, say
+    li t1, 'E'          # early
+say:
+    sb t1, 0(s0)
+poll:
+    lbu t0, 5(s0)
+    andi t0, t0, 1
+    beqz t0, poll
+    lbu t1, 0(s0)
+    li t2, 'q'
+    beq t1, t2, done
+    sb t1, 0(s0)
+    j poll
+done:
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+banner: .asciz "booting...\\n"
+"""
+
+
+def test_reading_the_line_status_only_to_transmit_does_not_count_as_waiting_for_input():
+    board = Board(1 << 20)
+    board.load_program(assemble(BANNER_THEN_POLL).data)
+    outcome = ConsoleRunner(board, BytesInput(b"hi\nq\n")).run(1_000_000)
+    assert outcome.kind == "pass"
+    assert bytes(board.output) == b"booting...\nChi\n"
+
+
+def test_a_guest_that_never_asks_still_gets_its_input_after_patience_runs_out():
+    # Busy loop that only reads RBR (never LSR, never WFI): input must still arrive,
+    # at the same instruction count every run.
+    prog = assemble("""
+        li s0, 0x10000000
+    spin:
+        lbu t0, 0(s0)
+        beqz t0, spin
+        li t0, 0x100000
+        li t1, 0x5555
+        sw t1, 0(t0)
+    """)
+    counts = []
+    for _ in range(2):
+        board = Board(1 << 20)
+        board.load_program(prog.data)
+        outcome = ConsoleRunner(board, BytesInput(b"x\n"), patience=300_000).run(2_000_000)
+        assert outcome.kind == "pass"
+        counts.append(outcome.instructions)
+    assert counts[0] == counts[1]
+    assert 300_000 <= counts[0] < 300_000 + 250_000  # fed at the first look after patience ran out
