@@ -57,7 +57,9 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
 def test_missing_image_is_a_one_line_error():
     result = tuivmm("bare", "no/such/image.elf")
     assert result.returncode == 2
-    assert _one_line_error(result) == "tuivmm: no/such/image.elf: no such file"
+    assert _one_line_error(result) == (
+        "tuivmm: no/such/image.elf: no such file or packaged guest (`tuivmm guests` lists them)"
+    )
 
 
 def test_non_elf_image_is_a_one_line_error(tmp_path):

@@ -186,6 +186,8 @@ def _load_image(board, image: str) -> None:
     from tuivmm.guests import resolve
 
     image = resolve(image)
+    if not Path(image).exists():
+        raise UserError(f"{image}: no such file or packaged guest (`tuivmm guests` lists them)")
     if image.endswith(ASSEMBLY_SUFFIXES):
         try:
             source = Path(image).read_text()
