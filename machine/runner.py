@@ -22,7 +22,7 @@ from typing import Protocol
 
 from machine.board import Board
 from machine.clock import NEVER, TIMEBASE_HZ
-from machine.cpu.trap import Exit, ExitKind
+from machine.cpu.trap import ExitKind
 
 SLICE = 200_000  # instructions between looks at the console
 PATIENCE = 5_000_000  # instructions a scripted line waits for the guest to ask for it
@@ -169,4 +169,4 @@ class ConsoleRunner:
         return True
 
 
-__all__ = ["BytesInput", "ConsoleRunner", "Exit", "Outcome"]
+__all__ = ["BytesInput", "ConsoleRunner", "Outcome"]
