@@ -1,0 +1,92 @@
+"""`python3 -m tuivmm.diskfs_cli`: the command line of the unix disk-image tool
+(tuivmm.diskfs has the format and the API).  `python3 -m tuivmm.diskfs` runs it too."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from tuivmm.diskfs import BSIZE, DEFAULT_SIZE_BLOCKS, DIRSIZ, DiskError, mkfs, open_image
+
+# --- command line ----------------------------------------------------------------
+
+
+def _command_line() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python3 -m tuivmm.diskfs", description="Make and inspect disk "
+                                     "images of the unix guest's file system.")  # fmt: skip
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="make a new empty image")
+    create.add_argument("image")
+    create.add_argument("--size-kib", type=int, default=DEFAULT_SIZE_BLOCKS * BSIZE // 1024, metavar="N",
+                        help="image size in KiB (default %(default)s)")  # fmt: skip
+    for name, what in (("ls", "list the files"), ("check", "look for inconsistencies")):
+        sub.add_parser(name, help=what).add_argument("image")
+    for name, what in (("cat", "write a file's bytes to stdout"), ("rm", "remove a file")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("image")
+        p.add_argument("name")
+    put = sub.add_parser("put", help="copy a host file in (default name: its base name)")
+    put.add_argument("image")
+    put.add_argument("hostfile")
+    put.add_argument("name", nargs="?")
+    get = sub.add_parser("get", help="copy a file out to the host")
+    get.add_argument("image")
+    get.add_argument("name")
+    get.add_argument("hostfile")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "create":
+        if args.size_kib <= 0 or args.size_kib * 1024 % BSIZE:
+            raise DiskError(f"bad size {args.size_kib} KiB: must be a positive multiple of {BSIZE // 1024}")
+        disk = mkfs(args.image, args.size_kib * 1024 // BSIZE)
+        print(f"{args.image}: {disk.size} blocks, {disk.ninodes - 2} free inodes, {disk.free_blocks()} free blocks")
+        return 0
+    disk = open_image(args.image)
+    if args.command == "ls":
+        for name, size, inum in disk.list():
+            print(f"{name:<{DIRSIZ}}  {size:>7}  inode {inum}")
+    elif args.command == "check":
+        problems = disk.check()
+        for line in problems:
+            print(f"{args.image}: {line}")
+        if problems:
+            return 1
+        print(f"{args.image}: clean, {disk.free_blocks()} free blocks")
+    elif args.command == "cat":
+        sys.stdout.buffer.write(disk.read_file(args.name))
+        sys.stdout.flush()
+    elif args.command == "rm":
+        disk.remove(args.name)
+    elif args.command == "put":
+        data = Path(args.hostfile).read_bytes()
+        disk.write_file(args.name or Path(args.hostfile).name, data)
+    elif args.command == "get":
+        Path(args.hostfile).write_bytes(disk.read_file(args.name))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _command_line().parse_args(argv)
+    try:
+        return _run(args)
+    except (DiskError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"diskfs: {message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug of ours, or an image too damaged to read: still one line
+        if args.debug:
+            traceback.print_exc()
+        print(f"diskfs: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
