@@ -7,7 +7,10 @@ line at a time as the guest waits for it, so every run is the same run.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -158,3 +161,116 @@ def test_a_script_can_wait_for_the_prompt_through_a_pipe_before_typing():
     finally:
         proc.kill()
     assert b"ready\n" in rest
+
+
+# The file system on the virtio disk.  tuivmm.diskfs, the host's own TUFS code,
+# makes the images and is the independent judge of what the guest wrote.
+
+def diskfs(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "tuivmm.diskfs", *args], capture_output=True,
+                          timeout=60, env=env, cwd=ROOT)  # fmt: skip
+
+
+def fresh_image(path: Path, **files: bytes) -> Path:
+    """A new TUFS image at `path` holding `files` (name -> content)."""
+    assert diskfs("create", str(path)).returncode == 0
+    for name, content in files.items():
+        host = path.parent / (name + ".host")
+        host.write_bytes(content)
+        assert diskfs("put", str(path), str(host), name).returncode == 0
+    return path
+
+
+def disk_session(image: Path, script: str) -> tuple[int, str]:
+    result = tuivmm("bare", "--disk", str(image), str(UNIX), stdin=script.encode(), timeout=120)
+    assert result.stderr == b""
+    return result.returncode, result.stdout.decode()
+
+
+def test_without_a_disk_the_kernel_says_so_and_file_commands_fail_politely():
+    code, console = session("ls\ncat x\nwrite x y\nrm x\nshutdown\n")
+    assert code == 0
+    assert "unix: no disk\n" in console
+    assert command_output(console, "ls") == "ls: no file system\n"
+    assert command_output(console, "cat x") == "cat: cannot open x\n"
+    assert command_output(console, "write x y") == "write: cannot open x\n"
+    assert command_output(console, "rm x") == "rm: cannot remove x\n"
+
+
+def test_a_disk_that_is_not_tufs_is_left_alone(tmp_path):
+    image = tmp_path / "zeros.img"
+    image.write_bytes(bytes(64 * 1024))
+    code, console = disk_session(image, "ls\nshutdown\n")
+    assert code == 0
+    assert "unix: disk is not a TUFS v1 file system\n" in console
+    assert command_output(console, "ls") == "ls: no file system\n"
+    assert image.read_bytes() == bytes(64 * 1024)
+
+
+def test_ls_cat_write_and_rm_work_on_a_disk_made_by_the_host(tmp_path):
+    image = fresh_image(tmp_path / "disk.img", notes=b"from the host\n")
+    code, console = disk_session(
+        image, "ls\ncat notes\nwrite new hello there\nls\ncat new\nrm notes\nls\ncat notes\nshutdown\n")
+    assert code == 0
+    assert "unix: disk of 2048 blocks" in console
+    assert command_output(console, "ls") == "notes 14\n"
+    assert command_output(console, "cat notes") == "from the host\n"
+    assert command_output(console, "write new hello there") == ""
+    assert command_output(console, "cat new") == "hello there\n"
+    assert console.count("$ ls\nnotes 14\nnew 12\n$ ") == 1
+    assert "$ rm notes\n$ ls\nnew 12\n$ cat notes\ncat: cannot open notes\n" in console
+    assert diskfs("cat", str(image), "new").stdout == b"hello there\n"
+    assert diskfs("ls", str(image)).stdout.decode().split().count("notes") == 0
+    check = diskfs("check", str(image))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_file_written_in_the_guest_survives_a_reboot_and_rewriting_replaces_it(tmp_path):
+    image = fresh_image(tmp_path / "disk.img")
+    code, _ = disk_session(image, "write keep a much longer first line\nwrite keep second\nshutdown\n")
+    assert code == 0
+    code, console = disk_session(image, "ls\ncat keep\nshutdown\n")
+    assert code == 0
+    assert command_output(console, "ls") == "keep 7\n"
+    assert command_output(console, "cat keep") == "second\n"
+    assert diskfs("cat", str(image), "keep").stdout == b"second\n"
+    assert diskfs("check", str(image)).returncode == 0
+
+
+def test_a_file_past_the_direct_blocks_reads_whole_and_removing_it_frees_every_block(tmp_path):
+    big = b"".join(b"line %05d of a file that needs its indirect block\n" % i for i in range(400))
+    assert len(big) > 13 * 1024
+    image = fresh_image(tmp_path / "disk.img", big=big)
+    code, console = disk_session(image, "cat big\nrm big\nls\nshutdown\n")
+    assert code == 0
+    assert command_output(console, "cat big") == big.decode()
+    assert command_output(console, "ls") == ""
+    check = diskfs("check", str(image))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "2028 free blocks" in check.stdout.decode()
+
+
+def test_a_disk_session_prints_and_writes_exactly_what_it_does_on_qemu(tmp_path):
+    ours_image = fresh_image(tmp_path / "ours.img", notes=b"from the host\n")
+    qemu_image = tmp_path / "qemu.img"
+    qemu_image.write_bytes(ours_image.read_bytes())
+    script = b"ls\ncat notes\nwrite new hello there\nrm notes\nwrite b x y z\nls\ncat new\nshutdown\n"
+    ours = tuivmm("bare", "--disk", str(ours_image), str(UNIX), stdin=script, timeout=120)
+    qemu_code, qemu_out = run_qemu(UNIX, stdin=script, disk=qemu_image)
+    assert ours.returncode == qemu_code == 0
+    assert ours.stdout == qemu_out
+    assert ours_image.read_bytes() == qemu_image.read_bytes()
+
+
+def test_a_full_disk_makes_write_fail_cleanly_and_rm_makes_room(tmp_path):
+    image = tmp_path / "small.img"
+    assert diskfs("create", str(image), "--size-kib", "64").returncode == 0
+    (tmp_path / "big").write_bytes(b"x" * (56 * 1024))      # leaves 2 free blocks
+    assert diskfs("put", str(image), str(tmp_path / "big"), "big").returncode == 0
+    code, console = disk_session(image, "write a 1\nwrite b 2\nwrite c 3\nrm big\nwrite c 3\nls\nshutdown\n")
+    assert code == 0
+    assert "$ write c 3\nwrite: c: disk full\n" in console
+    assert command_output(console, "ls") == "a 2\nb 2\nc 2\n"
+    check = diskfs("check", str(image))
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -63,6 +63,16 @@ int consolewrite(uint32 src, int n);
 // exec.c
 int exec(const char *name, char **argv);
 
+// fs.c
+void fsinit(void);
+int fs_present(void);
+int fs_open(const char *name, int create);
+void fs_truncate(uint32 inum);
+int fs_read(uint32 inum, int user, uint32 dst, uint32 off, uint32 n);
+int fs_write(uint32 inum, int user, uint32 src, uint32 off, uint32 n);
+int fs_unlink(const char *name);
+int fs_listdir(uint32 index, char *name, uint32 *size);
+
 // kalloc.c
 void kinit(void);
 void *kalloc(void);
@@ -103,6 +113,7 @@ void sleep(void *chan);
 void wakeup(void *chan);
 int growproc(int n);
 int procs_snapshot(struct procinfo *out, int max);
+int file_is_open(uint32 inum);
 
 // string.c
 void *memset(void *dst, int c, uint32 n);
@@ -124,6 +135,11 @@ void uartinit(void);
 void uartputc(int c);
 void uartintr(void);
 void uart_rx_enable(int on);
+
+// virtio_disk.c
+int virtio_disk_init(void);
+uint32 virtio_disk_blocks(void);
+void virtio_disk_rw(void *buf, uint32 blockno, int write);
 
 // vm.c
 void kvminit(void);

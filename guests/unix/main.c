@@ -13,6 +13,7 @@ void main(void)
     procinit();         // empty process table
     trapinithart();     // install kernel trap vector
     plicinit();         // route uart interrupts
+    fsinit();           // disk and file system, if any
     userinit();         // first user process
     scheduler();        // run processes, forever
 }

@@ -113,6 +113,7 @@ int fork(void)
     child->trapframe->a0 = 0;
     child->parent = parent;
     safestrcpy(child->name, parent->name, sizeof child->name);
+    memmove(child->ofile, parent->ofile, sizeof child->ofile);
     child->state = RUNNABLE;
     return child->pid;
 }
@@ -301,4 +302,14 @@ int procs_snapshot(struct procinfo *out, int max)
         n++;
     }
     return n;
+}
+
+// Whether any process has inode inum open (so unlink must refuse to free it).
+int file_is_open(uint32 inum)
+{
+    for (struct proc *p = proc; p < &proc[NPROC]; p++)
+        for (int i = 0; p->state != UNUSED && i < NOFILE; i++)
+            if (p->ofile[i].inum == inum)
+                return 1;
+    return 0;
 }

@@ -21,6 +21,16 @@ struct trapframe {
     uint32 kernel_sp;           // offset 132
 };
 
+// An open file: which inode, and where the next read or write starts.  fd 3 + i
+// is ofile[i] (fds 0..2 are the console); inum 0 marks a closed slot.  fork copies
+// the table, so parent and child then move their offsets separately.
+#define NOFILE 8
+#define FD_FIRSTFILE 3
+struct ofile {
+    uint32 inum;
+    uint32 off;
+};
+
 enum procstate { UNUSED, SLEEPING, RUNNABLE, RUNNING, ZOMBIE };
 
 struct proc {
@@ -36,6 +46,7 @@ struct proc {
     uint8 *kstack;              // a kalloc'd page; no guard page below it
     struct context context;     // swtch() here to run the process
     char name[16];
+    struct ofile ofile[NOFILE]; // open files, fd 3 up
 };
 
 // What ps sees of a process (the procs system call); user/user.h has a twin.

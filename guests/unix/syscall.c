@@ -4,6 +4,7 @@
 
 #include "proc.h"
 #include "syscall.h"
+#include "fs.h"
 
 static int sys_fork(void)    { return fork(); }
 static int sys_exit(void)    { exit(myproc()->trapframe->a0); }
@@ -31,17 +32,91 @@ static int sys_sleep(void)
     return 0;
 }
 
-// read(fd, buf, n) / write(fd, buf, n): only the console, on fds 0, 1 and 2.
+// The open file fd names in the calling process, or 0.
+static struct ofile *fdfile(uint32 fd)
+{
+    if (fd < FD_FIRSTFILE || fd >= FD_FIRSTFILE + NOFILE)
+        return 0;
+    struct ofile *f = &myproc()->ofile[fd - FD_FIRSTFILE];
+    return f->inum ? f : 0;
+}
+
+// read(fd, buf, n) / write(fd, buf, n): the console on fds 0, 1 and 2, else a file.
 static int sys_read(void)
 {
     struct trapframe *tf = myproc()->trapframe;
-    return tf->a0 == 0 ? consoleread(tf->a1, tf->a2) : -1;
+    if (tf->a0 == 0)
+        return consoleread(tf->a1, tf->a2);
+    struct ofile *f = fdfile(tf->a0);
+    int n = f ? fs_read(f->inum, 1, tf->a1, f->off, tf->a2) : -1;
+    if (n > 0)
+        f->off += n;
+    return n;
 }
 
 static int sys_write(void)
 {
     struct trapframe *tf = myproc()->trapframe;
-    return tf->a0 == 1 || tf->a0 == 2 ? consolewrite(tf->a1, tf->a2) : -1;
+    if (tf->a0 == 1 || tf->a0 == 2)
+        return consolewrite(tf->a1, tf->a2);
+    struct ofile *f = fdfile(tf->a0);
+    int n = f ? fs_write(f->inum, 1, tf->a1, f->off, tf->a2) : -1;
+    if (n > 0)
+        f->off += n;
+    return n;
+}
+
+// open(name, flags): see syscall.h.
+static int sys_open(void)
+{
+    struct proc *p = myproc();
+    char name[DIRSIZ + 2];
+    if (copyinstr(p->pagetable, name, p->trapframe->a0, sizeof name) < 0)
+        return -1;
+    int fd;
+    for (fd = 0; fd < NOFILE && p->ofile[fd].inum; fd++)
+        ;
+    uint32 flags = p->trapframe->a1;
+    int inum = fd < NOFILE ? fs_open(name, flags & O_CREATE) : -1;
+    if (inum < 0)
+        return -1;
+    if (flags & O_TRUNC)
+        fs_truncate(inum);
+    p->ofile[fd] = (struct ofile){inum, 0};
+    return FD_FIRSTFILE + fd;
+}
+
+static int sys_close(void)
+{
+    struct ofile *f = fdfile(myproc()->trapframe->a0);
+    if (!f)
+        return -1;
+    f->inum = 0;
+    return 0;
+}
+
+// unlink(name): refused while any process has the file open.
+static int sys_unlink(void)
+{
+    char name[DIRSIZ + 2];
+    if (copyinstr(myproc()->pagetable, name, myproc()->trapframe->a0, sizeof name) < 0)
+        return -1;
+    int inum = fs_open(name, 0);
+    if (inum < 0 || file_is_open(inum))
+        return -1;
+    return fs_unlink(name);
+}
+
+// listdir(i, buf): buf gets a struct dirinfo (user.h): name[DIRSIZ + 2], size.
+static int sys_listdir(void)
+{
+    struct { char name[DIRSIZ + 2]; uint32 size; } info;
+    struct trapframe *tf = myproc()->trapframe;
+    memset(&info, 0, sizeof info);
+    int r = fs_listdir(tf->a0, info.name, &info.size);
+    if (r == 1 && copyout(myproc()->pagetable, tf->a1, &info, sizeof info) < 0)
+        return -1;
+    return r;
 }
 
 // exec(name, argv): replace this program; argv is a user array of string
@@ -101,6 +176,8 @@ static int (*const syscalls[])(void) = {
     [SYS_sleep] = sys_sleep,     [SYS_uptime] = sys_uptime, [SYS_read] = sys_read,
     [SYS_write] = sys_write,     [SYS_exec] = sys_exec,     [SYS_procs] = sys_procs,
     [SYS_meminfo] = sys_meminfo, [SYS_shutdown] = sys_shutdown,
+    [SYS_open] = sys_open,       [SYS_close] = sys_close,   [SYS_unlink] = sys_unlink,
+    [SYS_listdir] = sys_listdir,
 };
 
 // Run the system call the process asked for (trapframe a7).

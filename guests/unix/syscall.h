@@ -17,3 +17,20 @@
 #define SYS_procs    12
 #define SYS_meminfo  13
 #define SYS_shutdown 14
+#define SYS_open     15
+#define SYS_close    16
+#define SYS_unlink   17
+#define SYS_listdir  18
+
+// The file system's calls (fs.c; names are files in the root directory, no '/'):
+//   open(name, flags)     -> fd >= 3, or -1 (no disk, bad name, missing, no fd free).
+//                            flags: O_CREATE makes an empty file if name is missing,
+//                            O_TRUNC empties it.  Every fd reads and writes.
+//   close(fd)             -> 0, or -1 if fd is not an open file.
+//   read/write(fd, buf, n)-> bytes moved at the fd's offset, which advances; 0 at
+//                            the end of a file; -1 on error.  fds 0..2: the console.
+//   unlink(name)          -> 0, or -1 (missing, or open in some process).
+//   listdir(i, struct dirinfo *buf) -> 1 and the i'th name (i = 0, 1, ...) and its
+//                            size, 0 past the last, -1 if there is no file system.
+#define O_CREATE 0x1
+#define O_TRUNC  0x2

@@ -24,12 +24,16 @@
     program fault
     program spin
     program sleep
+    program ls
+    program cat
+    program write
+    program rm
 
     .section .rodata
     .balign 4
     .globl programs
 programs:
-    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep
+    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm
     .word \name\()_name, \name\()_elf, \name\()_end
     .endr
     .word 0, 0, 0

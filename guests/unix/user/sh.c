@@ -20,7 +20,11 @@ static void help(void)
            "  sleep TICKS   wait that many clock ticks (100 a second)\n"
            "  bench [N]     a CPU-bound job; prints a checksum\n"
            "  fault [KIND]  touch memory it may not: store, load, exec, kernel\n"
-           "  spin          loop forever (stop it with ctrl-C or kill)\n");
+           "  spin          loop forever (stop it with ctrl-C or kill)\n"
+           "  ls            the files on the disk, with their sizes\n"
+           "  cat NAME      print a file\n"
+           "  write NAME TEXT...  make NAME hold the words and a newline\n"
+           "  rm NAME       remove a file\n");
 }
 
 // Split line into words at spaces; how many (argv ends with 0).

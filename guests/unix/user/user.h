@@ -13,6 +13,14 @@ struct procinfo {
     char name[16];
 };
 
+// A name in the file system's directory (the listdir system call).
+struct dirinfo {
+    char name[16];              // 0-terminated
+    uint size;                  // bytes
+};
+#define O_CREATE 0x1            // open: make the file if it is missing
+#define O_TRUNC  0x2            // open: empty the file
+
 // System calls: -1 on error.
 int fork(void);
 void exit(int status) __attribute__((noreturn));
@@ -28,6 +36,10 @@ int exec(const char *name, char **argv);
 int procs(struct procinfo *buf, int max);
 int meminfo(uint counts[2]);
 int shutdown(void);
+int open(const char *name, int flags);
+int close(int fd);
+int unlink(const char *name);
+int listdir(int index, struct dirinfo *buf);
 
 #define TICK_HZ 100             // uptime() and sleep() count these
 
