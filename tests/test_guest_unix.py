@@ -274,3 +274,101 @@ def test_a_full_disk_makes_write_fail_cleanly_and_rm_makes_room(tmp_path):
     assert command_output(console, "ls") == "a 2\nb 2\nc 2\n"
     check = diskfs("check", str(image))
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_ping_without_a_network_card_says_so_and_boot_prints_no_address():
+    code, console = session("ping 10.0.0.2\nping 10.0.0\nshutdown\n")
+    assert code == 0
+    assert "unix: net" not in console
+    assert command_output(console, "ping 10.0.0.2") == "ping: no network card\n"
+    assert command_output(console, "ping 10.0.0") == "usage: ping A.B.C.D [COUNT]\n"
+
+
+def _wire_two_machines():
+    """Two boards running unix.elf, their network cards joined by one cable."""
+    from machine.board import Board
+    from machine.devices.netwire import Wire
+
+    a_end, b_end = Wire.pair()
+    boards = []
+    for end, last in ((a_end, 1), (b_end, 2)):
+        board = Board(net=end, mac=bytes([0x52, 0x54, 0, 0, 0, last]))
+        board.load(UNIX)
+        boards.append(board)
+    return boards
+
+
+def _step(board) -> str | None:
+    """Run a slice of board; when it sleeps in WFI, jump its clock to the next tick.
+    The halt kind ("pass", ...) once it has powered off, else None."""
+    from machine.clock import NEVER
+    from machine.cpu.trap import ExitKind
+
+    exit_ = board.hart.run(200_000)
+    if exit_.kind is ExitKind.HALT:
+        return exit_.halt
+    if exit_.kind is ExitKind.WFI and board.hart.clock.alarm_cycle < NEVER:
+        board.hart.skip_to_alarm()
+    return None
+
+
+def test_two_machines_on_a_wire_ping_each_other_by_ip_address():
+    """Both machines run in this process, a slice at a time in turn, typed into like
+    users: A pings B three times while B's shell sleeps (its kernel answers ARP and
+    echo requests on clock ticks), then B pings A once, then both power off."""
+    a, b = _wire_two_machines()
+    typed = {id(a): [], id(b): []}
+    script = {id(a): ["ping 10.0.0.2 3\n", "shutdown\n"], id(b): ["ping 10.0.0.1 1\n", "shutdown\n"]}
+    halted = {}
+    started = time.monotonic()
+    while len(halted) < 2 and time.monotonic() - started < 60:
+        for board in (a, b):
+            if id(board) in halted:
+                continue
+            out = board.output.decode(errors="replace")
+            lines = script[id(board)]
+            # A's pings run first; B waits for them to finish, answering meanwhile.
+            ready = out.count(PROMPT) > len(typed[id(board)])
+            if board is b and len(typed[id(b)]) == 0:
+                ready = ready and "packets transmitted" in a.output.decode(errors="replace")
+            if board is a and len(typed[id(a)]) == 1:
+                ready = ready and "packets transmitted" in b.output.decode(errors="replace")
+            if ready and lines:
+                line = lines.pop(0)
+                typed[id(board)].append(line)
+                board.uart.feed(line.encode())
+            halt = _step(board)
+            if halt:
+                halted[id(board)] = halt
+    console_a, console_b = a.output.decode(), b.output.decode()
+    assert "unix: net 10.0.0.1 mac 52:54:00:00:00:01\n" in console_a
+    assert "unix: net 10.0.0.2 mac 52:54:00:00:00:02\n" in console_b
+    for seq in (1, 2, 3):
+        assert f"64 bytes from 10.0.0.2: icmp_seq={seq}\n" in console_a
+    assert "3 packets transmitted, 3 received\n" in console_a
+    assert "64 bytes from 10.0.0.1: icmp_seq=1\n" in console_b   # B answers back
+    assert "1 packets transmitted, 1 received\n" in console_b
+    assert halted == {id(a): "pass", id(b): "pass"}, (console_a, console_b)
+
+
+def test_ping_with_no_one_at_the_far_end_times_out_and_counts_the_loss():
+    from machine.board import Board
+    from machine.devices.netwire import Wire
+
+    near, _far = Wire.pair()                # nothing plugged in at the far end
+    board = Board(net=near, mac=bytes.fromhex("525400000001"))
+    board.load(UNIX)
+    lines, typed, halt = ["ping 10.0.0.2 2\n", "shutdown\n"], 0, None
+    started = time.monotonic()
+    while halt is None and time.monotonic() - started < 30:
+        if lines and board.output.decode(errors="replace").count(PROMPT) > typed:
+            board.uart.feed(lines.pop(0).encode())
+            typed += 1
+        halt = _step(board)
+    console = board.output.decode()
+    assert halt == "pass", console
+    assert command_output(console, "ping 10.0.0.2 2") == (
+        "no reply from 10.0.0.2: icmp_seq=1\n"
+        "no reply from 10.0.0.2: icmp_seq=2\n"
+        "2 packets transmitted, 0 received\n"
+    )

@@ -13,8 +13,8 @@ IMAGES = Path(__file__).resolve().parent / "images"
 # name -> one line saying what it is (shown by `tuivmm guests`)
 DESCRIPTIONS = {
     "unix": "a small Unix-like teaching kernel: Sv32 processes, preemption, fork/exec/wait, "
-    "a file system on the virtio disk, a shell (ls, cat, write, rm, ps, kill, mem, bench, ...); "
-    "no network yet",
+    "a file system on the virtio disk, ping over virtio-net, a shell (ls, cat, write, rm, ps, "
+    "kill, ping, bench, ...)",
     "hello": "the smallest guest: prints one line on the UART and powers off",
     "compute": "a CPU-bound benchmark: CRC-32, shell sort, matrix multiply and a sieve, "
     "printing a checksum per kernel",

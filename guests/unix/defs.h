@@ -83,6 +83,11 @@ uint32 ktotal_count(void);
 // main.c
 void main(void);
 
+// net.c
+void netinit(void);
+void net_poll(void);
+int net_ping(uint32 ip, uint32 seq);
+
 // plic.c
 void plicinit(void);
 int plic_claim(void);
@@ -140,6 +145,11 @@ void uart_rx_enable(int on);
 int virtio_disk_init(void);
 uint32 virtio_disk_blocks(void);
 void virtio_disk_rw(void *buf, uint32 blockno, int write);
+
+// virtio_net.c
+int virtio_net_init(uint8 mac[6]);
+void virtio_net_send(const void *frame, uint32 len);
+uint32 virtio_net_recv(void *buf, uint32 max);
 
 // vm.c
 void kvminit(void);

@@ -14,6 +14,7 @@ void main(void)
     trapinithart();     // install kernel trap vector
     plicinit();         // route uart interrupts
     fsinit();           // disk and file system, if any
+    netinit();          // network card, if any
     userinit();         // first user process
     scheduler();        // run processes, forever
 }

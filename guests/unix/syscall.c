@@ -163,6 +163,12 @@ static int sys_meminfo(void)
     return copyout(myproc()->pagetable, myproc()->trapframe->a0, counts, sizeof counts);
 }
 
+// ping(ip, seq): see syscall.h.
+static int sys_ping(void)
+{
+    return net_ping(myproc()->trapframe->a0, myproc()->trapframe->a1);
+}
+
 // shutdown(): power the machine off, successfully.
 static int sys_shutdown(void)
 {
@@ -177,7 +183,7 @@ static int (*const syscalls[])(void) = {
     [SYS_write] = sys_write,     [SYS_exec] = sys_exec,     [SYS_procs] = sys_procs,
     [SYS_meminfo] = sys_meminfo, [SYS_shutdown] = sys_shutdown,
     [SYS_open] = sys_open,       [SYS_close] = sys_close,   [SYS_unlink] = sys_unlink,
-    [SYS_listdir] = sys_listdir,
+    [SYS_listdir] = sys_listdir, [SYS_ping] = sys_ping,
 };
 
 // Run the system call the process asked for (trapframe a7).

@@ -21,6 +21,7 @@
 #define SYS_close    16
 #define SYS_unlink   17
 #define SYS_listdir  18
+#define SYS_ping     19
 
 // The file system's calls (fs.c; names are files in the root directory, no '/'):
 //   open(name, flags)     -> fd >= 3, or -1 (no disk, bad name, missing, no fd free).
@@ -32,5 +33,8 @@
 //   unlink(name)          -> 0, or -1 (missing, or open in some process).
 //   listdir(i, struct dirinfo *buf) -> 1 and the i'th name (i = 0, 1, ...) and its
 //                            size, 0 past the last, -1 if there is no file system.
+// ping(ip, seq): send ICMP echo request seq to ip (host order, 10.0.0.2 is
+//                 0x0a000002) and wait up to half a second: 0 if the reply came,
+//                 -1 if not, -2 if the machine has no network card.
 #define O_CREATE 0x1
 #define O_TRUNC  0x2

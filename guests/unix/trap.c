@@ -35,10 +35,11 @@ static const char *fault_name(uint32 cause)
     }
 }
 
-// A clock tick: time passes, sleepers on ticks wake.
+// A clock tick: time passes, frames that arrived are handled, sleepers on ticks wake.
 static void clockintr(void)
 {
     ticks++;
+    net_poll();
     wakeup((void *)&ticks);
 }
 

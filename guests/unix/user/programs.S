@@ -28,12 +28,13 @@
     program cat
     program write
     program rm
+    program ping
 
     .section .rodata
     .balign 4
     .globl programs
 programs:
-    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm
+    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm, ping
     .word \name\()_name, \name\()_elf, \name\()_end
     .endr
     .word 0, 0, 0

@@ -24,7 +24,8 @@ static void help(void)
            "  ls            the files on the disk, with their sizes\n"
            "  cat NAME      print a file\n"
            "  write NAME TEXT...  make NAME hold the words and a newline\n"
-           "  rm NAME       remove a file\n");
+           "  rm NAME       remove a file\n"
+           "  ping IP [N]   send N (3) ICMP echo requests to IP, e.g. 10.0.0.2\n");
 }
 
 // Split line into words at spaces; how many (argv ends with 0).

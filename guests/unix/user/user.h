@@ -40,6 +40,7 @@ int open(const char *name, int flags);
 int close(int fd);
 int unlink(const char *name);
 int listdir(int index, struct dirinfo *buf);
+int ping(uint ip, int seq);          // 0 answered, -1 timed out, -2 no network
 
 #define TICK_HZ 100             // uptime() and sleep() count these
 
