@@ -11,8 +11,10 @@ from toolchain import run_qemu
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def tuivmm(*args: str, stdin: bytes = b"", timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def tuivmm(*args: str, stdin: bytes = b"", timeout: float = 120,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m tuivmm ARGS` from the repository root; `env` adds to the environment."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     return subprocess.run([sys.executable, "-m", "tuivmm", *args], input=stdin, capture_output=True,
                           timeout=timeout, env=env, cwd=ROOT)  # fmt: skip
 
@@ -76,10 +78,54 @@ def test_host_executable_is_refused_as_the_wrong_architecture():
     assert "not RISC-V" in _one_line_error(result)
 
 
-def test_missing_disk_is_a_one_line_error(hello_elf):
-    result = tuivmm("bare", "--disk", "nope.img", str(hello_elf))
+def test_a_missing_disk_file_is_made_as_a_fresh_tufs_image_for_any_guest(hello_elf, tmp_path):
+    from tuivmm.diskfs import open_image
+
+    image = tmp_path / "fresh.img"
+    result = tuivmm("bare", "--disk", str(image), str(hello_elf))
+    assert result.returncode == 0
+    assert _one_line_error(result) == f"tuivmm: made a fresh empty 2 MiB unix disk (TUFS) at {image}"
+    disk = open_image(image)
+    assert (disk.size, disk.list(), disk.check()) == (2048, [], [])
+
+
+def test_a_disk_in_a_missing_directory_is_a_one_line_error(hello_elf, tmp_path):
+    image = tmp_path / "no" / "such" / "disk.img"
+    result = tuivmm("bare", "--disk", str(image), str(hello_elf))
     assert result.returncode == 2
-    assert _one_line_error(result) == "tuivmm: nope.img: no such disk image"
+    assert result.stdout == b""
+    assert _one_line_error(result) == (
+        f"tuivmm: {image}: cannot make a disk image there: no such directory {image.parent}"
+    )
+
+
+def test_a_missing_read_only_disk_is_a_one_line_error(hello_elf, tmp_path):
+    image = tmp_path / "nope.img"
+    result = tuivmm("bare", "--disk", str(image), "--disk-ro", str(hello_elf))
+    assert result.returncode == 2
+    assert _one_line_error(result) == f"tuivmm: {image}: no such disk image (with --disk-ro it must exist)"
+    assert not image.exists()
+
+
+def test_disk_ro_without_a_disk_is_a_one_line_error(hello_elf):
+    result = tuivmm("bare", "--disk-ro", str(hello_elf))
+    assert result.returncode == 2
+    assert _one_line_error(result) == "tuivmm: --disk-ro needs --disk FILE"
+
+
+def test_a_missing_image_is_reported_before_any_disk_is_made(tmp_path):
+    image = tmp_path / "fresh.img"
+    result = tuivmm("bare", "--disk", str(image), "no/such/image.elf")
+    assert result.returncode == 2
+    assert "no such file or packaged guest" in _one_line_error(result)
+    assert not image.exists()
+
+
+def test_a_guest_that_wants_no_disk_runs_without_one_and_says_nothing(hello_elf, tmp_path):
+    result = tuivmm("bare", str(hello_elf), env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0
+    assert result.stderr == b""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_option_value_is_refused_by_the_parser(hello_elf):
@@ -104,7 +150,7 @@ def test_help_documents_the_bare_command_and_its_options():
     top = tuivmm("--help").stdout.decode()
     assert "bare IMAGE" in top
     sub = tuivmm("bare", "--help").stdout.decode()
-    for option in ("--ram", "--disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
+    for option in ("--ram", "--disk", "--no-disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
         assert option in sub
 
 

@@ -20,13 +20,18 @@ from toolchain import run_qemu
 ROOT = Path(__file__).resolve().parent.parent
 UNIX = ROOT / "tuivmm" / "images" / "unix.elf"
 PROMPT = "$ "
+# What `tuivmm bare unix` says on stderr when it is given no --disk.
+THROWAWAY_NOTICE = (b"tuivmm: unix has no --disk, so it gets a fresh empty 2 MiB disk that is thrown "
+                    b"away at exit (use --disk FILE to keep its files)\n")  # fmt: skip
 
 
-def session(script: str | bytes, timeout: float = 120) -> tuple[int, str]:
-    """Run unix.elf on our machine with `script` typed in; (exit status, console)."""
+def session(script: str | bytes, timeout: float = 120, flags: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Run unix.elf on our machine with `script` typed in and `flags` given to `bare`;
+    (exit status, console).  Unless `flags` has --no-disk, it runs on a throwaway disk
+    and says so on stderr."""
     data = script.encode() if isinstance(script, str) else script
-    result = tuivmm("bare", str(UNIX), stdin=data, timeout=timeout)
-    assert result.stderr == b""
+    result = tuivmm("bare", *flags, str(UNIX), stdin=data, timeout=timeout)
+    assert result.stderr == (b"" if "--no-disk" in flags else THROWAWAY_NOTICE)
     return result.returncode, result.stdout.decode()
 
 
@@ -107,14 +112,19 @@ def test_kill_stops_a_background_job_while_the_shell_keeps_running():
     assert "spin" not in command_output(console, "ps")
 
 
-def test_a_scripted_session_prints_exactly_what_it_prints_on_qemu():
+def test_a_scripted_session_prints_exactly_what_it_prints_on_qemu(tmp_path):
     # Nothing timing-dependent: no uptime, and no ps (a tick between the shell's
     # fork and wait decides whether ps sees the shell asleep or runnable).
+    # Both boards get the same fresh disk, as `tuivmm bare unix` gives ours one.
     script = ("help\necho a  b   c\nmem\nbench\nfault\nfault load\nfault exec\n"
               "fault kernel\nnosuch\nmem\nshutdown\n").encode()  # fmt: skip
-    ours = tuivmm("bare", str(UNIX), stdin=script, timeout=120)
-    qemu_code, qemu_out = run_qemu(UNIX, stdin=script)
+    ours_image = fresh_image(tmp_path / "ours.img")
+    qemu_image = tmp_path / "qemu.img"
+    qemu_image.write_bytes(ours_image.read_bytes())
+    ours = tuivmm("bare", "--disk", str(ours_image), str(UNIX), stdin=script, timeout=120)
+    qemu_code, qemu_out = run_qemu(UNIX, stdin=script, disk=qemu_image)
     assert ours.returncode == qemu_code == 0
+    assert "unix: disk of 2048 blocks" in ours.stdout.decode()
     assert ours.stdout == qemu_out
 
 
@@ -189,13 +199,63 @@ def disk_session(image: Path, script: str) -> tuple[int, str]:
 
 
 def test_without_a_disk_the_kernel_says_so_and_file_commands_fail_politely():
-    code, console = session("ls\ncat x\nwrite x y\nrm x\nshutdown\n")
+    code, console = session("ls\ncat x\nwrite x y\nrm x\nshutdown\n", flags=("--no-disk",))
     assert code == 0
     assert "unix: no disk\n" in console
     assert command_output(console, "ls") == "ls: no file system\n"
     assert command_output(console, "cat x") == "cat: cannot open x\n"
     assert command_output(console, "write x y") == "write: cannot open x\n"
     assert command_output(console, "rm x") == "rm: cannot remove x\n"
+
+
+def test_with_no_disk_given_unix_gets_a_fresh_throwaway_disk_and_says_so(tmp_path):
+    env = {"TMPDIR": str(tmp_path)}  # where the throwaway disk goes, to see it is gone after
+    result = tuivmm("bare", "unix", stdin=b"ls\nwrite f hi\ncat f\nls\nshutdown\n", env=env)
+    assert result.returncode == 0
+    assert result.stderr == THROWAWAY_NOTICE
+    console = result.stdout.decode()
+    assert "unix: disk of 2048 blocks, 256 inodes\n" in console
+    assert "unix: no disk" not in console
+    assert "$ ls\n$ write f hi\n$ cat f\nhi\n$ ls\nf 3\n$ " in console
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_disk_file_is_made_fresh_and_keeps_what_the_guest_writes(tmp_path):
+    image = tmp_path / "new.img"
+    result = tuivmm("bare", "--disk", str(image), "unix", stdin=b"ls\nwrite keep kept\nshutdown\n")
+    assert result.returncode == 0
+    assert result.stderr.decode() == f"tuivmm: made a fresh empty 2 MiB unix disk (TUFS) at {image}\n"
+    assert "unix: disk of 2048 blocks" in result.stdout.decode()
+    assert command_output(result.stdout.decode(), "ls") == ""
+    assert image.stat().st_size == 2048 * 1024
+    check = diskfs("check", str(image))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert diskfs("cat", str(image), "keep").stdout == b"kept\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["new.img"]  # no temporary file left beside it
+    # The second run uses it as it is: no notice, and the file is still there.
+    code, console = disk_session(image, "cat keep\nshutdown\n")
+    assert code == 0
+    assert command_output(console, "cat keep") == "kept\n"
+
+
+def test_a_missing_read_only_disk_is_a_one_line_error_and_makes_nothing(tmp_path):
+    image = tmp_path / "none.img"
+    result = tuivmm("bare", "--disk", str(image), "--disk-ro", "unix", stdin=b"shutdown\n")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode() == f"tuivmm: {image}: no such disk image (with --disk-ro it must exist)\n"
+    assert not image.exists()
+
+
+def test_no_disk_and_disk_together_are_a_usage_error(tmp_path):
+    image = tmp_path / "x.img"
+    result = tuivmm("bare", "--no-disk", "--disk", str(image), "unix", stdin=b"shutdown\n")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert err.startswith("usage: tuivmm bare")
+    assert err.splitlines()[-1] == "tuivmm bare: error: argument --disk: not allowed with argument --no-disk"
+    assert not image.exists()
 
 
 def test_a_disk_that_is_not_tufs_is_left_alone(tmp_path):

@@ -2,6 +2,7 @@
 and each guest booting the same on our bare machine as on QEMU."""
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from machine.clock import TIMEBASE_HZ
 from machine.cpu import csrs as C
 from test_cli import tuivmm
 from toolchain import run_qemu
-from tuivmm.guests import DESCRIPTIONS, IMAGES, packaged
+from tuivmm.diskfs import mkfs
+from tuivmm.guests import DESCRIPTIONS, IMAGES, WANTS_DISK, packaged, wants_disk
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ROOT / "guests" / "include" / "memlayout.h"
@@ -84,16 +86,46 @@ def test_tuivmm_guests_lists_each_guest_with_its_description():
 
 
 # Interactive guests get a short scripted session that ends by powering off.
-SCRIPTS = {"basic": b'10 PRINT "HI";2*21\nRUN\nBYE\n', "unix": b"echo hi\nbench\nshutdown\n"}
+SCRIPTS = {"basic": b'10 PRINT "HI";2*21\nRUN\nBYE\n',
+           "unix": b"echo hi\nwrite f hi\ncat f\nbench\nshutdown\n"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(DESCRIPTIONS))
-def test_guest_prints_the_same_on_the_bare_machine_as_on_qemu(name):
+def test_guest_prints_the_same_on_the_bare_machine_as_on_qemu(name, tmp_path):
     stdin = SCRIPTS.get(name, b"")
-    ours = tuivmm("bare", name, stdin=stdin)  # by name: the packaged image
-    code, qemu_out = run_qemu(IMAGES / f"{name}.elf", stdin=stdin)
+    disk_args, qemu_disk = [], None
+    if name in WANTS_DISK:  # both boards get the same fresh disk
+        ours_disk, qemu_disk = tmp_path / "ours.img", tmp_path / "qemu.img"
+        mkfs(ours_disk)
+        shutil.copyfile(ours_disk, qemu_disk)
+        disk_args = ["--disk", str(ours_disk)]
+    ours = tuivmm("bare", *disk_args, name, stdin=stdin)  # by name: the packaged image
+    code, qemu_out = run_qemu(IMAGES / f"{name}.elf", stdin=stdin, disk=qemu_disk)
     assert ours.returncode == code == 0
     assert ours.stdout == qemu_out
+    assert ours.stderr == b""
+    if qemu_disk is not None:
+        assert ours_disk.read_bytes() == qemu_disk.read_bytes()
+
+
+def test_only_unix_wants_a_disk_by_name_or_by_its_image_path(tmp_path, monkeypatch):
+    assert WANTS_DISK == {"unix"}
+    assert wants_disk("unix")
+    assert wants_disk(str(IMAGES / "unix.elf"))
+    assert wants_disk(IMAGES / "unix.elf")
+    assert not wants_disk("hello") and not wants_disk(str(IMAGES / "hello.elf"))
+    assert not wants_disk("no/such/unix") and not wants_disk("unix.S")
+    monkeypatch.chdir(IMAGES.parent)
+    assert wants_disk("images/unix.elf") and wants_disk("images/../images/unix.elf")
+    # The same file reached another way (a copy, a symlink) is the same image only if it resolves there.
+    (tmp_path / "link.elf").symlink_to(IMAGES / "unix.elf")
+    assert wants_disk(str(tmp_path / "link.elf"))
+    shutil.copyfile(IMAGES / "unix.elf", tmp_path / "copy.elf")
+    assert not wants_disk(str(tmp_path / "copy.elf"))
+    # A file named like the guest in the current directory wins over the packaged guest.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "unix").write_bytes(b"")
+    assert not wants_disk("unix")
 
 
 def test_eret_escape_is_protected_on_correct_hardware_and_on_the_bare_flawed_machine():

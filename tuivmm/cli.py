@@ -67,8 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, "
                            "or an assembly file (.s/.S/.asm) to assemble and run")
     bare.add_argument("--ram", type=_positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
-    bare.add_argument("--disk", metavar="FILE", help="raw disk image for the virtio block device")
-    bare.add_argument("--disk-ro", action="store_true", help="make the disk read-only")
+    disk = bare.add_mutually_exclusive_group()
+    disk.add_argument("--disk", metavar="FILE",
+                      help="raw disk image for the virtio block device; if FILE does not exist, a fresh "
+                           "empty 2 MiB unix disk (TUFS) is made there and kept. Without --disk, a guest "
+                           "that wants a disk (unix) gets a fresh one that is thrown away at exit")  # fmt: skip
+    disk.add_argument("--no-disk", action="store_true",
+                      help="no disk at all, not even the throwaway one unix gets without --disk")  # fmt: skip
+    bare.add_argument("--disk-ro", action="store_true", help="make the --disk FILE read-only (it must exist)")
     bare.add_argument("--max-insns", type=_positive_int, metavar="N", help="stop after N instructions (exit 124)")
     bare.add_argument(
         "--flawed-eret",
@@ -125,37 +131,51 @@ def cmd_guests() -> int:
 
 
 def cmd_bare(args: argparse.Namespace) -> int:
+    from tuivmm.disks import DiskSetupError, disk_for
+
+    _image_path(args.image)  # a missing image is an error before any disk is made
+    try:
+        guest_disk = disk_for(args.image, args.disk, read_only=args.disk_ro, no_disk=args.no_disk)
+    except DiskSetupError as exc:
+        raise UserError(str(exc)) from None
+    with guest_disk:  # a throwaway disk is removed at the end, whatever happens
+        if guest_disk.notice:
+            print(f"tuivmm: {guest_disk.notice}", file=sys.stderr, flush=True)
+        return _run_bare(args, guest_disk.path)
+
+
+def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
     from machine.board import Board
     from machine.runner import ConsoleRunner
     from tuivmm.terminal import QuitRequested, StdinInput, StdoutConsole
 
-    if args.disk is not None and not Path(args.disk).is_file():
-        raise UserError(f"{args.disk}: no such disk image")
     try:
-        board = Board(args.ram * 1024 * 1024, disk=args.disk, disk_read_only=args.disk_ro,
+        board = Board(args.ram * 1024 * 1024, disk=disk, disk_read_only=args.disk_ro,
                       flawed_eret=args.flawed_eret)  # fmt: skip
     except OSError as exc:
-        raise UserError(f"{args.disk}: {exc.strerror or exc}") from None
-    _load_image(board, args.image)
+        raise UserError(f"{disk}: {exc.strerror or exc}") from None
     trace_file = None
-    if args.trace:
-        trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
-        board.hart.stepping = True
-        board.hart.tracer = _tracer(trace_file)
-    stdin = StdinInput()
-    console = StdoutConsole(stdin.interactive)
-    board.on_output = console.write
     try:
-        with stdin:
-            runner = ConsoleRunner(board, stdin)
-            runner.on_wait = console.flush
-            outcome = runner.run(args.max_insns)
-    except QuitRequested:
-        console.flush()
-        print("\ntuivmm: quit (Ctrl-A x)", file=sys.stderr)
-        return 130
+        _load_image(board, args.image)
+        if args.trace:
+            trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
+            board.hart.stepping = True
+            board.hart.tracer = _tracer(trace_file)
+        stdin = StdinInput()
+        console = StdoutConsole(stdin.interactive)
+        board.on_output = console.write
+        try:
+            with stdin:
+                runner = ConsoleRunner(board, stdin)
+                runner.on_wait = console.flush
+                outcome = runner.run(args.max_insns)
+        except QuitRequested:
+            console.flush()
+            print("\ntuivmm: quit (Ctrl-A x)", file=sys.stderr)
+            return 130
+        finally:
+            console.flush()
     finally:
-        console.flush()
         board.close()
         if trace_file not in (None, sys.stderr):
             trace_file.close()
@@ -183,11 +203,8 @@ def _load_image(board, image: str) -> None:
     `tohost`)."""
     from machine.cpu.asm import AsmError, assemble
     from machine.loader import LoadError
-    from tuivmm.guests import resolve
 
-    image = resolve(image)
-    if not Path(image).exists():
-        raise UserError(f"{image}: no such file or packaged guest (`tuivmm guests` lists them)")
+    image = _image_path(image)
     if image.endswith(ASSEMBLY_SUFFIXES):
         try:
             source = Path(image).read_text()
@@ -209,6 +226,16 @@ def _load_image(board, image: str) -> None:
         board.load(image)
     except LoadError as exc:
         raise UserError(str(exc)) from None
+
+
+def _image_path(image: str) -> str:
+    """The path an IMAGE argument names (a packaged guest's name resolved); UserError if none."""
+    from tuivmm.guests import resolve
+
+    path = resolve(image)
+    if not Path(path).exists():
+        raise UserError(f"{path}: no such file or packaged guest (`tuivmm guests` lists them)")
+    return path
 
 
 def _tracer(out):

@@ -5,6 +5,7 @@ Wherever a command takes an IMAGE, a packaged guest's name works as well as a pa
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ IMAGES = Path(__file__).resolve().parent / "images"
 # name -> one line saying what it is (shown by `tuivmm guests`)
 DESCRIPTIONS = {
     "unix": "a small Unix-like teaching kernel: Sv32 processes, preemption, fork/exec/wait, "
-    "a file system on the virtio disk, ping over virtio-net, a shell (ls, cat, write, rm, ps, "
+    "a file system on the virtio disk, ping and UDP over virtio-net, a shell (ls, cat, write, rm, ps, "
     "kill, ping, bench, ...)",
     "hello": "the smallest guest: prints one line on the UART and powers off",
     "compute": "a CPU-bound benchmark: CRC-32, shell sort, matrix multiply and a sieve, "
@@ -27,6 +28,10 @@ DESCRIPTIONS = {
     "eret-escape-pv": "eret-escape built paravirtual: the kernel returns to user mode with a "
     "hypercall instead of SRET",
 }
+
+# Packaged guests that keep their files on a virtio disk (TUFS, tuivmm/diskfs.py): run
+# without one, they get a fresh empty disk (tuivmm/disks.py).
+WANTS_DISK = {"unix"}
 
 
 @dataclass(frozen=True)
@@ -48,3 +53,19 @@ def resolve(image: str) -> str:
     if not Path(image).exists() and image in DESCRIPTIONS:
         return str(IMAGES / f"{image}.elf")
     return image
+
+
+def packaged_name(image: str | os.PathLike[str]) -> str | None:
+    """The packaged guest an IMAGE argument means: its name, or the path of its image
+    (compared resolved, so `./tuivmm/images/unix.elf` counts); None for anything else.
+    As in `resolve`, a file of the guest's name in the current directory is not it."""
+    path = Path(resolve(os.fspath(image))).resolve()
+    for name in DESCRIPTIONS:
+        if path == (IMAGES / f"{name}.elf").resolve():
+            return name
+    return None
+
+
+def wants_disk(image: str | os.PathLike[str]) -> bool:
+    """Whether IMAGE (a packaged guest's name or its image's path) is a guest that wants a disk."""
+    return packaged_name(image) in WANTS_DISK

@@ -87,6 +87,12 @@ void main(void);
 void netinit(void);
 void net_poll(void);
 int net_ping(uint32 ip, uint32 seq);
+#define UDP_MAX 512                 // the largest UDP payload sent or kept
+struct datagram { uint32 ip; uint16 port, len; uint8 data[UDP_MAX]; };
+int udp_bind(uint32 port, int pid);
+int udp_unbind(uint32 port, int pid);
+int udp_send(uint32 sport, uint32 ip, uint32 dport, const void *data, uint32 n, int pid);
+int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout);
 
 // plic.c
 void plicinit(void);

@@ -1,5 +1,6 @@
 // A minimal network stack over virtio_net.c: Ethernet, ARP, IPv4 (no options, no
-// fragments) and ICMP echo, enough for `ping` between two machines on one wire.
+// fragments), ICMP echo and UDP, enough for `ping` and `udp` between machines on
+// one wire.
 //
 // Our address is 10.0.0.N/24 where N is the last byte of the card's MAC, so
 // 52:54:00:00:00:01 is 10.0.0.1.  Frames are polled, never interrupt-driven: the
@@ -14,6 +15,7 @@
 #define ARP_REQUEST 1
 #define ARP_REPLY   2
 #define IP_ICMP     1
+#define IP_UDP      17
 #define ICMP_ECHO_REPLY   0
 #define ICMP_ECHO_REQUEST 8
 #define PING_ID     0x7501          // our echo requests' identifier
@@ -31,6 +33,21 @@ struct ip {
     uint8 src[4], dst[4];
 } __attribute__((packed));
 struct icmp { uint8 type, code; uint16 sum, id, seq; } __attribute__((packed));
+struct udp { uint16 sport, dport, len, sum; } __attribute__((packed));
+
+// UDP ports bound by processes.  Each keeps the datagrams that arrived for it
+// until its owner reads them; when its queue is full, newer ones are dropped, as
+// are datagrams for ports no one has bound.
+#define NPORT      4
+#define NQUEUE     4
+#define EPHEMERAL  49152            // udp_bind(0) picks a free port from here up
+static struct udpport {
+    uint16 port;                    // 0: a free slot
+    int pid;                        // the owner
+    int head, count;                // the queue: q[head], q[head + 1], ...
+    struct datagram q[NQUEUE];
+} ports[NPORT];
+static uint32 udp_dropped;
 
 static uint8 mymac[6];
 static uint32 myip;                 // host order; 0 while there is no card
@@ -48,18 +65,40 @@ static void put_ip(uint8 *p, uint32 ip)
     p[0] = ip >> 24; p[1] = ip >> 16; p[2] = ip >> 8; p[3] = ip;
 }
 
-// The Internet checksum (RFC 1071) of n bytes.
-static uint16 checksum(const void *data, uint32 n)
+// Add n bytes, as big-endian 16-bit words, to a running ones'-complement sum.
+static uint32 sum16(uint32 sum, const void *data, uint32 n)
 {
     const uint8 *p = data;
-    uint32 sum = 0;
     for (; n > 1; n -= 2, p += 2)
         sum += p[0] << 8 | p[1];
     if (n)
         sum += p[0] << 8;
+    return sum;
+}
+
+// Fold a running sum into the Internet checksum (RFC 1071), in network order.
+static uint16 fold(uint32 sum)
+{
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     return htons(~sum);
+}
+
+// The Internet checksum of n bytes.
+static uint16 checksum(const void *data, uint32 n) { return fold(sum16(0, data, n)); }
+
+// The UDP checksum of a len-byte datagram u from src to dst: the sum covers a
+// pseudo-header (the two addresses, the protocol and the length) too (RFC 768).
+static uint16 udp_checksum(uint32 src, uint32 dst, const struct udp *u, uint32 len)
+{
+    uint8 pseudo[12];
+    put_ip(pseudo, src);
+    put_ip(pseudo + 4, dst);
+    pseudo[8] = 0;
+    pseudo[9] = IP_UDP;
+    pseudo[10] = len >> 8;
+    pseudo[11] = len;
+    return fold(sum16(sum16(0, pseudo, sizeof pseudo), u, len));
 }
 
 // The cached MAC for ip, or 0.
@@ -135,6 +174,34 @@ static void icmp_input(const uint8 *smac, uint32 src, struct icmp *m, uint32 n)
     }
 }
 
+static struct udpport *port_of(uint32 port)
+{
+    for (struct udpport *p = ports; p < &ports[NPORT]; p++)
+        if (p->port && p->port == port)
+            return p;
+    return 0;
+}
+
+// A UDP datagram of n bytes from src: queue it on its port, or drop it.
+static void udp_input(uint32 src, uint32 dst, struct udp *u, uint32 n)
+{
+    uint32 len = htons(u->len);
+    if (n < sizeof *u || len < sizeof *u || len > n)
+        return;
+    if (u->sum && udp_checksum(src, dst, u, len) != 0)
+        return;                         // damaged (0 means the sender sent none)
+    struct udpport *p = port_of(htons(u->dport));
+    if (!p || p->count == NQUEUE || len - sizeof *u > UDP_MAX) {
+        udp_dropped++;
+        return;
+    }
+    struct datagram *d = &p->q[(p->head + p->count++) % NQUEUE];
+    d->ip = src;
+    d->port = htons(u->sport);
+    d->len = len - sizeof *u;
+    memmove(d->data, u + 1, d->len);
+}
+
 // Handle one received frame of n bytes.
 static void net_input(uint32 n)
 {
@@ -163,6 +230,8 @@ static void net_input(uint32 n)
             return;                     // a fragment, or truncated
         if (h->proto == IP_ICMP)
             icmp_input(e->src, get_ip(h->src), (struct icmp *)(h + 1), len - 20);
+        else if (h->proto == IP_UDP)
+            udp_input(get_ip(h->src), myip, (struct udp *)(h + 1), len - 20);
     }
 }
 
@@ -204,17 +273,25 @@ static int wait_for(int (*done)(uint32), uint32 arg)
 static int arp_known(uint32 ip) { return arp_lookup(ip) != 0; }
 static int echo_answered(uint32 unused) { (void)unused; return pending.answered; }
 
+// ip's MAC, asking for it if it is not cached; 0 if no one answers.
+static uint8 *arp_resolve(uint32 ip)
+{
+    if (!arp_lookup(ip)) {
+        arp_send(ARP_REQUEST, 0, ip);
+        if (!wait_for(arp_known, ip))
+            return 0;
+    }
+    return arp_lookup(ip);
+}
+
 // Send echo request seq to ip (host order) and wait for its reply: 0 if it came,
 // -1 on timeout (or if ip does not answer ARP), -2 if there is no network card.
 int net_ping(uint32 ip, uint32 seq)
 {
     if (!myip)
         return -2;
-    if (!arp_lookup(ip)) {
-        arp_send(ARP_REQUEST, 0, ip);
-        if (!wait_for(arp_known, ip))
-            return -1;
-    }
+    if (!arp_resolve(ip))
+        return -1;
     pending.ip = ip;
     pending.seq = seq;
     pending.answered = 0;
@@ -226,4 +303,80 @@ int net_ping(uint32 ip, uint32 seq)
     m->sum = checksum(m, sizeof *m + PING_DATA);
     ip_send(arp_lookup(ip), ip, IP_ICMP, sizeof *m + PING_DATA);
     return wait_for(echo_answered, 0) ? 0 : -1;
+}
+
+// Bind UDP port (1..65535, or 0 for any free port from EPHEMERAL up) to process
+// pid: the port, or -1 if it is taken or every slot is in use, -2 with no card.
+int udp_bind(uint32 port, int pid)
+{
+    if (!myip)
+        return -2;
+    if (port == 0)
+        for (port = EPHEMERAL; port <= 0xffff && port_of(port); port++)
+            ;
+    if (port == 0 || port > 0xffff || port_of(port))
+        return -1;
+    for (struct udpport *p = ports; p < &ports[NPORT]; p++)
+        if (!p->port) {
+            *p = (struct udpport){.port = port, .pid = pid};
+            return port;
+        }
+    return -1;
+}
+
+// Release port if pid holds it (any port of pid's if port is 0); 0, or -1 if
+// pid held none of them.
+int udp_unbind(uint32 port, int pid)
+{
+    int found = -1;
+    for (struct udpport *p = ports; p < &ports[NPORT]; p++)
+        if (p->port && p->pid == pid && (port == 0 || p->port == port)) {
+            p->port = 0;
+            found = 0;
+        }
+    return found;
+}
+
+// Send n bytes (at most UDP_MAX) from pid's bound port sport to dport at ip:
+// n, or -1 (sport not pid's, too long, no one answers ARP), -2 with no card.
+int udp_send(uint32 sport, uint32 ip, uint32 dport, const void *data, uint32 n, int pid)
+{
+    if (!myip)
+        return -2;
+    struct udpport *p = port_of(sport);
+    if (!p || p->pid != pid || n > UDP_MAX || dport == 0 || dport > 0xffff)
+        return -1;
+    uint8 *mac = arp_resolve(ip);
+    if (!mac)
+        return -1;
+    struct udp *u = (struct udp *)(out + ETH_HLEN + 20);
+    *u = (struct udp){htons(sport), htons(dport), htons(sizeof *u + n), 0};
+    memmove(u + 1, data, n);
+    u->sum = udp_checksum(myip, ip, u, sizeof *u + n);
+    if (u->sum == 0)
+        u->sum = 0xffff;                // 0 would mean "no checksum"
+    ip_send(mac, ip, IP_UDP, sizeof *u + n);
+    return n;
+}
+
+// Wait up to timeout ticks (0: for ever) for a datagram on pid's port and take
+// it: *d is a copy.  0, or -1 (not pid's port, or killed), -2 on timeout.
+int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout)
+{
+    struct udpport *p = port_of(port);
+    uint32 start = ticks;
+    for (;;) {
+        if (!p || p->pid != pid || killed(myproc()))
+            return -1;
+        net_poll();
+        if (p->count)
+            break;
+        if (timeout && ticks - start >= timeout)
+            return -2;
+        sleep((void *)&ticks);
+    }
+    *d = p->q[p->head];
+    p->head = (p->head + 1) % NQUEUE;
+    p->count--;
+    return 0;
 }

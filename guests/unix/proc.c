@@ -142,6 +142,7 @@ void exit(int status)
     struct proc *p = current;
     if (p == initproc)
         panic("exit: the shell (init) exited");
+    udp_unbind(0, p->pid);                 // its UDP ports are free again
     for (struct proc *c = proc; c < &proc[NPROC]; c++)
         if (c->parent == p) {
             c->parent = initproc;

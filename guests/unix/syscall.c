@@ -169,6 +169,40 @@ static int sys_ping(void)
     return net_ping(myproc()->trapframe->a0, myproc()->trapframe->a1);
 }
 
+// udpbind, udpclose, udpsend, udprecv: see syscall.h.
+static int sys_udpbind(void)  { return udp_bind(myproc()->trapframe->a0, myproc()->pid); }
+static int sys_udpclose(void)
+{
+    uint32 port = myproc()->trapframe->a0;  // 0 would mean all of them to udp_unbind
+    return port ? udp_unbind(port, myproc()->pid) : -1;
+}
+
+static int sys_udpsend(void)
+{
+    struct proc *p = myproc();
+    struct trapframe *tf = p->trapframe;
+    uint8 data[UDP_MAX];
+    if (tf->a4 > UDP_MAX || copyin(p->pagetable, data, tf->a3, tf->a4) < 0)
+        return -1;
+    return udp_send(tf->a0, tf->a1, tf->a2, data, tf->a4, p->pid);
+}
+
+static int sys_udprecv(void)
+{
+    static struct datagram d;               // filled and copied out without sleeping
+    struct proc *p = myproc();
+    struct trapframe *tf = p->trapframe;
+    int r = udp_recv(tf->a0, p->pid, &d, tf->a4);
+    if (r < 0)
+        return r;
+    uint32 from[2] = {d.ip, d.port};
+    uint32 n = d.len < tf->a2 ? d.len : tf->a2;
+    if (copyout(p->pagetable, tf->a1, d.data, n) < 0 ||
+        (tf->a3 && copyout(p->pagetable, tf->a3, from, sizeof from) < 0))
+        return -1;
+    return d.len;
+}
+
 // shutdown(): power the machine off, successfully.
 static int sys_shutdown(void)
 {
@@ -184,6 +218,8 @@ static int (*const syscalls[])(void) = {
     [SYS_meminfo] = sys_meminfo, [SYS_shutdown] = sys_shutdown,
     [SYS_open] = sys_open,       [SYS_close] = sys_close,   [SYS_unlink] = sys_unlink,
     [SYS_listdir] = sys_listdir, [SYS_ping] = sys_ping,
+    [SYS_udpbind] = sys_udpbind, [SYS_udpclose] = sys_udpclose,
+    [SYS_udpsend] = sys_udpsend, [SYS_udprecv] = sys_udprecv,
 };
 
 // Run the system call the process asked for (trapframe a7).

@@ -22,6 +22,10 @@
 #define SYS_unlink   17
 #define SYS_listdir  18
 #define SYS_ping     19
+#define SYS_udpbind  20
+#define SYS_udpclose 21
+#define SYS_udpsend  22
+#define SYS_udprecv  23
 
 // The file system's calls (fs.c; names are files in the root directory, no '/'):
 //   open(name, flags)     -> fd >= 3, or -1 (no disk, bad name, missing, no fd free).
@@ -36,5 +40,16 @@
 // ping(ip, seq): send ICMP echo request seq to ip (host order, 10.0.0.2 is
 //                 0x0a000002) and wait up to half a second: 0 if the reply came,
 //                 -1 if not, -2 if the machine has no network card.
+// UDP (net.c), at most 512 bytes a datagram; -2 from any of them: no network card.
+//   udpbind(port)          -> port (0 picks a free one from 49152 up), or -1 if it
+//                             is taken or four ports are bound already.
+//   udpclose(port)         -> 0, or -1 if the caller has not bound port.  exit()
+//                             releases a process's ports.
+//   udpsend(sport, ip, dport, buf, n) -> n, or -1 (sport not the caller's, n too
+//                             big, or ip does not answer ARP within half a second).
+//   udprecv(port, buf, max, from, timeout) -> the datagram's length (up to max
+//                             bytes land in buf; from gets {ip, port} of the
+//                             sender unless it is 0), -1 (not the caller's port,
+//                             or killed), -2 if timeout ticks passed (0: wait on).
 #define O_CREATE 0x1
 #define O_TRUNC  0x2

@@ -2,26 +2,6 @@
 // report each reply, then a summary, as ping(8) does.
 #include "user.h"
 
-// Parse "A.B.C.D" into *ip (host order); 0 if it is not one.
-static int parse_ip(const char *s, uint *ip)
-{
-    uint value = 0;
-    for (int part = 0; part < 4; part++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        uint byte = 0;
-        while (*s >= '0' && *s <= '9')
-            byte = byte * 10 + (*s++ - '0');
-        if (byte > 255 || *s != (part == 3 ? 0 : '.'))
-            return 0;
-        if (*s)
-            s++;
-        value = value << 8 | byte;
-    }
-    *ip = value;
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     uint ip;

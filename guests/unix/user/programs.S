@@ -29,12 +29,14 @@
     program write
     program rm
     program ping
+    program udp
+    program heap
 
     .section .rodata
     .balign 4
     .globl programs
 programs:
-    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm, ping
+    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm, ping, udp, heap
     .word \name\()_name, \name\()_elf, \name\()_end
     .endr
     .word 0, 0, 0

@@ -25,7 +25,11 @@ static void help(void)
            "  cat NAME      print a file\n"
            "  write NAME TEXT...  make NAME hold the words and a newline\n"
            "  rm NAME       remove a file\n"
-           "  ping IP [N]   send N (3) ICMP echo requests to IP, e.g. 10.0.0.2\n");
+           "  ping IP [N]   send N (3) ICMP echo requests to IP, e.g. 10.0.0.2\n"
+           "  udp send|ask IP PORT TEXT...  send TEXT in a UDP datagram (ask: and\n"
+           "                print the reply)\n"
+           "  udp listen|echo PORT [N]  print (echo: and send back) datagrams\n"
+           "  heap KIB      grow memory with sbrk, check it, give it back\n");
 }
 
 // Split line into words at spaces; how many (argv ends with 0).

@@ -137,3 +137,29 @@ int getline(char *buf, int max)
     buf[n] = 0;
     return n;
 }
+
+// Parse "A.B.C.D" into *ip (host order, so 10.0.0.2 is 0x0a000002); 0 if it is not one.
+int parse_ip(const char *s, uint *ip)
+{
+    uint value = 0;
+    for (int part = 0; part < 4; part++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        uint byte = 0;
+        while (*s >= '0' && *s <= '9' && byte <= 255)
+            byte = byte * 10 + (*s++ - '0');
+        if (byte > 255 || *s != (part == 3 ? 0 : '.'))
+            return 0;
+        if (*s)
+            s++;
+        value = value << 8 | byte;
+    }
+    *ip = value;
+    return 1;
+}
+
+// Print ip (host order) as A.B.C.D.
+void print_ip(uint ip)
+{
+    printf("%d.%d.%d.%d", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}

@@ -41,6 +41,13 @@ int close(int fd);
 int unlink(const char *name);
 int listdir(int index, struct dirinfo *buf);
 int ping(uint ip, int seq);          // 0 answered, -1 timed out, -2 no network
+// UDP (see ../syscall.h): at most UDP_MAX bytes a datagram; -2 means no network.
+#define UDP_MAX 512
+struct udpfrom { uint ip, port; };
+int udpbind(int port);               // the port bound (0: any free one), or -1
+int udpclose(int port);
+int udpsend(int sport, uint ip, int dport, const void *buf, int n);
+int udprecv(int port, void *buf, int max, struct udpfrom *from, int timeout);
 
 #define TICK_HZ 100             // uptime() and sleep() count these
 
@@ -52,3 +59,5 @@ void *memset(void *dst, int c, uint n);
 void *memcpy(void *dst, const void *src, uint n);
 void printf(const char *fmt, ...);
 int getline(char *buf, int max);
+int parse_ip(const char *s, uint *ip);
+void print_ip(uint ip);

@@ -1,0 +1,105 @@
+"""Which disk a guest runs with, making a fresh one when it needs it.
+
+The policy (`tuivmm bare` uses it; the monitor will, to give each guest its own disk):
+
+    --disk FILE, FILE exists       FILE, as it is
+    --disk FILE, no such FILE      a fresh empty TUFS image made at FILE and kept
+                                   (not with --disk-ro: an empty read-only disk is
+                                   no use, so that is an error)
+    no --disk, a guest that wants  a fresh empty TUFS image in a temporary directory,
+      a disk (guests.WANTS_DISK)   removed when the run ends
+    --no-disk, or no --disk for    no disk
+      any other guest
+
+A fresh image is diskfs.mkfs's: written whole to a temporary file beside its place and
+renamed there, so it is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from tuivmm import diskfs
+from tuivmm.guests import packaged_name, wants_disk
+
+FRESH_SIZE_BLOCKS = diskfs.DEFAULT_SIZE_BLOCKS
+FRESH_SIZE_TEXT = f"{FRESH_SIZE_BLOCKS * diskfs.BSIZE // (1024 * 1024)} MiB"
+
+
+class DiskSetupError(Exception):
+    """The disk asked for cannot be had; one line for a person."""
+
+
+@dataclass
+class GuestDisk:
+    """The disk a guest gets: `path` (None for none) and `notice`, one line to tell the
+    user (without a "tuivmm: " prefix), or None when there is nothing to say.  Close it
+    (or use it as a context manager) when the guest is done, after the device has let
+    go of the file: that removes a throwaway disk."""
+
+    path: str | None
+    notice: str | None = None
+    _scratch: str | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+             no_disk: bool = False) -> GuestDisk:  # fmt: skip
+    """The disk for a guest run from IMAGE (a packaged guest's name or a path) with the
+    user's --disk (None if not given), --disk-ro and --no-disk; see the module's policy.
+    DiskSetupError says why it cannot be done."""
+    if no_disk:
+        if disk is not None:
+            raise DiskSetupError("--no-disk and --disk contradict each other")
+        if read_only:
+            raise DiskSetupError("--disk-ro needs --disk FILE")
+        return GuestDisk(None)
+    if disk is None:
+        if read_only:
+            raise DiskSetupError("--disk-ro needs --disk FILE")
+        if not wants_disk(image):
+            return GuestDisk(None)
+        name = packaged_name(image)
+        scratch = tempfile.mkdtemp(prefix=f"tuivmm-{name}-disk-")
+        try:
+            path = _make(Path(scratch) / f"{name}.img")
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return GuestDisk(path, f"{name} has no --disk, so it gets a fresh empty {FRESH_SIZE_TEXT} disk "
+                         "that is thrown away at exit (use --disk FILE to keep its files)", scratch)  # fmt: skip
+    path = Path(disk)
+    if path.is_dir():
+        raise DiskSetupError(f"{disk}: is a directory, not a disk image")
+    if path.exists():
+        return GuestDisk(str(disk))
+    if read_only:
+        raise DiskSetupError(f"{disk}: no such disk image (with --disk-ro it must exist)")
+    if not path.parent.is_dir():
+        raise DiskSetupError(f"{disk}: cannot make a disk image there: no such directory {path.parent}")
+    return GuestDisk(_make(path), f"made a fresh empty {FRESH_SIZE_TEXT} unix disk (TUFS) at {disk}")
+
+
+def _make(path: Path) -> str:
+    try:
+        diskfs.mkfs(path, FRESH_SIZE_BLOCKS)
+    except diskfs.DiskError as exc:
+        raise DiskSetupError(str(exc)) from None
+    except OSError as exc:
+        raise DiskSetupError(f"{path}: cannot make a disk image there: {exc.strerror or exc}") from None
+    return str(path)
