@@ -63,6 +63,10 @@ class EmptyVirtioSlot:
 class Board:
     """One hart, RAM and the virt devices, wired together.
 
+    `cpu` replaces the hart: anything with the `ArchState` interface (its `ram`,
+    `bus`, `clock`, `set_pending`, `request_halt`, `reset`) — the VMM passes a
+    virtual hart, so each guest gets the same devices as the bare board.
+
     `net` is a backend for the network device (anything with `send(frame)`, e.g. one
     end of `machine.devices.netwire.Wire`); without one the board has no NIC.
     """
@@ -78,11 +82,18 @@ class Board:
         flawed_eret: bool = False,
         cycles_per_tick: int = 1,
         ram_fill: int = 0,
+        cpu=None,
     ):
-        self.ram = Ram(RAM_BASE, ram_size, fill=ram_fill)
-        self.bus = Bus()
-        self.hart = hart = Hart(self.ram, self.bus, cycles_per_tick=cycles_per_tick)
-        hart.flawed_eret = flawed_eret
+        if cpu is None:
+            self.ram = Ram(RAM_BASE, ram_size, fill=ram_fill)
+            self.bus = Bus()
+            cpu = Hart(self.ram, self.bus, cycles_per_tick=cycles_per_tick)
+            cpu.flawed_eret = flawed_eret
+        else:
+            # A virtual hart from a VMM: it brings its own RAM (a window on the host's)
+            # and bus; the devices below are built around it exactly as around a Hart.
+            self.ram, self.bus = cpu.ram, cpu.bus
+        self.hart = hart = cpu
         self.image: Image | None = None
         self.htif: Htif | None = None
         self.output = bytearray()  # everything the guest printed (UART and HTIF)

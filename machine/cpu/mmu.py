@@ -87,43 +87,10 @@ class MmuMixin:
         satp = self.satp
         if priv == 3 or not satp & SATP_MODE:
             return va
-        fault = Trap(_PAGE_FAULT[access], va)
-        table = (satp & 0x3F_FFFF) << 12
-        level = 1
-        while True:
-            pte_addr = table + (((va >> (22 if level else 12)) & 0x3FF) << 2)
-            if not self._pmp_allows(pte_addr, 4, LOAD, 1) or not self.ram.contains(pte_addr, 4):
-                raise Trap(_ACCESS_FAULT[access], va)
-            pte = self.ram.words[(pte_addr - self.ram.base) >> 2]
-            if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
-                raise fault
-            if pte & (PTE_R | PTE_X):
-                break
-            if level == 0 or pte & (PTE_A | PTE_D | PTE_U):
-                raise fault  # non-leaf PTEs must have A, D, U clear (4.3.1)
-            table = (pte >> 10) << 12
-            level -= 1
-        # Leaf: permission checks (4.3.2 step 5).
-        if pte & PTE_U:
-            if priv == 1 and (access == FETCH or not self.mstatus & MSTATUS_SUM):
-                raise fault
-        elif priv == U:
-            raise fault
-        if access == FETCH:
-            if not pte & PTE_X:
-                raise fault
-        elif access == LOAD:
-            if not (pte & PTE_R or (self.mstatus & MSTATUS_MXR and pte & PTE_X)):
-                raise fault
-        elif not pte & PTE_W:
-            raise fault
-        ppn = pte >> 10
-        if level == 1:
-            if ppn & 0x3FF:
-                raise fault  # misaligned superpage
-            pa = ((ppn >> 10) << 22) | (va & 0x3F_FFFF)
-        else:
-            pa = (ppn << 12) | (va & 0xFFF)
+        pte, pte_addr, level = self.walk(va, access)
+        if not self.leaf_allows(pte, access, priv):
+            raise Trap(_PAGE_FAULT[access], va)
+        pa = self.leaf_address(pte, level, va, access)
         want = PTE_A | (PTE_D if access == STORE else 0)
         if pte & want != want:
             # The A/D update is a store by the walker, subject to PMP (4.3.2 step 7).
@@ -131,6 +98,50 @@ class MmuMixin:
                 raise Trap(_ACCESS_FAULT[access], va)
             self._write_phys(pte_addr, 4, pte | want)
         return pa
+
+    def walk(self, va: int, access: int = LOAD) -> tuple[int, int, int]:
+        """Walk the Sv32 table satp names down to `va`'s leaf: (pte, its physical
+        address, level: 1 for a megapage, 0 for a page).  Raises the fault `access`
+        would take on an invalid or malformed entry, or an access fault when PMP or
+        the bus stops the walk.  Changes nothing."""
+        table = (self.satp & 0x3F_FFFF) << 12
+        level = 1
+        while True:
+            pte_addr = table + (((va >> (22 if level else 12)) & 0x3FF) << 2)
+            if not self._pmp_allows(pte_addr, 4, LOAD, 1) or not self.ram.contains(pte_addr, 4):
+                raise Trap(_ACCESS_FAULT[access], va)
+            pte = self.ram.words[(pte_addr - self.ram.base) >> 2]
+            if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
+                raise Trap(_PAGE_FAULT[access], va)
+            if pte & (PTE_R | PTE_X):
+                return pte, pte_addr, level
+            if level == 0 or pte & (PTE_A | PTE_D | PTE_U):
+                raise Trap(_PAGE_FAULT[access], va)  # non-leaf PTEs must have A, D, U clear (4.3.1)
+            table = (pte >> 10) << 12
+            level -= 1
+
+    def leaf_allows(self, pte: int, access: int, priv: int) -> bool:
+        """Whether a leaf PTE lets `priv` make this access (4.3.2 step 5: U, SUM, MXR)."""
+        if pte & PTE_U:
+            if priv == 1 and (access == FETCH or not self.mstatus & MSTATUS_SUM):
+                return False
+        elif priv == U:
+            return False
+        if access == FETCH:
+            return bool(pte & PTE_X)
+        if access == LOAD:
+            return bool(pte & PTE_R or (self.mstatus & MSTATUS_MXR and pte & PTE_X))
+        return bool(pte & PTE_W)
+
+    @staticmethod
+    def leaf_address(pte: int, level: int, va: int, access: int) -> int:
+        """The physical address a leaf maps `va` to; a misaligned megapage faults."""
+        ppn = pte >> 10
+        if level == 1:
+            if ppn & 0x3FF:
+                raise Trap(_PAGE_FAULT[access], va)  # misaligned superpage
+            return ((ppn >> 10) << 22) | (va & 0x3F_FFFF)
+        return (ppn << 12) | (va & 0xFFF)
 
     def _fill(self, va: int, access: int, priv: int) -> int:
         """Translate and, when the page may be cached, put it in that TLB."""
