@@ -1,0 +1,98 @@
+"""The trap log: every exit the VMM handles, as a small record, and counters.
+
+Recording is one tuple into a bounded deque and one dict increment, so tens of
+thousands of exits a second cost little; turning a record into text (disassembly,
+cause names) happens only when someone looks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+from machine.cpu.csrs import PRIV_NAMES, cause_name
+from machine.cpu.disasm import disassemble
+
+# Why the guest left the real hart (the counters' keys).
+CSR = "csr"  # a CSR instruction
+XRET = "xret"  # SRET or MRET
+WFI = "wfi"
+SFENCE = "sfence.vma"
+ECALL = "ecall"
+EXCEPTION = "exception"  # any other exception the guest's code raised
+PAGE_FAULT = "page fault"
+MMIO = "mmio"
+HYPERCALL = "hypercall"
+INTERRUPT = "interrupt"  # a virtual interrupt delivered (not an exit, but an injection)
+REASONS = (CSR, XRET, WFI, SFENCE, ECALL, EXCEPTION, PAGE_FAULT, MMIO, HYPERCALL, INTERRUPT)
+
+# What the VMM did about it.
+EMULATED = "emulated"
+INJECTED = "injected"
+HIDDEN = "hidden fault"
+TRUE = "true fault"
+MMIO_READ = "mmio read"
+MMIO_WRITE = "mmio write"
+SERVED = "hypercall"
+SLEPT = "wfi"
+CRASHED = "crashed"
+
+
+class TrapEvent(NamedTuple):
+    seq: int  # VMM-wide, so events of several guests merge in order
+    guest: str
+    time: int  # the guest's virtual time (cycles) when it trapped
+    pc: int
+    priv: int  # the guest's virtual privilege when it trapped
+    insn: int  # instruction bits (0 if none: interrupts, fetch faults)
+    cause: int  # mcause value (interrupt bit included)
+    reason: str  # one of REASONS
+    action: str  # what the VMM did
+    detail: str = ""  # e.g. "uart0+0x5 -> 0x60", "va 0x1000 -> hpa 0x8842_1000 rw-"
+
+    @property
+    def text(self) -> str:
+        return disassemble(self.insn, self.pc).replace("\t", " ") if self.insn else ""
+
+    def describe(self) -> str:
+        """One line, as the trap log shows it."""
+        insn = self.text or "-"
+        line = (f"{self.seq:>7} {self.guest:<10} t={self.time:<10} pc={self.pc:08x} "
+                f"{PRIV_NAMES.get(self.priv, '?')} {insn:<28} {cause_name(self.cause)}: {self.action}")  # fmt: skip
+        return f"{line} ({self.detail})" if self.detail else line
+
+
+class Sequence:
+    """The VMM-wide event counter the logs share."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+
+class TrapLog:
+    """A guest's recent exits (a ring of `capacity`) and its exit counters."""
+
+    def __init__(self, guest: str, sequence: Sequence, capacity: int = 10_000):
+        self.guest = guest
+        self.sequence = sequence
+        self.events: deque[TrapEvent] = deque(maxlen=capacity)
+        self.counts: dict[str, int] = dict.fromkeys(REASONS, 0)
+        self.actions: dict[str, int] = {}
+        self.total = 0
+        self.on_event = None  # optional callback(event), e.g. `tuivmm run --trace-exits`
+
+    def record(self, time: int, pc: int, priv: int, insn: int, cause: int, reason: str, action: str,
+               detail: str = "") -> None:  # fmt: skip
+        seq = self.sequence.next
+        self.sequence.next = seq + 1
+        event = TrapEvent(seq, self.guest, time, pc, priv, insn, cause, reason, action, detail)
+        self.events.append(event)
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        self.actions[action] = self.actions.get(action, 0) + 1
+        self.total += 1
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def sequence_of(self) -> list[tuple[int, int, str, str]]:
+        """(pc, cause, reason, action) of every event kept: what determinism tests compare."""
+        return [(e.pc, e.cause, e.reason, e.action) for e in self.events]

@@ -1,0 +1,66 @@
+"""A guest's virtual hart: the architectural state the guest believes it runs on.
+
+`VCpu` is `machine.cpu.arch.ArchState` itself — the same CSR file, trap entry,
+delegation, xRET, WFI and Sv32 rules as the real hart — with no engine: the guest's
+instructions run on the real hart, and only the ones that trap reach this object,
+which the VMM then steps through the spec's state machine.  Two things differ:
+
+* its RAM is a `RamWindow` on host RAM, so guest-physical addresses are its own;
+* whatever the spec says invalidates translations (SFENCE.VMA, satp, SUM/MXR or
+  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables.
+
+Its counters are the guest's own: `icount` counts guest instructions retired (on
+the real hart or emulated by the VMM) and `idle_cycles` the time it slept, so its
+clock — and the CLINT built on it — run on the guest's virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from machine.bus import Bus, BusError
+from machine.cpu.arch import ArchState
+from machine.cpu.csrs import STORE_ACCESS_FAULT
+from machine.cpu.trap import Trap
+from machine.memory import RamWindow
+
+
+class VCpu(ArchState):
+    def __init__(self, ram: RamWindow, bus: Bus):
+        self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
+        self._pmp_changed = False
+        super().__init__(ram, bus)
+
+    def flush_tlb(self) -> None:
+        """The guest did something that invalidates translations: the VMM's shadows go."""
+        changed, self._pmp_changed = self._pmp_changed, False
+        self.on_flush(changed)
+
+    def _rebuild_pmp(self) -> None:
+        self._pmp_changed = True
+        super()._rebuild_pmp()
+
+    def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
+        """A store the VMM makes for the guest (A/D bits, emulated accesses): RAM writes
+        go through the window so the host drops translated code they overwrite."""
+        ram = self.ram
+        if ram.contains(pa, size):
+            ram.write_bytes(pa, (value & ((1 << 8 * size) - 1)).to_bytes(size, "little"))
+            base = pa & ~3
+            callback = self.watch.get(base)
+            if callback is not None:
+                callback(base, ram.words[(base - ram.base) >> 2])
+                return True
+            return False
+        try:
+            self.bus.write(pa, size, value)
+        except BusError:
+            raise Trap(STORE_ACCESS_FAULT, pa if va is None else va) from None
+        return True
+
+    def add_watch(self, addr: int, callback) -> None:
+        """HTIF's tohost: the VMM keeps that page read-only in the shadows and emulates
+        each store to it, calling `callback(addr, value)` as the real hart would."""
+        self.watch[addr] = callback
+        self._watch_pages.add(addr >> 12)
+        self.flush_tlb()
