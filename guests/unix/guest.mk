@@ -2,7 +2,7 @@
 # with ulib.c and usys.S, and user/programs.S embeds them all into the kernel.
 # Everything built goes under $(BUILD)/unix/user/.
 
-UNIX_PROGRAMS := sh echo ps kill mem uptime bench fault spin sleep ls cat write rm ping udp heap
+UNIX_PROGRAMS := sh echo ps kill mem uptime bench fault spin sleep ls cat write rm ping udp heap syscalls
 UNIX_UBUILD   := $(BUILD)/unix/user
 UNIX_ULIB     := $(UNIX_UBUILD)/ulib.c.o $(UNIX_UBUILD)/usys.S.o
 UNIX_UCFLAGS  := $(ARCH) -O2 -Wall -Wextra -Werror -ffreestanding -fno-builtin -fno-pic \

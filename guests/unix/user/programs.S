@@ -31,12 +31,13 @@
     program ping
     program udp
     program heap
+    program syscalls
 
     .section .rodata
     .balign 4
     .globl programs
 programs:
-    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm, ping, udp, heap
+    .irp name, sh, echo, ps, kill, mem, uptime, bench, fault, spin, sleep, ls, cat, write, rm, ping, udp, heap, syscalls
     .word \name\()_name, \name\()_elf, \name\()_end
     .endr
     .word 0, 0, 0

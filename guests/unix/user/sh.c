@@ -29,7 +29,8 @@ static void help(void)
            "  udp send|ask IP PORT TEXT...  send TEXT in a UDP datagram (ask: and\n"
            "                print the reply)\n"
            "  udp listen|echo PORT [N]  print (echo: and send back) datagrams\n"
-           "  heap KIB      grow memory with sbrk, check it, give it back\n");
+           "  heap KIB      grow memory with sbrk, check it, give it back\n"
+           "  syscalls [N]  make N getpid system calls (a trap-heavy job)\n");
 }
 
 // Split line into words at spaces; how many (argv ends with 0).
