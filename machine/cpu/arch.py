@@ -67,7 +67,7 @@ class ArchState(CsrMixin, MmuMixin):
         self._pmp_regions = []
         self.flush_tlb()
 
-    def _flush_jump_caches(self) -> None:
+    def _flush_jump_caches(self, every_space: bool = False) -> None:
         """No translated code here; the engine (`Hart`) overrides this."""
 
     # --- pins -------------------------------------------------------------------------

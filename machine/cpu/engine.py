@@ -37,6 +37,8 @@ class EngineMixin:
         self.code_pages: set[int] = set()  # RAM page numbers that hold translated code
         self.code_words: dict[int, set[int]] = {}  # RAM page -> word indexes translated
         self.jcache: list[dict[int, tuple]] = [{} for _ in range(4)]
+        # satp -> (itlb, rtlb, wtlb, code_wtlb, jcache) kept by switch_address_space
+        self._spaces: dict[int, tuple] = {}
         self.extra = [0]
         self.blocks_translated = 0
         ram = self.ram
@@ -52,9 +54,34 @@ class EngineMixin:
 
     # --- cache maintenance ------------------------------------------------------------
 
-    def _flush_jump_caches(self) -> None:
+    def _flush_jump_caches(self, every_space: bool = False) -> None:
         for j in self.jcache:
             j.clear()
+        if every_space:  # translated code went away: no kept address space may jump to it
+            for space in self._spaces.values():
+                for j in space[4]:
+                    j.clear()
+
+    def switch_address_space(self, satp: int) -> None:
+        """For a monitor that manages page tables itself: make `satp` current without
+        the flush a CSR write does.  The TLBs and jump caches filled under the old
+        satp are kept aside and come back with it, so a guest moving between its
+        kernel's and its user's shadow tables does not refill them every time.  The
+        monitor must call `drop_address_spaces` whenever it removes or narrows a
+        mapping in any table it has switched to."""
+        if satp == self.satp:
+            return
+        self._spaces[self.satp] = (self.itlb, self.rtlb, self.wtlb, self.code_wtlb, self.jcache)
+        space = self._spaces.pop(satp, None)
+        if space is None:
+            space = tuple([{} for _ in range(4)] for _ in range(5))
+        self.itlb, self.rtlb, self.wtlb, self.code_wtlb, self.jcache = space
+        self.satp = satp
+
+    def drop_address_spaces(self) -> None:
+        """Forget every kept address space, and the current one's TLBs."""
+        self._spaces.clear()
+        self.flush_tlb()
 
     def flush_code(self) -> None:
         """Drop every translated block (FENCE.I)."""
@@ -63,7 +90,7 @@ class EngineMixin:
         self.page_blocks.clear()
         self.code_pages.clear()
         self.code_words.clear()
-        self._flush_jump_caches()
+        self._flush_jump_caches(every_space=True)
 
     def _invalidate_page(self, page: int) -> None:
         for key in self.page_blocks.pop(page, ()):
@@ -71,7 +98,7 @@ class EngineMixin:
             self.step_blocks.pop(key, None)
         self.code_words.pop(page, None)
         self.code_pages.discard(page)
-        self._flush_jump_caches()
+        self._flush_jump_caches(every_space=True)
 
     def _code_written(self, off: int, size: int) -> bool:
         """A store or DMA wrote RAM bytes [off, off+size): drop blocks it overwrote.
@@ -187,18 +214,25 @@ class EngineMixin:
 
     # --- running ---------------------------------------------------------------------
 
-    def run(self, max_instructions: int) -> Exit:
+    def run(self, max_instructions: int, soft: int | None = None) -> Exit:
         """Run until `max_instructions` more have retired, or something stops the hart.
 
         Each exception taken counts against the budget too (it retires no instruction).
+        `soft` is a budget that may be overrun: once that many have retired the hart
+        stops at the end of the block it is in (a BUDGET exit), never stepping
+        towards it — a monitor's time slice, which needs no exact end, while
+        `max_instructions` (the guest's next timer event, say) stays exact.
         """
         end = self.icount + max_instructions
+        soft_end = end if soft is None else self.icount + soft
         ns = self.ns
         extra = self.extra
         while True:
             exit_ = self._events(end)
             if exit_ is not None:
                 return exit_
+            if self.icount >= soft_end:
+                return Exit(ExitKind.BUDGET)
             stop = max(self.icount + 1, min(end, self.clock.alarm_cycle - self.idle_cycles))
             dpriv = self.data_priv()
             ns["RT"] = self.rtlb[dpriv]
@@ -209,6 +243,8 @@ class EngineMixin:
                 if not self.stepping and not self.exact:
                     jc = self.jcache[self.priv]
                     while icount < stop:
+                        if icount >= soft_end:
+                            break
                         b = jc.get(pc)
                         if b is None:
                             if stop - icount < MAX_BLOCK:
@@ -217,10 +253,10 @@ class EngineMixin:
                         fn, n, kind = b
                         if kind or icount + n > stop:
                             break
-                        pc = fn(stop - icount)
+                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
-                if icount < stop:
+                if icount < stop and icount < soft_end:
                     # One instruction on its own: a system instruction, the approach to
                     # an event, or single-step/trace mode.
                     fn, n, kind = self._step_block(pc)

@@ -26,5 +26,6 @@ class Hart(EngineMixin, ArchState):
     def reset(self, pc: int | None = None) -> None:
         """Power-on state (3.4): M-mode, pc at `pc` (RAM base by default), CSRs cleared,
         translated code dropped."""
+        self._spaces.clear()
         super().reset(pc)
         self.flush_code()

@@ -63,6 +63,9 @@ class MmuMixin:
     def _flush_store_tlbs(self) -> None:
         for t in self.wtlb:
             t.clear()
+        for space in getattr(self, "_spaces", {}).values():  # kept by switch_address_space
+            for t in space[2]:
+                t.clear()
 
     def data_priv(self) -> int:
         """Privilege used for loads and stores: MPP when MPRV is set in M-mode (3.1.6.3)."""

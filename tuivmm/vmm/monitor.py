@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +51,7 @@ from machine.bus import Bus, BusError
 from machine.clock import NEVER
 from machine.cpu import csrs as C
 from machine.cpu.hart import Hart
-from machine.cpu.isa import decode
+from machine.cpu.isa import decode as _decode_uncached
 from machine.cpu.mmu import FETCH, LOAD, STORE
 from machine.cpu.trap import Exit, ExitKind, Trap
 from machine.loader import LoadError
@@ -68,6 +69,7 @@ WINDOW_ALIGN = MIB
 DEFAULT_GUEST_RAM = 128 * MIB
 SLICE_CYCLES = 20_000  # guest cycles per slice: a few milliseconds of host time
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
+SLICE_EXITS = 200  # ... or this many exits, whichever comes first (about 5 ms of host time)
 STUCK_EXITS = 20_000  # exits in a row without one instruction retiring: the guest is stuck
 PATIENCE = 5_000_000  # as machine.runner: a scripted line waits at most this long
 
@@ -89,6 +91,10 @@ _LOADS = {"lb": (1, True), "lh": (2, True), "lw": (4, True), "lbu": (1, False), 
 _STORES = {"sb": 1, "sh": 2, "sw": 4}
 _EMULATED = frozenset({"csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci", "mret", "sret", "wfi",
                        "sfence.vma"})  # fmt: skip
+
+
+# Exits decode the same few instruction words over and over.
+decode = functools.lru_cache(maxsize=8192)(_decode_uncached)
 
 
 class VmmError(Exception):
@@ -272,8 +278,7 @@ class Guest:
                 continue
             self.shadows.pop(key).release()
         self.current = None
-        if self.vmm.loaded is self:
-            self.vmm.hart.flush_tlb()
+        self.vmm.hart.drop_address_spaces()  # their roots may come back as other tables
 
     # --- the exit loop ---------------------------------------------------------------
 
@@ -459,7 +464,8 @@ class Guest:
 
     def _map(self, table: ShadowTable, va_page: int, gpa_page: int, perms: int) -> int:
         hpa = self.window.host_base + (gpa_page - self.window.base)
-        table.map(va_page, hpa, perms)
+        if table.map(va_page, hpa, perms):
+            self.vmm.hart.drop_address_spaces()  # the real TLBs may hold the wider mapping
         return hpa
 
     def _perms(self, pte: int | None, page: int, priv: int) -> int:
@@ -706,6 +712,7 @@ class Vmm:
         self.guests: list[Guest] = []
         self.loaded: Guest | None = None
         self.slice_cycles = slice_cycles
+        self.slice_exits = SLICE_EXITS
         self._windows: list[tuple[int, int]] = [(SHADOW_POOL_SIZE, host_ram_size - SHADOW_POOL_SIZE)]
         self._macs = 0
         self.world_switches = 0
@@ -718,7 +725,7 @@ class Vmm:
 
     def add_guest(self, image: str | os.PathLike[str] | None = None, *, name: str | None = None,
                   ram_size: int = DEFAULT_GUEST_RAM, disk: str | None = None, disk_read_only: bool = False,
-                  remedy: str = "none", net: bool = True, program=None) -> Guest:  # fmt: skip
+                  remedy: str = "none", net: bool = True, program=None, paused: bool = False) -> Guest:  # fmt: skip
         """Create a guest from an ELF image (or `program`, a `machine.cpu.asm.Program`:
         raw code at the start of its RAM) and start it, in virtual M-mode at its entry."""
         if (image is None) == (program is None):
@@ -747,6 +754,8 @@ class Vmm:
         except (LoadError, OSError) as exc:
             self._release(offset, ram_size)
             raise VmmError(str(exc)) from None
+        if paused:
+            guest.state = GuestState.PAUSED
         self.guests.append(guest)
         return guest
 
@@ -835,7 +844,7 @@ class Vmm:
         table = guest.shadow()
         if guest.current is not table or hart.satp != table.satp:
             guest.current = table
-            hart.csr_write(C.SATP, table.satp, by_instruction=False)
+            hart.switch_address_space(table.satp)
         hart.pc = v.pc
         hart.priv = C.U
         # The naive part: the guest's supervisor state sits in the real CSRs, so an
@@ -846,24 +855,31 @@ class Vmm:
 
     # --- running -----------------------------------------------------------------------
 
-    def run_slice(self, guest: Guest, cycles: int | None = None) -> None:
-        """Run `guest` for up to `cycles` of its virtual time (default: one slice)."""
+    def run_slice(self, guest: Guest, cycles: int | None = None, *, exact: bool = False) -> None:
+        """Run `guest` for up to `cycles` of its virtual time (default: one slice), or
+        until it has made `slice_exits` exits (so a guest that traps all the time does
+        not hold the host for long).  The end may run a few instructions over (to the
+        end of a translated block) unless `exact`; either way it is deterministic."""
         if guest.state is not GuestState.RUNNING:
             return
         v = guest.vcpu
         hart = self.hart
         end = v.cycles + (cycles or self.slice_cycles)
+        exits_left = self.slice_exits
         guest.slices += 1
         try:
             self.load(guest)
-            while guest.state is GuestState.RUNNING:
-                guest.offer_input()
-                v.clock.fire_due()
-                if guest._check_halt():
+            clock = v.clock
+            while guest.state is GuestState.RUNNING and exits_left > 0:
+                if guest.input:
+                    guest.offer_input()
+                if v.cycles >= clock.alarm_cycle:
+                    clock.fire_due()
+                if v.halted is not None and guest._check_halt():
                     return
-                if v.sleeping and v.mip & v.mie:
+                if v.mip & v.mie:
                     v.sleeping = False  # WFI ends when an enabled interrupt is pending, taken or not
-                guest.deliver_interrupt()
+                    guest.deliver_interrupt()
                 if v.sleeping:
                     alarm = v.clock.alarm_cycle
                     if alarm >= NEVER:
@@ -877,19 +893,24 @@ class Vmm:
                     if v.cycles >= end:
                         return
                     continue
-                left = min(end, v.clock.alarm_cycle) - v.cycles
-                if left <= 0:
-                    if v.cycles >= end:
-                        return
+                now = v.cycles
+                if now >= end:
+                    return
+                alarm = clock.alarm_cycle - now  # exact: the guest's timer fires right there
+                if alarm <= 0:
                     continue
                 self._enter(guest)
                 before = hart.icount
-                exit_ = hart.run(left)
+                if exact:
+                    exit_ = hart.run(min(alarm, end - now))
+                else:
+                    exit_ = hart.run(alarm, soft=end - now)  # the slice's end may run a block over
                 ran = hart.icount - before
                 v.pc = hart.pc
                 v.icount += ran
                 guest.direct_instructions += ran
                 if exit_.kind is ExitKind.TRAP:
+                    exits_left -= 1
                     guest._stalled = 0 if ran else guest._stalled + 1
                     if guest._stalled > STUCK_EXITS:
                         raise GuestCrash("stuck: it traps again and again without retiring an instruction")
@@ -905,6 +926,20 @@ class Vmm:
             guest.crash(str(exc))
         except (BusError, ValueError, IndexError, KeyError) as exc:  # a VMM bug: this guest only
             guest.crash(f"the VMM could not emulate this: {type(exc).__name__}: {exc}")
+
+    def step(self, guest: Guest) -> None:
+        """Single-step a paused (or running) guest: one instruction retired, or one
+        exit handled.  It stays (or becomes) paused."""
+        if guest.state.finished:
+            return
+        guest.state = GuestState.RUNNING
+        before = (guest.vcpu.icount, guest.log.total)
+        for _ in range(64):  # a few hidden faults may come before the instruction retires
+            self.run_slice(guest, 1, exact=True)
+            if guest.state is not GuestState.RUNNING or (guest.vcpu.icount, guest.log.total) != before:
+                break
+        if guest.state is GuestState.RUNNING or guest.state is GuestState.IDLE:
+            guest.state = GuestState.PAUSED
 
     def run_round(self) -> bool:
         """One slice for every running guest, in order; False when none ran."""

@@ -81,8 +81,9 @@ class ShadowTable:
     def _word(self, pa: int) -> int:
         return (pa - self.pool.ram.base) >> 2
 
-    def map(self, va: int, hpa: int, perms: int) -> None:
-        """Map the page at `va` to host page `hpa` with `perms` (PTE_R|W|X bits)."""
+    def map(self, va: int, hpa: int, perms: int) -> bool:
+        """Map the page at `va` to host page `hpa` with `perms` (PTE_R|W|X bits).
+        True if this narrowed an existing mapping (the real TLBs must then be flushed)."""
         lo, hi = self.window
         if not lo <= hpa < hi or hpa % PAGE:
             raise ValueError(f"shadow refuses to map {hpa:#x}: outside the guest's RAM")
@@ -94,9 +95,12 @@ class ShadowTable:
             self.tables[vpn1] = table
             words[self._word(self.root) + vpn1] = ((table >> 12) << 10) | PTE_V
         slot = self._word(table) + ((va >> 12) & 0x3FF)
-        if not words[slot] & PTE_V:
+        old = words[slot]
+        if not old & PTE_V:
             self.filled += 1
-        words[slot] = ((hpa >> 12) << 10) | (perms & (PTE_R | PTE_W | PTE_X)) | PTE_V | PTE_U | PTE_A | PTE_D
+        new = ((hpa >> 12) << 10) | (perms & (PTE_R | PTE_W | PTE_X)) | PTE_V | PTE_U | PTE_A | PTE_D
+        words[slot] = new
+        return bool(old & PTE_V) and (old >> 10 != new >> 10 or old & ~new & (PTE_R | PTE_W | PTE_X) != 0)
 
     def unmap(self, va: int) -> bool:
         """Drop the mapping of the page at `va`; True if there was one."""

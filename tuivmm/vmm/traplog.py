@@ -87,8 +87,10 @@ class TrapLog:
         self.sequence.next = seq + 1
         event = TrapEvent(seq, self.guest, time, pc, priv, insn, cause, reason, action, detail)
         self.events.append(event)
-        self.counts[reason] = self.counts.get(reason, 0) + 1
-        self.actions[action] = self.actions.get(action, 0) + 1
+        counts = self.counts
+        counts[reason] = counts[reason] + 1 if reason in counts else 1
+        actions = self.actions
+        actions[action] = actions[action] + 1 if action in actions else 1
         self.total += 1
         if self.on_event is not None:
             self.on_event(event)
