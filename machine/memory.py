@@ -62,7 +62,7 @@ class RamWindow(Ram):
     write is reported to the host's `on_write` at its host offset (so a hart running
     translated code from host RAM drops what was overwritten)."""
 
-    def __init__(self, host: Ram, host_offset: int, base: int, size: int):  # noqa: D107
+    def __init__(self, host: Ram, host_offset: int, base: int, size: int):
         if size <= 0 or size % 4096 or host_offset % 4096 or host_offset + size > host.size:
             raise ValueError("a RAM window must be whole pages inside its host RAM")
         self.host = host

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from machine.board import RAM_BASE, Board
-from machine.bus import Bus, BusError
+from machine.bus import Bus
 from machine.clock import NEVER
 from machine.cpu import csrs as C
 from machine.cpu.hart import Hart
@@ -58,7 +58,14 @@ from machine.loader import LoadError
 from machine.memory import Ram, RamWindow
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import BinaryTranslator
-from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowPool, ShadowPoolFull, ShadowTable
+from tuivmm.vmm.shadow import (
+    PTE_R,
+    PTE_W,
+    PTE_X,
+    ShadowPool,
+    ShadowPoolFull,
+    ShadowTable,
+)
 from tuivmm.vmm.switch import VirtualSwitch
 from tuivmm.vmm.vcpu import VCpu
 
@@ -491,10 +498,7 @@ class Guest:
         """`perms` less what the VMM must still see: stores to scanned code (bt) and to
         HTIF's tohost page."""
         page = gpa_page >> 12
-        if self.bt is not None:
-            if page in self.bt.scanned:
-                perms &= ~PTE_W
-        if page in self.vcpu._watch_pages:
+        if (self.bt is not None and page in self.bt.scanned) or page in self.vcpu._watch_pages:
             perms &= ~PTE_W
         return perms
 
@@ -659,6 +663,26 @@ class Guest:
         regions.append((self.window.base, self.window.base + self.window.size, "ram", self.window.host_base))
         return sorted(regions)
 
+    def page_table_view(self, limit: int = 4096) -> list[tuple[int, int | None, int, int | None, int]]:
+        """The guest's own mappings beside the shadow's, for the guest's current mode:
+        (guest-virtual page, guest-physical page or None, guest PTE bits (0 if none),
+        host-physical page or None, shadow perms (PTE_R|W|X, 0 if not filled)).
+        Untranslated modes (virtual M, bare S/U) list the shadow's pages as va = gpa."""
+        table = self.shadows.get(self.context_key())
+        shadow = {va: (hpa, perms) for va, hpa, perms in (table.mappings() if table else [])}
+        rows = []
+        seen = set()
+        for va, gpa, bits in self.guest_mappings(limit):
+            hpa, perms = shadow.get(va, (None, 0))
+            rows.append((va, gpa, bits, hpa, perms))
+            seen.add(va)
+        translated = bool(self.vcpu.satp & C.SATP_MODE) and self.vcpu.priv != C.M
+        for va, (hpa, perms) in sorted(shadow.items()):
+            if va not in seen:
+                rows.append((va, None if translated else va, 0, hpa, perms))
+        rows.sort()
+        return rows[:limit]
+
     def guest_mappings(self, limit: int = 4096) -> list[tuple[int, int, int]]:
         """The guest's own Sv32 mappings in its current satp: (va, gpa, pte bits), pages
         of megapages included one by one, at most `limit`."""
@@ -742,8 +766,7 @@ class Vmm:
             name = f"{base_name}-{n}"
             n += 1
         offset = self._allocate(ram_size)
-        window = RamWindow(self.host_ram, offset, RAM_BASE, ram_size)
-        window.fill(0)
+        window = RamWindow(self.host_ram, offset, RAM_BASE, ram_size)  # zero: never used, or wiped
         mac = None
         if net:
             self._macs += 1
@@ -752,6 +775,7 @@ class Vmm:
             guest = Guest(self, name, str(image or "(program)"), window, remedy=remedy, disk=disk,
                           disk_read_only=disk_read_only, mac=mac, program=program)  # fmt: skip
         except (LoadError, OSError) as exc:
+            window.fill(0)
             self._release(offset, ram_size)
             raise VmmError(str(exc)) from None
         if paused:
@@ -768,6 +792,7 @@ class Vmm:
             self.switch.unplug(guest.port)
         guest.board.close()
         self.guests.remove(guest)
+        guest.window.fill(0)  # the next guest there starts from zeroed RAM, as on power-on
         self._release(guest.window.host_offset, guest.window.size)
 
     def _allocate(self, size: int) -> int:
@@ -924,7 +949,7 @@ class Vmm:
             guest.crash(str(exc))
         except ShadowPoolFull as exc:
             guest.crash(str(exc))
-        except (BusError, ValueError, IndexError, KeyError) as exc:  # a VMM bug: this guest only
+        except Exception as exc:  # noqa: BLE001 -- a bug of the VMM's: it costs this guest only
             guest.crash(f"the VMM could not emulate this: {type(exc).__name__}: {exc}")
 
     def step(self, guest: Guest) -> None:

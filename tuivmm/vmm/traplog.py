@@ -98,3 +98,25 @@ class TrapLog:
     def sequence_of(self) -> list[tuple[int, int, str, str]]:
         """(pc, cause, reason, action) of every event kept: what determinism tests compare."""
         return [(e.pc, e.cause, e.reason, e.action) for e in self.events]
+
+
+class RateMeter:
+    """Exit rates, like kvm_stat: call `sample(log, now)` now and then (the dashboard
+    at its refresh rate); it returns exits per second by reason since the last call
+    and keeps the recent totals for a sparkline."""
+
+    def __init__(self, history: int = 60) -> None:
+        self._last: tuple[float, dict[str, int], int] | None = None
+        self.history: deque[float] = deque(maxlen=history)  # total exits/s per sample
+
+    def sample(self, log: TrapLog, now: float) -> dict[str, float]:
+        counts = dict(log.counts)
+        rates = dict.fromkeys(counts, 0.0)
+        if self._last is not None:
+            then, before, total = self._last
+            dt = now - then
+            if dt > 0:
+                rates = {k: (v - before.get(k, 0)) / dt for k, v in counts.items()}
+                self.history.append((log.total - total) / dt)
+        self._last = (now, counts, log.total)
+        return rates
