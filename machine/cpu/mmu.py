@@ -170,7 +170,10 @@ class MmuMixin:
 
     # --- PMP (3.7) -------------------------------------------------------------------
 
-    def _rebuild_pmp(self) -> None:
+    def _rebuild_pmp(self, flush: bool = True) -> None:
+        """Recompute the PMP regions from pmpcfg/pmpaddr.  `flush=False` is for a
+        monitor whose kept address spaces (switch_address_space) each belong to one
+        guest and were filled under that guest's own PMP."""
         regions = []
         prev = 0
         for i in range(16):
@@ -194,7 +197,8 @@ class MmuMixin:
                 regions.append((lo, lo, cfg & 7, bool(cfg & PMP_L)))  # matches nothing
             prev = addr
         self._pmp_regions = regions
-        self.flush_tlb()
+        if flush:
+            self.flush_tlb()
 
     def _pmp_perms(self, lo: int, hi: int, priv: int) -> int | None:
         """Permissions for bytes [lo, hi): an R|W|X mask, or None if a region covers only

@@ -433,7 +433,8 @@ class Guest:
             # every shadow forget the page, so it is scanned again before it runs.
             self.bt.unscan(page)
             self._flush_shadows(False)
-        pte = v.walk(va)[0] if priv != C.M and v.satp & C.SATP_MODE else None
+        leaf = v.walk(va) if priv != C.M and v.satp & C.SATP_MODE else None
+        pte = leaf[0] if leaf is not None else None
         perms = self._perms(pte, gpa & ~0xFFF, priv)
         if perms & PTE_X and self.bt is not None and page not in self.bt.scanned:
             found = self.bt.scan(page)
@@ -442,7 +443,7 @@ class Guest:
         perms = self._mappable(gpa & ~0xFFF, perms)
         table = self.current or self.shadow()
         hpa = self._map(table, va & ~0xFFF, gpa & ~0xFFF, perms)
-        extra = self._map_around(table, va, priv, pte)
+        extra = self._map_around(table, va, priv, leaf)
         self.hidden_faults += 1
         self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.HIDDEN,
                         f"va {va & ~0xFFF:#010x} -> hpa {hpa:#010x} {_perm_text(perms)}"
@@ -478,20 +479,24 @@ class Guest:
     def _perms(self, pte: int | None, page: int, priv: int) -> int:
         """Every access the guest may make to this page right now without a fault of
         its own: its PTE allows it, the A (and for writes D) bit is already set, PMP
-        allows it.  `pte` is None for untranslated modes."""
+        allows it on the whole page.  `pte` is None for untranslated modes."""
         v = self.vcpu
-        perms = 0
-        for access, bit in ((FETCH, PTE_X), (LOAD, PTE_R), (STORE, PTE_W)):
-            p = v.priv if access == FETCH else priv
-            if pte is not None:
-                allowed = v.leaf_allows(pte, access, p) or (
-                    self.naive and access == FETCH and p == C.S and pte & 0x10 and pte & PTE_X)
-                if not allowed or not pte & 0x40:  # A
-                    continue
-                if access == STORE and not pte & 0x80:  # D
-                    continue
-            if v._pmp_uniform(page, access, p):
-                perms |= bit
+        fetch_priv = v.priv
+        pmp = v._pmp_perms(page, page + 4096, priv) or 0  # PMP_R|W|X bits = PTE bits >> 1
+        if fetch_priv != priv:
+            pmp = (pmp & 3) | ((v._pmp_perms(page, page + 4096, fetch_priv) or 0) & 4)
+        perms = (pmp & 7) << 1  # PMP R,W,X (1,2,4) -> PTE R,W,X (2,4,8)
+        if pte is None:
+            return perms
+        if not pte & 0x40:  # A clear: any access would set it
+            return 0
+        if not v.leaf_allows(pte, LOAD, priv):
+            perms &= ~PTE_R
+        if not pte & 0x80 or not v.leaf_allows(pte, STORE, priv):  # D clear: a store sets it
+            perms &= ~PTE_W
+        if not (v.leaf_allows(pte, FETCH, fetch_priv)
+                or (self.naive and fetch_priv == C.S and pte & 0x10 and pte & PTE_X)):  # fmt: skip
+            perms &= ~PTE_X
         return perms
 
     def _mappable(self, gpa_page: int, perms: int) -> int:
@@ -502,44 +507,49 @@ class Guest:
             perms &= ~PTE_W
         return perms
 
-    def _map_around(self, table: ShadowTable, va: int, priv: int, pte: int | None) -> int:
+    def _map_around(self, table: ShadowTable, va: int, priv: int, leaf: tuple[int, int, int] | None) -> int:
         """Fault-around: map the other pages of the aligned AROUND-page block holding
         `va` that the guest could use right now without a fault of its own (for a
         paged mode: valid leaves whose A, and for writes D, bits are set already), so
         a kernel sweeping its memory takes one hidden fault per block, not per page.
+        `leaf` is the guest's (pte, its address, level) for `va`, None if untranslated.
         Returns how many were mapped."""
         v = self.vcpu
         ram = v.ram
         first = va & ~(AROUND * 4096 - 1)
-        mapped = 0
-        leaves: list[tuple[int, int | None, int]] = []  # (va, leaf PTE or None, level)
-        if pte is None:
+        pages: list[tuple[int, int, int | None]] = []  # (va, gpa, pte or None)
+        if leaf is None:
             if self.context_key() == ("mprv",):
                 return 0
-            leaves = [(first + 4096 * i, None, 0) for i in range(AROUND)]
+            pages = [(first + 4096 * i, first + 4096 * i, None) for i in range(AROUND)]
         else:
-            leaf, leaf_addr, level = v.walk(va)
+            pte, pte_addr, level = leaf
             if level == 1:
-                leaves = [(first + 4096 * i, leaf, 1) for i in range(AROUND)]
-            else:
-                base = ((leaf_addr & ~0xFFF) - ram.base) >> 2
-                start = (first >> 12) & 0x3FF
-                words = ram.words[base + start : base + start + AROUND]
-                leaves = [(first + 4096 * i, w, 0) for i, w in enumerate(words) if w & 1 and w & 0xA]
-        for page_va, leaf, level in leaves:
-            if page_va >> 12 == va >> 12 or page_va >> 12 == DOOR_PAGE or table.lookup(page_va) is not None:
-                continue
-            if leaf is None:
-                gpa = page_va
-            else:
                 try:
-                    gpa = v.leaf_address(leaf, level, page_va, LOAD) & ~0xFFF
+                    base = v.leaf_address(pte, 1, first, LOAD)
                 except Trap:
-                    continue
-            if not ram.contains(gpa, 4096):
+                    return 0
+                pages = [(first + 4096 * i, base + 4096 * i, pte) for i in range(AROUND)]
+            else:
+                words = ram.words
+                start = ((pte_addr & ~0xFFF) - ram.base) >> 2
+                slot = (first >> 12) & 0x3FF
+                for i, w in enumerate(words[start + slot : start + slot + AROUND]):
+                    # valid, a leaf, accessed: anything else would fault for the guest
+                    if w & 0x41 == 0x41 and w & 0xA:
+                        pages.append((first + 4096 * i, (w >> 10) << 12, w))
+        here = va >> 12
+        mapped = 0
+        scanned = self.bt.scanned if self.bt is not None else None
+        present = table.leaves(first, AROUND)
+        lo, hi = ram.base, ram.base + ram.size - 4096
+        for page_va, gpa, pte in pages:
+            if present[(page_va - first) >> 12] & 1 or not lo <= gpa <= hi:
                 continue
-            perms = self._perms(leaf, gpa, priv)
-            if self.bt is not None and (gpa >> 12) not in self.bt.scanned:
+            if page_va >> 12 == here or page_va >> 12 == DOOR_PAGE:
+                continue
+            perms = self._perms(pte, gpa, priv)
+            if scanned is not None and (gpa >> 12) not in scanned:
                 perms &= ~PTE_X
             perms = self._mappable(gpa, perms)
             if perms:
@@ -847,7 +857,9 @@ class Vmm:
         # the real MMU's walks); nothing else.  Entries 1 and 3 are TOR.
         hart.pmpaddr[:4] = [lo >> 2, hi >> 2, pool_lo >> 2, pool_hi >> 2]
         hart.pmpcfg[0] = (0x08 | 7) << 8 | (0x08 | 1) << 24
-        hart._rebuild_pmp()
+        # No flush: every kept address space belongs to one guest (its shadow roots)
+        # and was filled under that guest's own PMP.
+        hart._rebuild_pmp(flush=False)
         hart.trap_xret = guest.remedy == "hw"
         self.loaded = guest
         guest.current = None
@@ -860,7 +872,6 @@ class Vmm:
         v = guest.vcpu
         v.x = list(self.hart.x)
         self.loaded = None
-        self.hart.flush_tlb()
 
     def _enter(self, guest: Guest) -> None:
         """Point the real hart at the shadow for the guest's current mode, at its pc."""

@@ -125,6 +125,15 @@ class ShadowTable:
             return None
         return (pte >> 10) << 12, pte & (PTE_R | PTE_W | PTE_X)
 
+    def leaves(self, va: int, count: int) -> list[int]:
+        """The raw shadow PTEs of `count` pages from `va` (within one 4 MiB region):
+        0 where nothing is mapped."""
+        table = self.tables.get(va >> 22)
+        if table is None:
+            return [0] * count
+        slot = self._word(table) + ((va >> 12) & 0x3FF)
+        return list(self.pool.ram.words[slot : slot + count])
+
     def mappings(self) -> list[tuple[int, int, int]]:
         """Every mapped page: (guest-virtual, host-physical, perms), by address."""
         words = self.pool.ram.words

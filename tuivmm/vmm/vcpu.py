@@ -36,9 +36,9 @@ class VCpu(ArchState):
         changed, self._pmp_changed = self._pmp_changed, False
         self.on_flush(changed)
 
-    def _rebuild_pmp(self) -> None:
+    def _rebuild_pmp(self, flush: bool = True) -> None:
         self._pmp_changed = True
-        super()._rebuild_pmp()
+        super()._rebuild_pmp(flush)
 
     def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
         """A store the VMM makes for the guest (A/D bits, emulated accesses): RAM writes
