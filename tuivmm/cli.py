@@ -7,6 +7,7 @@ stderr and exit non-zero; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -30,8 +31,15 @@ commands:
                 ran out, 3 when the guest sleeps forever with no input left,
                 4 when it is stuck trapping without retiring an instruction.
                 On a terminal, Ctrl-A x quits.
+  run GUEST...  run guests (packaged names or ELF images) together on the virtual
+                machine monitor, without the dashboard: each guest's console on
+                stdout, every line prefixed `[name] `; stdin goes to the first
+                guest (`printf 'echo hi\\nshutdown\\n' | tuivmm run unix hello`).
+                Exit status 0 when every guest powered off with success; else the
+                first failing guest's code, 4 when a guest crashed, 124 when
+                --max-insns ran out, 3 when the guests sleep forever with no input.
 
-The dashboard (plain `tuivmm`) and the VMM (`tuivmm run`) are not built yet.
+The dashboard (plain `tuivmm`) is not built yet.
 """
 
 
@@ -87,10 +95,86 @@ def build_parser() -> argparse.ArgumentParser:
     # Accepted after the command too; SUPPRESS keeps it from resetting the global flag.
     bare.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
+    _add_run_parser(commands)
+
     guests = commands.add_parser("guests", help="list the packaged guests",
                                  description="List the packaged guests: name and what each is.")  # fmt: skip
     guests.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _named(kind: str, convert=str, *, need_name: bool = False):
+    """An argparse type for `[NAME=]VALUE`: (NAME or None, VALUE converted)."""
+
+    def parse(text: str) -> tuple[str | None, object]:
+        name, sep, value = text.partition("=")
+        if not sep:
+            if need_name:
+                raise argparse.ArgumentTypeError(f"expected NAME={kind}, got {text!r}")
+            name, value = None, text
+        elif not name:
+            raise argparse.ArgumentTypeError(f"no guest NAME before '=' in {text!r}")
+        return name, convert(value)
+
+    return parse
+
+
+def _remedy(text: str) -> str:
+    from tuivmm.vmm.monitor import REMEDIES
+
+    if text not in REMEDIES:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(REMEDIES)})")
+    return text
+
+
+def _disk_file(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty FILE")
+    return text
+
+
+def _add_run_parser(commands) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run guests on the virtual machine monitor, without the dashboard",
+        description="Run one or more guests together on the virtual machine monitor (trap and emulate, "
+        "shadow page tables) without the dashboard. Each guest's console goes to stdout, every line "
+        "prefixed with `[name] ` (a second guest of the same name is name-2, ...); stdin goes to the "
+        "first guest. Options that take [NAME=] apply to that guest only, or to every guest without "
+        "NAME. Exit status: 0 when every guest powered off with success; otherwise the first failing "
+        "guest's code, 4 when a guest crashed, 124 when --max-insns ran out, 3 when every guest left "
+        "sleeps forever and there is no more input. On a terminal, Ctrl-A x quits.",
+    )
+    run.add_argument("guests", nargs="+", metavar="GUEST",
+                     help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
+    run.add_argument("--ram", action="append", default=[], type=_named("MIB", _positive_int),
+                     metavar="[NAME=]MIB", help="guest RAM in MiB (default 128); repeatable")
+    disk = run.add_mutually_exclusive_group()
+    disk.add_argument("--disk", action="append", default=[], type=_named("FILE", _disk_file),
+                      metavar="NAME=FILE",
+                      help="FILE is guest NAME's virtio disk (made fresh if it does not exist; NAME may be "
+                           "left out when there is one guest); repeatable. A unix guest without --disk "
+                           "gets a fresh empty disk that is thrown away at exit")
+    disk.add_argument("--no-disk", action="store_true",
+                      help="no disks at all, not even the throwaway ones unix guests get without --disk")
+    run.add_argument("--no-net", action="store_true",
+                     help="no network cards (as on `tuivmm bare`); by default every guest has one on "
+                          "the VMM's virtual switch, MAC 52:54:00:00:00:N for the N-th guest")
+    run.add_argument("--max-insns", type=_positive_int, metavar="N",
+                     help="stop a guest once it has run N instructions (exit 124)")
+    run.add_argument("--flawed-eret", action="store_true",
+                     help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
+    run.add_argument("--remedy", action="append", default=[], type=_named("REMEDY", _remedy),
+                     metavar="[NAME=]{none,bt,pv,hw}",
+                     help="how the VMM copes with --flawed-eret: none (the naive VMM), bt (binary "
+                          "translation), pv (hypercalls, for guests built for them), hw (the hardware "
+                          "assist); repeatable")
+    run.add_argument("--trace-exits", metavar="FILE",
+                     help="write every trap the VMM handles, one line each, to FILE ('-' = stderr)")
+    run.add_argument("--stats", action="store_true",
+                     help="at the end, print per guest on stderr: instructions (direct and emulated), "
+                          "exits by reason, hidden and true page faults")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            print("tuivmm: the dashboard is not built yet; run an image with `tuivmm bare IMAGE` (see --help)",
-                  file=sys.stderr)  # fmt: skip
+            print("tuivmm: the dashboard is not built yet; run guests on the VMM with `tuivmm run GUEST...` "
+                  "or an image with `tuivmm bare IMAGE` (see --help)", file=sys.stderr)  # fmt: skip
             return 1
         if args.command == "bare":
             return cmd_bare(args)
+        if args.command == "run":
+            return cmd_run(args)
         if args.command == "guests":
             return cmd_guests()
         parser.error(f"unknown command {args.command}")
@@ -111,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"tuivmm: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("\ntuivmm: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # a bug of ours: still one line, unless --debug
         if args.debug:
             raise
@@ -194,28 +285,103 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
     return outcome.exit_status
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from tuivmm.disks import DiskSetupError, disk_for
+    from tuivmm.guests import packaged_name
+    from tuivmm.headless import (
+        GuestPlan,
+        HeadlessRun,
+        RunError,
+        Settings,
+        guest_names,
+        per_guest,
+    )
+    from tuivmm.terminal import StdinInput
+
+    images = [_image_path(image) for image in args.guests]  # every image exists before any disk is made
+    bases = [Path(image).stem for image in images]
+    names = guest_names(bases)
+    try:
+        rams = per_guest("--ram", args.ram, names, bases, 128)
+        remedies = per_guest("--remedy", args.remedy, names, bases, "none")
+        disk_values = [(name, file) for name, file in args.disk]
+        if len(names) == 1:  # one guest: --disk FILE needs no NAME (nor does a FILE with '=' in it)
+            disk_values = [(None, file if name is None or name in (names[0], bases[0]) else f"{name}={file}")
+                           for name, file in args.disk]  # fmt: skip
+        elif any(name is None for name, _ in disk_values):
+            raise RunError("--disk needs NAME=FILE when there is more than one guest")
+        files = per_guest("--disk", disk_values, names, bases, None)
+    except RunError as exc:
+        raise UserError(str(exc)) from None
+    seen: dict[Path, str] = {}
+    for name, file in zip(names, files, strict=True):
+        if file is None:
+            continue
+        key = Path(file).resolve()
+        if key in seen:
+            raise UserError(f"{file}: one disk cannot be both {seen[key]}'s and {name}'s")
+        seen[key] = name
+
+    programs = [_assemble(image) if image.endswith(ASSEMBLY_SUFFIXES) else None for image in images]
+    with ExitStack() as stack:
+        # Killed (SIGTERM): unwind, so throwaway disks are removed and the terminal restored.
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        plans = []
+        for i, (arg, image, name) in enumerate(zip(args.guests, images, names, strict=True)):
+            try:
+                guest_disk = stack.enter_context(disk_for(arg, files[i], no_disk=args.no_disk))
+            except DiskSetupError as exc:
+                raise UserError(str(exc)) from None
+            if guest_disk.notice:
+                notice = guest_disk.notice.replace("use --disk FILE", f"use --disk {name}=FILE")
+                package = packaged_name(arg)
+                if package and package != name:
+                    notice = notice.replace(f"{package} has no --disk", f"{name} has no --disk", 1)
+                print(f"tuivmm: {notice}", file=sys.stderr, flush=True)
+            plans.append(GuestPlan(name, image, rams[i], guest_disk.path, remedies[i], programs[i]))
+        settings = Settings(max_insns=args.max_insns, flawed_eret=args.flawed_eret, net=not args.no_net,
+                            trace_exits=args.trace_exits, stats=args.stats)  # fmt: skip
+        try:
+            return HeadlessRun(plans, settings, stdin=StdinInput()).run()
+        except RunError as exc:
+            raise UserError(str(exc)) from None
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 ASSEMBLY_SUFFIXES = (".s", ".S", ".asm")
+
+
+def _assemble(image: str):
+    """Our own assembler's Program for an assembly file; UserError says what is wrong."""
+    from machine.cpu.asm import AsmError, assemble
+
+    try:
+        source = Path(image).read_text()
+    except OSError as exc:
+        raise UserError(f"{image}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{image}: not a text file") from None
+    try:
+        return assemble(source)
+    except AsmError as exc:
+        raise UserError(f"{image}: {exc}") from None
 
 
 def _load_image(board, image: str) -> None:
     """An ELF file, or an assembly source that our own assembler turns into a RAM image
     at 0x80000000 (entry: `_start`, else the first instruction; HTIF if it defines
     `tohost`)."""
-    from machine.cpu.asm import AsmError, assemble
     from machine.loader import LoadError
 
     image = _image_path(image)
     if image.endswith(ASSEMBLY_SUFFIXES):
-        try:
-            source = Path(image).read_text()
-        except OSError as exc:
-            raise UserError(f"{image}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise UserError(f"{image}: not a text file") from None
-        try:
-            program = assemble(source)
-        except AsmError as exc:
-            raise UserError(f"{image}: {exc}") from None
+        program = _assemble(image)
         if len(program.data) > board.ram.size:
             raise UserError(f"{image}: the program ({len(program.data)} bytes) does not fit in RAM")
         board.load_program(program.data, program.entry)

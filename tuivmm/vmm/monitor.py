@@ -240,6 +240,25 @@ class Guest:
         self.state = GuestState.RUNNING
         self.wake.set()
 
+    def set_remedy(self, remedy: str) -> None:
+        """Change how the VMM copes with the ERET flaw for this guest, while it runs.
+        Switching binary translation on scans code afresh; switching it off puts the
+        guest's original instructions back."""
+        if remedy not in REMEDIES:
+            raise VmmError(f"unknown remedy {remedy!r} (choose from {', '.join(REMEDIES)})")
+        if remedy == self.remedy:
+            return
+        if self.bt is not None:
+            for page in list(self.bt.scanned):
+                self.bt.unscan(page)
+            self.bt = None
+        if remedy == "bt":
+            self.bt = BinaryTranslator(self.window)
+        self.remedy = remedy
+        self._flush_shadows(False)  # pages mapped under the old remedy are looked at again
+        if self.vmm.loaded is self:
+            self.vmm.hart.trap_xret = remedy == "hw"
+
     def crash(self, reason: str) -> None:
         self.state = GuestState.CRASHED
         self.reason = reason
@@ -753,7 +772,12 @@ class Vmm:
 
     @property
     def flawed_eret(self) -> bool:
+        """The machine's ERET flaw (SRET/MRET run in U-mode instead of trapping)."""
         return self.hart.flawed_eret
+
+    @flawed_eret.setter
+    def flawed_eret(self, on: bool) -> None:
+        self.hart.flawed_eret = on
 
     # --- guests ------------------------------------------------------------------------
 
