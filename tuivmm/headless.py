@@ -294,6 +294,7 @@ class HeadlessRun:
                 guest.log.on_event = self._first_guest_event  # it reads the piped input
             elif self._trace is not None:
                 guest.log.on_event = self._trace_event
+            guest.instruction_limit = self.settings.max_insns  # the VMM stops it exactly there
             self.guests.append(guest)
 
     def _first_guest_event(self, event) -> None:
@@ -373,6 +374,7 @@ class HeadlessRun:
 
     async def _watch(self, tasks: list[asyncio.Task]) -> None:
         from tuivmm.vmm import GuestState
+        from tuivmm.vmm.monitor import LIMIT_REASON
 
         limit = self.settings.max_insns
         while True:
@@ -386,9 +388,8 @@ class HeadlessRun:
                 return
             if limit is not None:
                 for guest in self.guests:
-                    if not guest.state.finished and guest.instructions >= limit:
-                        self.outcome[guest.name] = "budget"
-                        guest.stop()
+                    if guest.state is GuestState.STOPPED and guest.reason == LIMIT_REASON:
+                        self.outcome.setdefault(guest.name, "budget")
             unfinished = [g for g in self.guests if not g.state.finished]
             if not unfinished:
                 return

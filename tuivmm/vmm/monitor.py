@@ -87,6 +87,7 @@ MRET_DOOR = 0xFFFF_F000
 DOOR_PAGE = MRET_DOOR >> 12
 
 REMEDIES = ("none", "bt", "pv", "hw")
+LIMIT_REASON = "instruction limit reached"
 HV_EID = 0x0854_564D  # guests/include/hypercall.h
 HV_SRET = 0
 
@@ -162,6 +163,7 @@ class Guest:
         self.direct_instructions = 0  # retired on the real hart
         self.emulated_instructions = 0  # retired by the VMM (CSR, xRET, MMIO, ...)
         self.slices = 0
+        self.instruction_limit: int | None = None  # stop (STOPPED, LIMIT_REASON) at this many
         self._stalled = 0
         self.input = bytearray()  # console input not yet handed to the UART
         self.input_interactive = False
@@ -959,6 +961,13 @@ class Vmm:
                 alarm = clock.alarm_cycle - now  # exact: the guest's timer fires right there
                 if alarm <= 0:
                     continue
+                if guest.instruction_limit is not None:
+                    left = guest.instruction_limit - v.icount
+                    if left <= 0:
+                        guest.state = GuestState.STOPPED
+                        guest.reason = LIMIT_REASON
+                        return
+                    alarm = min(alarm, left)
                 self._enter(guest)
                 before = hart.icount
                 if exact:
