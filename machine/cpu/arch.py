@@ -45,6 +45,7 @@ class ArchState(CsrMixin, MmuMixin):
         self.host_mode = False
         self.flawed_eret = False
         self.trap_xret = False
+        self.flawed_xret_pc: int | None = None  # where the flaw last let an xRET run in U-mode
         self.stepping = False
         self.exact = False  # executing on the step path: the instruction count is exact
         self.sleeping = False
@@ -157,12 +158,16 @@ class ArchState(CsrMixin, MmuMixin):
         elif name == "ebreak":
             raise Trap(C.BREAKPOINT, pc)
         elif name == "mret":
-            if priv < C.M and not self._flaw_lets_xret_run():
-                raise Trap(C.ILLEGAL_INSN, d.word)
+            if priv < C.M:
+                if not self._flaw_lets_xret_run():
+                    raise Trap(C.ILLEGAL_INSN, d.word)
+                self.flawed_xret_pc = pc
             return self._mret()
         elif name == "sret":
-            if priv == C.U and not self._flaw_lets_xret_run():
-                raise Trap(C.ILLEGAL_INSN, d.word)
+            if priv == C.U:
+                if not self._flaw_lets_xret_run():
+                    raise Trap(C.ILLEGAL_INSN, d.word)
+                self.flawed_xret_pc = pc
             if priv == C.S and self.mstatus & C.MSTATUS_TSR:
                 raise Trap(C.ILLEGAL_INSN, d.word)
             return self._sret()

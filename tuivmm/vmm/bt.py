@@ -9,6 +9,11 @@ mapped writable in the shadows: a store to it faults, the VMM restores the origi
 and forgets the scan, and the page is scanned again before it next runs — so code
 that writes code is caught too.
 
+A store to a scanned page from code on that same page (the page must stay
+executable for the store itself to run) is emulated by the VMM instead, one word at a
+time: the original word goes back before the store and the word is looked at again
+after it.
+
 What it does not hide: the guest can read its own patched words (a real binary
 translator would run a translated copy elsewhere).  Our guests never read their code.
 """
@@ -59,6 +64,23 @@ class BinaryTranslator:
             if self.ram.read_u32(addr) == TRAP_WORD:
                 self.ram.write_u32(addr, self.patched[addr])
             del self.patched[addr]
+
+    def store(self, addr: int, size: int, write) -> None:
+        """Carry out `write()`, the guest's store of `size` bytes at `addr` on a
+        scanned page, keeping the page translated: the words it touches hold the
+        guest's own bits while it lands, and are patched again if they now hold an
+        xRET."""
+        words = range(addr & ~3, ((addr + size - 1) & ~3) + 4, 4)
+        for word_addr in words:
+            original = self.patched.pop(word_addr, None)
+            if original is not None:
+                self.ram.write_u32(word_addr, original)
+        write()
+        for word_addr in words:
+            if self.ram.contains(word_addr, 4) and self.ram.read_u32(word_addr) in SENSITIVE:
+                self.patched[word_addr] = self.ram.read_u32(word_addr)
+                self.ram.write_u32(word_addr, TRAP_WORD)
+                self.patches += 1
 
     def original(self, gpa: int, word: int) -> int:
         """The guest's own instruction at `gpa`, given the word the hart trapped on."""

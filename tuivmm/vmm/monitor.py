@@ -370,9 +370,15 @@ class Guest:
         have done, from where it was.  The instruction's pc is not known (the hart
         jumped), so the log shows the door."""
         v = self.vcpu
+        hart = self.vmm.hart
+        epc, hart.flawed_xret_pc = hart.flawed_xret_pc, None
         if v.priv < C.M:
-            # An MRET from virtual S or U is illegal for the guest; where it was is lost.
-            raise GuestCrash("an MRET below virtual M-mode ran on the flawed hardware")
+            # An MRET in virtual S or U mode: the guest's own hardware would trap on it
+            # (the flaw lets xRET run only in real U-mode, which a guest kernel is not).
+            if epc is None:
+                raise GuestCrash("an MRET below virtual M-mode ran on the flawed hardware")
+            self.inject(C.ILLEGAL_INSN, 0x3020_0073, epc, 0x3020_0073, T.XRET)
+            return
         self.log.record(v.cycles, MRET_DOOR, v.priv, 0x3020_0073, C.ILLEGAL_INSN, T.XRET, T.EMULATED,
                         "caught at the VMM's door")  # fmt: skip
         self._retire(v._mret())
@@ -438,29 +444,38 @@ class Guest:
                 self._emulate_access(e, va, gpa, mmio=True)
             return
         page = gpa >> 12
-        must_emulate = (
-            (access != FETCH and self.context_key() == ("mprv",))
-            or va >> 12 == DOOR_PAGE
-            or not v._pmp_uniform(gpa & ~0xFFF, access, priv)
-            or (access == STORE and page in v._watch_pages)
-        )
-        if must_emulate:
-            if access == FETCH:
-                raise GuestCrash(f"cannot run guest code at {va:#010x} (a page the VMM cannot map)")
+        pmp_split = v.page_pmp(gpa & ~0xFFF, priv) is None
+        if access == FETCH and (pmp_split or va >> 12 == DOOR_PAGE):
+            self._step_unmappable(e, va, gpa, priv)
+            return
+        if (pmp_split or va >> 12 == DOOR_PAGE or (access != FETCH and self.context_key() == ("mprv",))
+                or (access == STORE and page in v._watch_pages)):  # fmt: skip
             self._emulate_access(e, va, gpa, mmio=False)
             return
-        if self.bt is not None and access == STORE and page in self.bt.scanned:
+        bt = self.bt
+        if bt is not None and access == STORE and page in bt.scanned:
+            if self._fetch_gpa(e.epc) is not None and self._fetch_gpa(e.epc) >> 12 == page:
+                # Code writing its own page, which must stay executable: emulate the
+                # store, keeping the page translated.
+                self._emulate_access(e, va, gpa, mmio=False, bt_store=True)
+                return
             # Code the guest is about to overwrite: put the originals back, and make
             # every shadow forget the page, so it is scanned again before it runs.
-            self.bt.unscan(page)
+            bt.unscan(page)
             self._flush_shadows(False)
         leaf = v.walk(va) if priv != C.M and v.satp & C.SATP_MODE else None
         pte = leaf[0] if leaf is not None else None
         perms = self._perms(pte, gpa & ~0xFFF, priv)
-        if perms & PTE_X and self.bt is not None and page not in self.bt.scanned:
-            found = self.bt.scan(page)
-            self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, "bt scan",
-                            f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
+        if bt is not None:
+            # Binary translation: a page runs only once scanned, and is written only
+            # while not.  A fetch scans it (and drops W), a store unscans it (and
+            # drops X); a load keeps whatever the page is.
+            if access == FETCH and page not in bt.scanned:
+                found = bt.scan(page)
+                self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, "bt scan",
+                                f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
+            if page not in bt.scanned:
+                perms &= ~PTE_X
         perms = self._mappable(gpa & ~0xFFF, perms)
         table = self.current or self.shadow()
         hpa = self._map(table, va & ~0xFFF, gpa & ~0xFFF, perms)
@@ -469,6 +484,38 @@ class Guest:
         self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.HIDDEN,
                         f"va {va & ~0xFFF:#010x} -> hpa {hpa:#010x} {_perm_text(perms)}"
                         + (f", {extra} more around it" if extra else ""))  # fmt: skip
+
+    def _step_unmappable(self, e: Exit, va: int, gpa: int, priv: int) -> None:
+        """Guest code on a page the VMM may not map whole (PMP changes within it, or
+        the VMM's door page): check this one fetch, map the page execute-only just
+        long enough to run this one instruction, and take the mapping back.  Its
+        loads and stores, if they touch such a page, fault and are emulated."""
+        v = self.vcpu
+        if not v._pmp_allows(gpa, 4, FETCH, priv):
+            self.true_faults += 1
+            self.inject(C.INSN_ACCESS_FAULT, va, e.epc, 0, T.PAGE_FAULT, T.TRUE, f"PMP stops the fetch at {gpa:#010x}")
+            return
+        hart = self.vmm.hart
+        table = self.current or self.shadow()
+        page_va = va & ~0xFFF
+        if self.bt is not None and (gpa >> 12) not in self.bt.scanned:
+            self.bt.scan(gpa >> 12)
+        self._map(table, page_va, gpa & ~0xFFF, PTE_X)
+        self.log.record(v.cycles, e.epc, v.priv, 0, e.cause, T.PAGE_FAULT, T.HIDDEN,
+                        f"va {va:#010x}: one instruction on a page the VMM cannot map whole")  # fmt: skip
+        try:
+            hart.pc = v.pc
+            before = hart.icount
+            inner = hart.run(1)
+            ran = hart.icount - before
+            v.icount += ran
+            self.direct_instructions += ran
+            v.pc = hart.pc
+        finally:
+            table.unmap(page_va)
+            hart.drop_address_spaces()
+        if inner.kind is ExitKind.TRAP:
+            self.handle_exit(inner)
 
     @property
     def naive(self) -> bool:
@@ -503,9 +550,9 @@ class Guest:
         allows it on the whole page.  `pte` is None for untranslated modes."""
         v = self.vcpu
         fetch_priv = v.priv
-        pmp = v._pmp_perms(page, page + 4096, priv) or 0  # PMP_R|W|X bits = PTE bits >> 1
+        pmp = v.page_pmp(page, priv) or 0  # PMP_R|W|X bits = PTE bits >> 1
         if fetch_priv != priv:
-            pmp = (pmp & 3) | ((v._pmp_perms(page, page + 4096, fetch_priv) or 0) & 4)
+            pmp = (pmp & 3) | ((v.page_pmp(page, fetch_priv) or 0) & 4)
         perms = (pmp & 7) << 1  # PMP R,W,X (1,2,4) -> PTE R,W,X (2,4,8)
         if pte is None:
             return perms
@@ -578,7 +625,7 @@ class Guest:
                 mapped += 1
         return mapped
 
-    def _emulate_access(self, e: Exit, va: int, pa: int, *, mmio: bool) -> None:
+    def _emulate_access(self, e: Exit, va: int, pa: int, *, mmio: bool, bt_store: bool = False) -> None:
         """Carry out the trapping load or store against the guest's device (or, for a
         page the VMM must not map, its RAM), then step past it."""
         v = self.vcpu
@@ -616,7 +663,10 @@ class Guest:
         else:
             value = v.x[d.rs2] & ((1 << (8 * size)) - 1)
             try:
-                v._write_phys(pa, size, value, va)
+                if bt_store:
+                    self.bt.store(pa, size, lambda: v._write_phys(pa, size, value, va))
+                else:
+                    v._write_phys(pa, size, value, va)
             except Trap as trap:
                 self.inject(trap.cause, trap.tval, e.epc, e.insn, T.MMIO, T.INJECTED, f"no device at {pa:#010x}")
                 return

@@ -40,6 +40,14 @@ class VCpu(ArchState):
         self._pmp_changed = True
         super()._rebuild_pmp(flush)
 
+    def page_pmp(self, page: int, priv: int) -> int | None:
+        """PMP's R|W|X (1|2|4) for every aligned access to the 4 KiB page at `page`
+        in `priv`, or None if they differ within the page.  M-mode with no locked
+        entry is never restricted (entries bind it only when locked)."""
+        if priv == 3 and not any(locked for _, _, _, locked in self._pmp_regions):
+            return 7
+        return self._pmp_perms(page, page + 4096, priv)
+
     def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
         """A store the VMM makes for the guest (A/D bits, emulated accesses): RAM writes
         go through the window so the host drops translated code they overwrite."""
