@@ -43,12 +43,13 @@ import asyncio
 import enum
 import functools
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from machine.board import RAM_BASE, Board
 from machine.bus import Bus
-from machine.clock import NEVER
+from machine.clock import NEVER, TIMEBASE_HZ
 from machine.cpu import csrs as C
 from machine.cpu.hart import Hart
 from machine.cpu.isa import decode as _decode_uncached
@@ -164,6 +165,9 @@ class Guest:
         self.emulated_instructions = 0  # retired by the VMM (CSR, xRET, MMIO, ...)
         self.slices = 0
         self.instruction_limit: int | None = None  # stop (STOPPED, LIMIT_REASON) at this many
+        self.asleep_until = 0.0  # realtime: the wall-clock time its sleep reaches its timer
+        self._wall_start = time.perf_counter()
+        self._wall_base = 0  # its cycles when the wall clock was last (re)started
         self._stalled = 0
         self.input = bytearray()  # console input not yet handed to the UART
         self.input_interactive = False
@@ -209,6 +213,10 @@ class Guest:
             self.state = GuestState.RUNNING
             self.wake.set()
 
+    def wall_cycles(self) -> int:
+        """Realtime: the guest's cycle count the wall clock has reached."""
+        return self._wall_base + int((time.perf_counter() - self._wall_start) * TIMEBASE_HZ)
+
     def pause(self) -> None:
         if self.state in (GuestState.RUNNING, GuestState.IDLE):
             self.state = GuestState.PAUSED
@@ -216,6 +224,7 @@ class Guest:
     def resume(self) -> None:
         if self.state is GuestState.PAUSED:
             self.state = GuestState.RUNNING
+            self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles  # no catching up
             self.wake.set()
 
     def stop(self) -> None:
@@ -240,6 +249,7 @@ class Guest:
         self.reason = ""
         self._stalled = 0
         self.state = GuestState.RUNNING
+        self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles
         self.wake.set()
 
     def set_remedy(self, remedy: str) -> None:
@@ -806,7 +816,11 @@ class Vmm:
     """The monitor: the real machine, its guests, and the loop that runs them."""
 
     def __init__(self, *, flawed_eret: bool = False, host_ram_size: int = HOST_RAM_SIZE,
-                 slice_cycles: int = SLICE_CYCLES):  # fmt: skip
+                 slice_cycles: int = SLICE_CYCLES, realtime: bool = False):  # fmt: skip
+        """`realtime`: a guest asleep in WFI may not let its time run ahead of the wall
+        clock (for the dashboard, where people watch `uptime` and `sleep`); off, time
+        skips to the next timer at once, and a run depends only on its input."""
+        self.realtime = realtime
         self.host_ram = Ram(RAM_BASE, host_ram_size)
         self.hart = Hart(self.host_ram, Bus())
         self.hart.host_mode = True
@@ -1000,6 +1014,13 @@ class Vmm:
                             guest.wake.clear()
                         return
                     target = min(alarm, end)
+                    if self.realtime:
+                        # Sleeping time may not run ahead of the wall clock.
+                        allowed = guest.wall_cycles()
+                        if allowed <= v.cycles:
+                            guest.asleep_until = time.perf_counter() + (target - v.cycles) / TIMEBASE_HZ
+                            return
+                        target = min(target, allowed)
                     if target > v.cycles:
                         v.idle_cycles += target - v.cycles
                     if v.cycles >= end:
@@ -1082,7 +1103,18 @@ class Vmm:
         while guest in self.guests:
             if guest.state is GuestState.RUNNING:
                 self.run_slice(guest)
-                await asyncio.sleep(0)
+                wait = guest.asleep_until - time.perf_counter() if guest.asleep_until else 0
+                guest.asleep_until = 0.0
+                # A guest sleeping ahead of the wall clock (realtime) naps a little;
+                # the wake event (input, a frame) cuts the nap short.
+                if wait > 0:
+                    guest.wake.clear()
+                    try:
+                        await asyncio.wait_for(guest.wake.wait(), min(wait, 0.02))
+                    except TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep(0)
             elif guest.state.finished:
                 return
             else:
