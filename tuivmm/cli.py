@@ -38,8 +38,12 @@ commands:
                 Exit status 0 when every guest powered off with success; else the
                 first failing guest's code, 4 when a guest crashed, 124 when
                 --max-insns ran out, 3 when the guests sleep forever with no input.
-
-The dashboard (plain `tuivmm`) is not built yet.
+  dash [GUEST...]
+                the dashboard: the guests (or --config FILE's lineup, or with
+                neither, the default lineup) running together, each guest's
+                console, memory map and trap log; F1 there explains it. Plain
+                `tuivmm` is `tuivmm dash` with the default lineup: two unix
+                machines on the virtual switch, basic, and eret-escape.
 """
 
 
@@ -96,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     bare.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     _add_run_parser(commands)
+    _add_dash_parser(commands)
 
     guests = commands.add_parser("guests", help="list the packaged guests",
                                  description="List the packaged guests: name and what each is.")  # fmt: skip
@@ -177,14 +182,32 @@ def _add_run_parser(commands) -> None:
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
+def _add_dash_parser(commands) -> None:
+    dash = commands.add_parser(
+        "dash",
+        help="the dashboard, with these guests",
+        description="Start the dashboard with these guests (packaged names or RV32 ELF images), or with the "
+        "lineup in a TOML file (--config), or with neither, the default lineup. A guest that cannot be "
+        "loaded is a one-line error; the others start. In the dashboard F1 shows the keys, F12 quits.",
+    )
+    dash.add_argument("guests", nargs="*", metavar="GUEST",
+                      help="a packaged guest's name or an RV32 RISC-V ELF executable")
+    dash.add_argument("--config", metavar="FILE",
+                      help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net) and "
+                           "flawed_eret; GUESTs given too are added after its guests")
+    dash.add_argument("--flawed-eret", action="store_true",
+                      help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
+    dash.add_argument("--remedy", type=_remedy, metavar="{none,bt,pv,hw}",
+                      help="how the VMM copes with --flawed-eret, for the GUESTs given here (default none)")
+    dash.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command is None:
-            print("tuivmm: the dashboard is not built yet; run guests on the VMM with `tuivmm run GUEST...` "
-                  "or an image with `tuivmm bare IMAGE` (see --help)", file=sys.stderr)  # fmt: skip
-            return 1
+        if args.command in (None, "dash"):
+            return cmd_dash(args)
         if args.command == "bare":
             return cmd_bare(args)
         if args.command == "run":
@@ -218,6 +241,42 @@ def cmd_guests() -> int:
     width = max((len(g.name) for g in guests), default=0)
     for guest in guests:
         print(f"{guest.name:<{width}}  {guest.description}")
+    return 0
+
+
+def cmd_dash(args: argparse.Namespace) -> int:
+    """The dashboard.  Guests that cannot be loaded are one line each on stderr (and a
+    toast in the dashboard); the others start.  None at all: status 2."""
+    from tuivmm.ui.lineup import Lineup, LineupError, default_lineup, lineup_from_names, load_lineup
+
+    config, images = getattr(args, "config", None), getattr(args, "guests", [])
+    remedy = getattr(args, "remedy", None) or "none"
+    try:
+        lineup = load_lineup(config) if config else Lineup()
+    except LineupError as exc:
+        raise UserError(str(exc)) from None
+    lineup.guests += lineup_from_names(images, remedy=remedy).guests
+    if not lineup.guests:
+        lineup.guests = default_lineup().guests
+    lineup.flawed_eret = lineup.flawed_eret or getattr(args, "flawed_eret", False)
+
+    from tuivmm.ui.app import TuivmmApp
+    from tuivmm.ui.session import Session
+
+    session = Session(lineup)
+    # Killed (SIGTERM), or its terminal closed (SIGHUP): unwind, so the throwaway
+    # disks are removed and the terminal restored.
+    previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        for error in session.errors:
+            print(f"tuivmm: {error}", file=sys.stderr, flush=True)
+        if not session.guests:
+            return EXIT_USAGE
+        TuivmmApp(session).run()
+    finally:
+        session.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

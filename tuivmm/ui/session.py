@@ -27,22 +27,88 @@ COLUMNS, LINES = 80, 24
 
 
 class Terminal:
-    """A guest's console as a VT100 screen (pyte), fed with everything it prints."""
+    """A guest's console as a VT100 screen (pyte), fed with everything it prints.
+
+    Guests print a byte at a time, so `feed` only queues the bytes; the screen parses
+    them in one go when someone looks at it (`screen`, `text`), which costs a fraction
+    of parsing them one by one.  `version` goes up on every change, and
+    `line_versions[y]` is the `version` at which line y last changed (taken from
+    pyte's `screen.dirty`, which the Terminal empties), so a widget redraws only the
+    lines that changed since it last drew them.
+    """
+
+    MAX_PENDING = 1 << 16  # bytes queued before they are parsed anyway
 
     def __init__(self, columns: int = COLUMNS, lines: int = LINES):
-        self.screen = pyte.Screen(columns, lines)
-        self.stream = pyte.ByteStream(self.screen)
+        self._screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self._screen)
         self.version = 0  # bumped on every change, so a widget redraws only when needed
+        self.line_versions = [0] * lines
+        self._pending = bytearray()
+
+    @property
+    def screen(self) -> pyte.Screen:
+        """The pyte screen, with everything fed so far on it."""
+        if self._pending:
+            self.flush()
+        return self._screen
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(columns, lines)."""
+        return self._screen.columns, self._screen.lines
 
     def feed(self, data: bytes) -> None:
+        self._pending += data
+        self.version += 1
+        if len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Parse the queued bytes and note which lines they changed."""
+        data = bytes(self._pending)
+        self._pending.clear()
         # A bare LF moves down without returning the carriage on a VT100; guests print
         # "\n" as a Unix terminal driver would turn it into "\r\n".
         self.stream.feed(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
-        self.version += 1
+        self._note_dirty()
+
+    def _note_dirty(self) -> None:
+        screen, versions, version = self._screen, self.line_versions, self.version
+        for y in screen.dirty:
+            if 0 <= y < len(versions):
+                versions[y] = version
+        screen.dirty.clear()
 
     def resize(self, columns: int, lines: int) -> None:
-        self.screen.resize(lines, columns)
+        """Resize as a terminal window does: lines wider than the new width are cut,
+        and when the screen gets shorter, only as many lines leave at the top as
+        keep the cursor on screen.  What the guest prints next wraps at the new width."""
+        screen = self.screen
+        columns, lines = max(1, columns), max(1, lines)
+        if (columns, lines) == (screen.columns, screen.lines):
+            return
+        if lines < screen.lines:
+            drop = max(0, screen.cursor.y + 1 - lines)
+            rows = dict(screen.buffer)
+            screen.buffer.clear()
+            for y, row in rows.items():
+                if 0 <= y - drop < lines:
+                    screen.buffer[y - drop] = row
+            screen.cursor.y -= drop
+        if columns < screen.columns:
+            for row in screen.buffer.values():
+                for x in [x for x in row if x >= columns]:
+                    del row[x]
+        else:
+            screen.tabstops.update(range(-(-screen.columns // 8) * 8, columns, 8))
+        screen.lines, screen.columns = lines, columns
+        screen.set_margins()
+        screen.cursor.x = min(screen.cursor.x, columns - 1)
+        screen.cursor.y = min(max(screen.cursor.y, 0), lines - 1)
         self.version += 1
+        screen.dirty.clear()
+        self.line_versions = [self.version] * lines
 
     def text(self) -> str:
         """The screen as plain text, trailing spaces stripped (for tests)."""

@@ -1,49 +1,477 @@
-"""The trap log pane and the exit counters."""
+"""The trap log pane and the exit counters.
+
+`TrapLogPane`: every exit the VMM handles, live, newest at the bottom, one line each
+(guest, virtual time, pc, privilege, instruction, cause, action and its detail).  It
+follows the newest line unless the user scrolls up; it then holds still until they
+scroll back to the bottom (or press End, or f).  Filters: the selected guest or all,
+and one exit kind (the REASONS).  Each refresh appends only the events newer than the
+last one looked at (the VMM-wide sequence numbers), in one batch; the widget keeps at
+most MAX_LINES events and turns one into text only when its line is drawn.
+
+`CountersPane`: like kvm_stat, exits by reason with totals and rates per second (the
+session's `sample`), and a sparkline of the total exit rate over time.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+import functools
+import time
+from collections import deque
+from collections.abc import Iterable
+from typing import ClassVar
 
+from rich.text import Span, Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Button, Checkbox, DataTable, Select, Sparkline, Static
+
+from machine.clock import TIMEBASE_HZ
+from machine.cpu.csrs import PRIV_NAMES, cause_name
+from machine.cpu.disasm import disassemble
+from tuivmm.ui.memory import on_display, sync_table
 from tuivmm.ui.session import Session
+from tuivmm.vmm import traplog as T
+from tuivmm.vmm.traplog import REASONS, TrapEvent
+
+MAX_LINES = 2000
+
+REASON_STYLES = {
+    T.CSR: "cyan", T.XRET: "bold magenta", T.WFI: "grey50", T.SFENCE: "yellow", T.ECALL: "green",
+    T.EXCEPTION: "red", T.PAGE_FAULT: "dodger_blue1", T.MMIO: "dark_orange", T.HYPERCALL: "bright_green",
+    T.INTERRUPT: "bright_magenta",
+}  # fmt: skip
+ACTION_STYLES = {T.TRUE: "bold red", T.CRASHED: "bold white on red", T.HIDDEN: "dim", T.INJECTED: "bold"}
+
+# (title, width) of each column; the last (detail) takes what is left.
+COLUMNS = (("guest", 12), ("time (s)", 11), ("pc", 8), ("p", 1), ("instruction", 26), ("cause", 28),
+           ("action", 12), ("detail", 0))  # fmt: skip
 
 
-class TrapLogPane(Static):
+# --- small pure helpers -------------------------------------------------------------------
+
+
+def _cell(text: str, width: int) -> str:
+    return f"{text:<{width}.{width}}" if width else text
+
+
+def header_line() -> Text:
+    return Text(" ".join(_cell(title, width) for title, width in COLUMNS).rstrip(), style="bold underline")
+
+
+@functools.lru_cache(maxsize=4096)
+def _insn_text(insn: int, pc: int) -> str:
+    return disassemble(insn, pc).replace("\t", " ") if insn else "-"
+
+
+_W = [width for _, width in COLUMNS]
+_HEAD_WIDTH = sum(w + 1 for w in _W[:6])  # up to the action column
+HEADER = header_line()
+_CAUSE_AT = sum(w + 1 for w in _W[:5])  # where the cause column starts
+_PRIV_AT = sum(w + 1 for w in _W[:3])
+
+
+def _event_plain(e: TrapEvent) -> tuple[str, int]:
+    """The line's text, and where its detail starts (0 if none)."""
+    w = _W
+    head = (f"{e.guest:<{w[0]}.{w[0]}} {e.time / TIMEBASE_HZ:>{w[1]}.6f} {e.pc:08x} "
+            f"{PRIV_NAMES.get(e.priv, '?'):<{w[3]}.{w[3]}} {_insn_text(e.insn, e.pc):<{w[4]}.{w[4]}} "
+            f"{cause_name(e.cause):<{w[5]}.{w[5]}} ")  # fmt: skip
+    if not e.detail:
+        return head + e.action, 0
+    head += f"{e.action:<{w[6]}.{w[6]}} "
+    return head + e.detail, len(head)
+
+
+def event_lines(events: Iterable[TrapEvent]) -> Text:
+    """Events as trap-log lines (COLUMNS), one Text with a line each: built in one go,
+    with its styles as spans, as a batch of hundreds must be cheap."""
+    parts: list[str] = []
+    spans: list[Span] = []
+    at = 0
+    cause_end = _CAUSE_AT + _W[5]
+    for e in events:
+        plain, detail = _event_plain(e)
+        parts.append(plain)
+        spans.append(Span(at, at + _W[0], "bold"))
+        spans.append(Span(at + _PRIV_AT, at + _PRIV_AT + 1, "bold"))
+        style = REASON_STYLES.get(e.reason)
+        if style:
+            spans.append(Span(at + _CAUSE_AT, at + cause_end, style))
+        style = ACTION_STYLES.get(e.action)
+        if style:
+            spans.append(Span(at + cause_end + 1, at + cause_end + 1 + len(e.action), style))
+        if detail:
+            spans.append(Span(at + detail, at + len(plain), "dim"))
+        at += len(plain) + 1
+    return Text("\n".join(parts), spans=spans, no_wrap=True, end="")
+
+
+def event_line(e: TrapEvent) -> Text:
+    """One event as a trap-log line."""
+    return event_lines([e])
+
+
+def newer_events(logs: Iterable[T.TrapLog], after: int, reason: str | None = None,
+                 limit: int = MAX_LINES) -> list[TrapEvent]:  # fmt: skip
+    """The events of `logs` with a sequence number above `after` (and of `reason`, if
+    given), the newest `limit` of them, in order.  Reads each log from its newest
+    event back, so it costs what is new, not what is kept."""
+    found: list[TrapEvent] = []
+    for log in logs:
+        events = log.events
+        if not events or events[-1].seq <= after:
+            continue
+        taken = 0
+        for e in reversed(events):
+            if e.seq <= after:
+                break
+            if reason is None or e.reason == reason:
+                found.append(e)
+                taken += 1
+                if taken >= limit:
+                    break
+    found.sort(key=lambda e: e.seq)
+    return found[-limit:]
+
+
+# --- the trap log --------------------------------------------------------------------------
+
+
+class TrapLines(ScrollView, can_focus=True):
+    """The log's lines: the events themselves, at most `max_lines` of them, turned
+    into text only when a line is drawn (Textual's line API), under a header that
+    stays put.  `following` is whether it stays at the newest: a scroll that leaves
+    it above the bottom stops following, reaching the bottom again resumes."""
+
+    DEFAULT_CSS = """
+    TrapLines { background: $surface; }
+    TrapLines:focus { background-tint: $foreground 5%; }
+    """
+
+    following: var[bool] = var(True)
+
+    def __init__(self, max_lines: int = MAX_LINES, **kwargs):
+        super().__init__(**kwargs)
+        self.events: deque[TrapEvent] = deque(maxlen=max_lines)
+        self._first = 0  # how many events have left the top so far (cache keys stay valid)
+        self._width = len(HEADER.plain)
+        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+
+    def append(self, events: list[TrapEvent]) -> int:
+        """Add events at the bottom; returns how many old ones left the top."""
+        before = len(self.events)
+        self.events.extend(events)
+        trimmed = before + len(events) - len(self.events)
+        self._first += trimmed
+        for e in events:
+            width = _HEAD_WIDTH + len(e.action) + (len(e.detail) + 1 if e.detail else 0)
+            self._width = max(self._width, width)
+        self.virtual_size = Size(self._width, len(self.events) + 1)
+        self.refresh()
+        return trimmed
+
+    def clear(self) -> None:
+        self.events.clear()
+        self._cache.clear()
+        self._first = 0
+        self._width = len(HEADER.plain)
+        self.virtual_size = Size(self._width, 1)
+        self.refresh()
+
+    def line_texts(self) -> list[str]:
+        """Every line's text (for tests)."""
+        return [_event_plain(e)[0] for e in self.events]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._strip(HEADER, scroll_x, width, self.rich_style)
+        index = scroll_y + y - 1
+        if index >= len(self.events):
+            return Strip.blank(width, self.rich_style)
+        key = (self._first + index, scroll_x, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._cache[key] = self._strip(event_line(self.events[index]), scroll_x, width, self.rich_style)
+        return strip
+
+    def _strip(self, text: Text, scroll_x: int, width: int, style) -> Strip:
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        return strip.crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def lines_below(self) -> int:
+        return max(0, self.max_scroll_y - round(self.scroll_y))
+
+
+class TrapLogPane(Vertical):
     """The newest exits of the selected guest (or of all), newest at the bottom."""
 
-    def __init__(self, session: Session, lines: int = 200, **kwargs):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "toggle_follow", "follow/hold", show=True),
+        Binding("a", "toggle_all", "all guests", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    TrapLogPane { height: 1fr; }
+    TrapLogPane #trap-toolbar { height: 1; }
+    TrapLogPane #trap-reason { width: 24; }
+    TrapLogPane #trap-all { width: auto; margin-left: 2; }
+    TrapLogPane #trap-follow { width: auto; min-width: 10; margin-left: 2; }
+    TrapLogPane #trap-status { width: 1fr; margin-left: 2; color: $text-muted; }
+    TrapLogPane #trap-lines { height: 1fr; }
+    """
+
+    def __init__(self, session: Session, lines: int = MAX_LINES, **kwargs):
         super().__init__(**kwargs)
         self.session = session
         self.guest_name: str | None = None
         self.lines = lines
+        self._last = -1  # the newest sequence number looked at
+        self._scope: object = ()  # (guest shown or None, reason or None) of what the lines hold
+        self._status: Text | str = ""
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="trap-toolbar"):
+            yield Select([(reason, reason) for reason in REASONS], prompt="all exits", allow_blank=True,
+                         id="trap-reason", compact=True)  # fmt: skip
+            yield Checkbox("all guests", id="trap-all", compact=True)
+            yield Button("hold", id="trap-follow", compact=True)
+            yield Static(id="trap-status")
+        yield TrapLines(self.lines, id="trap-lines")
+
+    def on_mount(self) -> None:
+        self._log = self.query_one(TrapLines)
+        self._reason_select = self.query_one("#trap-reason", Select)
+        self._all = self.query_one("#trap-all", Checkbox)
+        self._follow_button = self.query_one("#trap-follow", Button)
+        self._status_widget = self.query_one("#trap-status", Static)
+        self.watch(self._log, "following", self._following_changed, init=False)
+        self._ready = True
+        self.refresh_from_session()
+
+    def on_show(self) -> None:
+        self.refresh_from_session()
+
+    # --- public ------------------------------------------------------------------------------
 
     def show(self, name: str | None) -> None:
         self.guest_name = name
         self.refresh_from_session()
 
+    @property
+    def following(self) -> bool:
+        return self._ready and self._log.following
+
+    @property
+    def reason(self) -> str | None:
+        """The exit kind shown, or None for all."""
+        if not self._ready:
+            return None
+        value = self._reason_select.value
+        return value if isinstance(value, str) else None
+
+    def set_reason(self, reason: str | None) -> None:
+        if reason is None:
+            self._reason_select.clear()
+        else:
+            self._reason_select.value = reason
+        self.refresh_from_session()
+
+    @property
+    def scope(self) -> str | None:
+        """The guest whose exits are shown, or None for all guests."""
+        if self._ready and self._all.value:
+            return None
+        return self.guest_name
+
     def refresh_from_session(self) -> None:
-        guests = [g for g in self.session.guests if self.guest_name in (None, g.name)]
-        events = sorted((e for g in guests for e in list(g.log.events)[-self.lines:]), key=lambda e: e.seq)
-        self.update(Text("\n".join(e.describe() for e in events[-self.lines:])))
+        if not self._ready or not on_display(self):
+            return
+        scope = (self.scope, self.reason)
+        log = self._log
+        with self.app.batch_update():
+            if scope != self._scope:
+                self._scope = scope
+                self._last = -1
+                log.clear()
+                log.following = True
+            newest = self.session.vmm.sequence.next - 1
+            if newest != self._last:
+                name, reason = scope
+                logs = [g.log for g in self.session.guests if name is None or g.name == name]
+                events = newer_events(logs, self._last, reason, self.lines)
+                self._last = newest
+                if events:
+                    self._append(events)
+            self._update_status()
+
+    # --- inside -----------------------------------------------------------------------------
+
+    def _append(self, events: list[TrapEvent]) -> None:
+        log = self._log
+        following = log.following
+        trimmed = log.append(events)
+        if following:
+            log.scroll_end(animate=False, x_axis=False)
+        elif trimmed and log.scroll_y > 0:
+            # Lines left the top: keep the reader's lines where they are.
+            log.scroll_to(y=max(0, log.scroll_y - trimmed), animate=False, force=True)
+
+    def _update_status(self) -> None:
+        log = self._log
+        scope, reason = self._scope
+        what = f"{reason} exits" if reason else "all exits"
+        who = scope if scope is not None else "all guests"
+        if log.following:
+            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {len(log.events)} lines")
+        else:
+            below = log.lines_below()
+            status = Text.assemble(("‖ held", "yellow"), f"  {who}, {what}  ·  {below} line{'' if below == 1 else 's'} below"
+                                   "  ·  End or f to follow")  # fmt: skip
+        if status != self._status:
+            self._status = status
+            self._status_widget.update(status)
+            self._follow_button.label = "hold" if log.following else "follow"
+
+    def _following_changed(self, _following: bool) -> None:
+        if self._ready:
+            self._update_status()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.refresh_from_session()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self.refresh_from_session()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_toggle_follow()
+
+    def action_toggle_follow(self) -> None:
+        log = self._log
+        if log.following:
+            log.following = False
+        else:
+            log.following = True
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def action_toggle_all(self) -> None:
+        self._all.value = not self._all.value
 
 
-class CountersPane(Static):
-    """Exits by reason for the selected guest: totals and rates."""
+# --- the counters -----------------------------------------------------------------------------
+
+COUNTER_COLUMNS = ("exit reason", "total", "per second", "share")
+
+
+class CountersPane(Vertical):
+    """Exits by reason for the selected guest: totals and rates, and the total rate's
+    recent history."""
+
+    DEFAULT_CSS = """
+    CountersPane { height: 1fr; }
+    CountersPane #ctr-title { height: auto; }
+    CountersPane #ctr-spark { height: 2; margin-bottom: 1; }
+    CountersPane #ctr-table { height: auto; margin-bottom: 1; }
+    CountersPane #ctr-actions { height: auto; color: $text-muted; }
+    """
 
     def __init__(self, session: Session, **kwargs):
         super().__init__(**kwargs)
         self.session = session
         self.guest_name: str | None = None
+        self._rows: list[tuple[str, tuple]] = []
+        self._texts: dict[str, object] = {}
+        self._history: tuple = ()
+        self._ready = False
+        self.interval = 0.5  # redraw at most this often (a kvm_stat is read, not watched), unless shown anew
+        self._at = -1e9
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="ctr-title")
+        yield Sparkline([], id="ctr-spark")
+        yield DataTable(id="ctr-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="ctr-actions")
+
+    def on_mount(self) -> None:
+        self._table = self.query_one("#ctr-table", DataTable)
+        self._spark = self.query_one("#ctr-spark", Sparkline)
+        for column in COUNTER_COLUMNS:
+            self._table.add_column(column, key=column)
+        self._ready = True
+        self.refresh_from_session()
+
+    def on_show(self) -> None:
+        self._at = -1e9
+        self.refresh_from_session()
 
     def show(self, name: str) -> None:
         self.guest_name = name
+        self._at = -1e9
         self.refresh_from_session()
 
+    def _set(self, wid: str, text) -> None:
+        if self._texts.get(wid) != text:
+            self._texts[wid] = text
+            self.query_one(f"#{wid}", Static).update(text)
+
     def refresh_from_session(self) -> None:
-        guest = self.session.guest(self.guest_name) if self.guest_name else None
-        if guest is None:
-            self.update("")
+        if not self._ready or not on_display(self):
             return
-        rates = self.session.figures[guest.name].exit_rates
-        lines = [f"{reason:<12} {count:>10} {rates.get(reason, 0.0):>10.0f}/s" for reason, count in guest.log.counts.items()]
-        self.update(Text("\n".join(lines)))
+        now = time.monotonic()
+        if now - self._at < self.interval:
+            return
+        self._at = now
+        guest = self.session.guest(self.guest_name) if self.guest_name else None
+        with self.app.batch_update():
+            if guest is None:
+                self._set("ctr-title", "exit counters (no guest selected)")
+                self._rows = sync_table(self._table, self._rows, [], COUNTER_COLUMNS)
+                self._set("ctr-actions", "")
+                if self._history:
+                    self._history = ()
+                    self._spark.data = []
+                return
+            figures = self.session.figures.get(guest.name)
+            rates = figures.exit_rates if figures is not None else {}
+            history = tuple(figures.meter.history) if figures is not None else ()
+            log = guest.log
+            total_rate = sum(rates.values())
+            title = Text.assemble((guest.name, "bold"), f": {log.total:,} exits  ·  ", (f"{total_rate:,.0f}/s", "bold"),
+                                  " now" + (f", peak {max(history):,.0f}/s lately" if history else ""))  # fmt: skip
+            self._set("ctr-title", title)
+            if history != self._history:
+                self._history = history
+                self._spark.data = list(history)
+            rows = []
+            for reason, count in log.counts.items():
+                rate = rates.get(reason, 0.0)
+                share = f"{100 * count / log.total:.1f}%" if log.total else "-"
+                rows.append((reason, (Text(reason, style=REASON_STYLES.get(reason, "")),
+                                      Text(f"{count:,}", justify="right"),
+                                      Text(f"{rate:,.0f}", justify="right", style="bold" if rate else "dim"),
+                                      Text(share, justify="right"))))  # fmt: skip
+            rows.append(("total", (Text("total", style="bold"), Text(f"{log.total:,}", justify="right", style="bold"),
+                                   Text(f"{total_rate:,.0f}", justify="right", style="bold"), Text(""))))  # fmt: skip
+            self._rows = sync_table(self._table, self._rows, rows, COUNTER_COLUMNS)
+            actions = "  ·  ".join(f"{action} {n:,}" for action, n in sorted(log.actions.items(), key=lambda a: -a[1]))
+            self._set("ctr-actions", f"by action: {actions or 'none yet'}\n{guest.direct_instructions:,} instructions "
+                      f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes")

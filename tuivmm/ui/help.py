@@ -1,0 +1,90 @@
+"""F1: what each pane shows, the keys, and the lecture's table."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# tuivmm — a trap-and-emulate hypervisor you can watch
+
+Every guest below runs on **one** simulated RISC-V hart. Guest code runs there in
+U-mode; whenever it does something only a privileged mode may do, the hart traps
+to the virtual machine monitor, which *emulates* the instruction on the guest's
+virtual hart, or *injects* the trap into the guest, as its own hardware would.
+
+## The panes
+
+- **Guest list** (top, like `virt-top`): one row per guest: its state (running,
+  idle in WFI, paused, halted, crashed, stopped), its *virtual* privilege (M, S or
+  U: what the guest believes it runs in; the real hart is always in U), its pc,
+  millions of guest instructions per second of wall time, exits per second (how
+  often it traps to the monitor), its RAM, its uptime (the guest's own virtual
+  clock), the remedy for the ERET flaw, and why it stopped.
+- **Console**: the selected guest's UART as a VT100 screen. It has the keyboard:
+  everything you type goes to the guest (Ctrl-C, Tab and arrows too); only the
+  function keys and Alt combinations are the dashboard's.
+- **Memory map**: host RAM by owner (the shadow page-table pool, each guest's
+  window, free space), the guest-physical map (RAM and emulated devices), and the
+  guest's own page table beside the monitor's *shadow* table, which the real MMU
+  walks. A page the guest maps but the shadow lacks is filled on a *hidden*
+  fault; one the guest's table forbids is a *true* fault, injected.
+- **Trap log**: the newest exits, newest at the bottom: the guest, its virtual
+  time, the pc, the virtual privilege, the instruction, the cause, and what the
+  monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
+  choose which exits and which guests it shows.
+- **Exits**: the exit counters by reason, with their rates (as `kvm_stat` shows).
+- **Grid** (F4): every guest's console at once. The keyboard still goes to the
+  selected guest (its tile is highlighted); click a tile to open that console.
+
+## What a guest gets from the monitor
+
+| What a UNIX process has | What a guest OS gets from the VMM |
+|---|---|
+| storage: a file system | a virtual disk (virtio-blk on an image file) |
+| networking: sockets | virtual Ethernet (virtio-net on the monitor's switch) |
+| memory: virtual memory | virtual "physical" memory (guest RAM, shadow page tables) |
+| display: /dev/console | a virtual keyboard + display (a UART, shown as the console) |
+
+## Keys
+
+| key | does |
+|---|---|
+| Alt+1 … Alt+9 | show guest 1 … 9 (a click in the guest list does too) |
+| F2 / F3 | previous / next guest |
+| F4 | every console tiled, or back |
+| F5 | pause the selected guest, or resume it |
+| F6 | step it by one instruction (or one exit); it stays paused |
+| F7 | reset it (power-cycle; its disk keeps its files) |
+| F8 | stop it |
+| F9 | add a guest: a packaged guest's name or an ELF path |
+| Alt+E | switch the machine's ERET flaw on or off |
+| Alt+R | the selected guest's next remedy: none, bt, pv, hw |
+| F10 or Alt+P | the command palette: every command, by name |
+| F1 or Alt+H | this help; Esc closes it |
+| F12 or Alt+Q | quit |
+
+## The lecture's gotcha
+
+With the ERET flaw on (Alt+E), SRET and MRET executed in U-mode do not trap: they
+just run. The naive monitor (remedy *none*) never sees the guest kernel's SRET, so
+it still believes the guest is in supervisor mode while the guest's user code runs
+on the kernel's view of memory. Select `eret-escape`, switch the flaw on and reset
+it (F7): it prints `ERET-ESCAPE: ESCAPED`. Choose a remedy (Alt+R: *bt* patches
+xRETs before the code runs, *hw* makes them trap again; *pv* is for
+`eret-escape-pv`, which asks by hypercall) and reset it again: `PROTECTED`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
