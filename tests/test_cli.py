@@ -140,10 +140,12 @@ def test_debug_shows_the_traceback():
     assert "Traceback" in result.stderr.decode()
 
 
-def test_plain_tuivmm_explains_the_dashboard_is_not_built_yet():
-    result = tuivmm()
-    assert result.returncode == 1
-    assert "tuivmm bare IMAGE" in _one_line_error(result)
+def test_help_names_the_dashboard_command():
+    top = tuivmm("--help").stdout.decode()
+    assert "dash [GUEST...]" in top and "the default lineup" in top
+    sub = tuivmm("dash", "--help").stdout.decode()
+    for option in ("--config", "--flawed-eret", "--remedy"):
+        assert option in sub
 
 
 def test_help_documents_the_bare_command_and_its_options():

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.command import CommandList, CommandPalette
+from textual.widgets import Input
 from toolchain import cross_tool, run_tool
 
 from tuivmm.ui.app import TuivmmApp
@@ -43,6 +44,12 @@ async def type_keys(pilot, *keys: str) -> None:
         char = {"space": " ", "enter": "\r", "escape": "\x1b"}.get(key, key if len(key) == 1 else None)
         pilot.app.post_message(events.Key(key, char))
     await pilot.pause(0.05)
+
+
+async def open_add_guest_dialog(pilot) -> None:
+    await type_keys(pilot, "f9")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AddGuestDialog), "the dialog", 10)
+    await wait_for(pilot, lambda: isinstance(pilot.app.focused, Input), "the dialog's input to have the keys", 10)
 
 
 def text_keys(text: str) -> list[str]:
@@ -247,8 +254,7 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
     notes = recording_notify(app)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await type_keys(pilot, "f9")
-            await wait_for(pilot, lambda: isinstance(app.screen, AddGuestDialog), "the dialog", 10)
+            await open_add_guest_dialog(pilot)
             await type_keys(pilot, *"hello", "enter")
             await wait_for(pilot, lambda: session.guest("hello") is not None, "hello to be added", 10)
             hello = session.guest("hello")
@@ -258,8 +264,7 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
 
             basic = session.guest("basic")
             before = basic.vcpu.cycles
-            await type_keys(pilot, "f9")
-            await wait_for(pilot, lambda: isinstance(app.screen, AddGuestDialog), "the dialog", 10)
+            await open_add_guest_dialog(pilot)
             await type_keys(pilot, *"no/such/guest.elf", "enter")
             error = ("no/such/guest.elf: no such file", "error")
             await wait_for(pilot, lambda: error in notes, "the error to be shown", 10)
@@ -267,8 +272,7 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
             await wait_for(pilot, lambda: basic.vcpu.cycles > before, "basic to go on running")
             assert basic.state in (GuestState.RUNNING, GuestState.IDLE)
 
-            await type_keys(pilot, "f9")
-            await wait_for(pilot, lambda: isinstance(app.screen, AddGuestDialog), "the dialog", 10)
+            await open_add_guest_dialog(pilot)
             await type_keys(pilot, *"unix", "escape")  # cancelled: nothing added
             await wait_for(pilot, lambda: not isinstance(app.screen, AddGuestDialog), "the dialog to close", 10)
             assert [g.name for g in session.guests] == ["basic", "hello"]

@@ -1,6 +1,6 @@
 """The guest list, like virt-top: one line per guest, drawn from `Session.rows`.
 
-It is plain text in fixed columns, repainted only when a figure changes, and laid
+It is plain text in fixed columns, painted only when a figure changes, and laid
 out again only when a guest comes or goes (a DataTable re-renders every cell on
 each change, and `Static.update` lays out the whole screen: at ten samples a
 second either costs more than the guests).  It never takes the keyboard focus (the console keeps it, so
@@ -101,47 +101,40 @@ class GuestList(Widget, can_focus=False):
         super().__init__(**kwargs)
         self.names: list[str] = []
         self.selected: str | None = None
-        self._shown: tuple | None = None
-        self._text = Text()
-        self._line_count = 0
-
-    def render(self) -> Text:
-        return self._text
+        self._shown: tuple[list[list[str]], str | None] = ([], None)  # each line's cells, the selected
 
     def show_rows(self, rows: list[GuestRow], selected: str | None) -> None:
         """Redraw from the session's rows, if anything changed."""
-        cells = [row_cells(n, row) for n, row in enumerate(rows, 1)]
-        if (cells, selected) == self._shown:
+        shown = ([row_cells(n, row) for n, row in enumerate(rows, 1)], selected)
+        if shown == self._shown:
             return
-        self._shown = (cells, selected)
+        relayout = len(rows) != len(self.names)  # the list's height changes
+        self._shown = shown
         self.names = [row.name for row in rows]
         self.selected = selected
+        self.refresh(layout=relayout)
+
+    def render(self) -> Text:
+        cells, selected = self._shown
         heading = self.get_component_rich_style("guest-list--heading")
         highlight = self.get_component_rich_style("guest-list--selected")
         lines = [_line([name for name, _, _ in COLUMNS])]
         lines[0].stylize(heading)
-        for row, texts in zip(rows, cells, strict=True):
+        for name, texts in zip(self.names, cells, strict=True):
+            state = texts[2]
             styles = [""] * len(COLUMNS)
-            styles[2] = STATE_STYLES.get(row.state, "")
-            styles[-1] = "red" if row.state == "crashed" else "dim"
+            styles[2] = STATE_STYLES.get(state, "")
+            styles[-1] = "red" if state == "crashed" else "dim"
             line = _line(texts, styles)
-            if row.name == selected:
+            if name == selected:
                 line.pad_right(FULL_WIDTH - line.cell_len)  # the band spans the list (tcss clips it)
                 line.stylize(Style(bgcolor=highlight.bgcolor, bold=highlight.bold))  # keeps the state's colour
             lines.append(line)
-        relayout = len(lines) != self._line_count  # the list's height changes
-        self._line_count = len(lines)
-        self._text = Text("\n").join(lines)
-        self.refresh(layout=relayout)
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._shown = None  # a new theme: draw again at the next sample
+        return Text("\n").join(lines)
 
     def cells_of(self, name: str) -> list[str]:
         """What guest `name`'s line shows, column by column."""
-        cells, _ = self._shown or ([], None)
-        return cells[self.names.index(name)]
+        return self._shown[0][self.names.index(name)]
 
     def on_click(self, event: events.Click) -> None:
         index = event.y - self.gutter.top - 1 + int(self.scroll_y)  # the heading is line 0
