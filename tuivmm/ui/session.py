@@ -145,6 +145,10 @@ class GuestFigures:
 class Session:
     def __init__(self, lineup: Lineup, *, realtime: bool = True):
         self.vmm = Vmm(flawed_eret=lineup.flawed_eret, realtime=realtime)
+        if realtime:
+            # Live on the app's loop: shorter slices, so a key or a redraw never waits
+            # long behind a round of busy guests.
+            self.vmm.slice_cycles, self.vmm.slice_exits = 5_000, 50
         self.errors: list[str] = []  # one line each, for the app to show
         self.notices: list[str] = []
         self.terminals: dict[str, Terminal] = {}
