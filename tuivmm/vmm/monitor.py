@@ -464,7 +464,8 @@ class Guest:
             return
         bt = self.bt
         if bt is not None and access == STORE and page in bt.scanned:
-            if self._fetch_gpa(e.epc) is not None and self._fetch_gpa(e.epc) >> 12 == page:
+            code = self._fetch_gpa(e.epc)
+            if code is not None and code >> 12 == page:
                 # Code writing its own page, which must stay executable: emulate the
                 # store, keeping the page translated.
                 self._emulate_access(e, va, gpa, mmio=False, bt_store=True)
@@ -685,13 +686,11 @@ class Guest:
         self._retire((e.epc + 4) & 0xFFFF_FFFF)
 
     def _device_name(self, pa: int) -> str:
-        hit = self.vcpu.bus.find(pa)
-        if hit is None:
-            return f"{pa:#010x}"
-        for base, _end, name in self.vcpu.bus.regions():
-            if base <= pa < _end:
+        """`name+offset` of the device at guest-physical `pa`, for the trap log."""
+        for base, end, name in self.vcpu.bus.regions():
+            if base <= pa < end:
                 return f"{name}+{pa - base:#x}"
-        return f"{pa:#010x}"  # pragma: no cover
+        return f"{pa:#010x}"
 
     # --- interrupts, input, time -------------------------------------------------------------
 
