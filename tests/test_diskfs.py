@@ -371,3 +371,56 @@ def test_fs_h_constants_equal_diskfs() -> None:
     for name, expr in defines:
         values[name] = eval(expr.replace("/", "//"), {}, dict(values))  # our own header
         assert values[name] == getattr(diskfs, name), name
+
+
+# --- the same tool as `tuivmm disk`, and a guest reading what the host put there ---------
+
+
+def tuivmm_disk(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "tuivmm", "disk", *args], cwd=ROOT, env=env,
+                          capture_output=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_tuivmm_disk_prepares_a_file_the_unix_guest_reads(tmp_path: Path) -> None:
+    image, host = str(tmp_path / "d.img"), tmp_path / "notes.txt"
+    host.write_bytes(b"prepared on the host\n")
+    assert tuivmm_disk("create", image).returncode == 0
+    assert tuivmm_disk("put", image, str(host)).returncode == 0
+    listing = tuivmm_disk("list", image).stdout.decode().split()
+    assert listing[:2] == ["notes.txt", "21"]
+    # The guest sees the file, and writes one of its own, which the host then copies out.
+    run = subprocess.run([sys.executable, "-m", "tuivmm", "run", "unix", "--disk", image, "--no-net"],
+                         input=b"cat notes.txt\nwrite back.txt from the guest\nshutdown\n", cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert b"[unix] prepared on the host" in run.stdout
+    out = tmp_path / "back.txt"
+    got = subprocess.run([sys.executable, "-m", "tuivmm", "disk", "get", image, "back.txt", str(out)], cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, timeout=60)  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    assert out.read_bytes() == b"from the guest\n"
+    assert tuivmm_disk("check", image).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ls", "{tmp}/missing.img"], "no such file"),
+        (["get", "{img}", "nope", "{tmp}/out"], "nope: no such file"),
+        (["create", "{img}"], "already exists"),
+        (["ls", "{junk}"], "not a tuivmm unix disk image"),
+        (["put", "{img}", "{tmp}/no-host-file"], "No such file or directory"),
+    ],
+)
+def test_tuivmm_disk_errors_are_one_line_with_status_2(tmp_path: Path, args: list[str], message: str) -> None:
+    img, junk = tmp_path / "d.img", tmp_path / "junk.img"
+    mkfs(img, 64)
+    junk.write_bytes(b"\x01" * 3000)
+    before = img.read_bytes()
+    result = tuivmm_disk(*(a.format(tmp=tmp_path, img=img, junk=junk) for a in args))
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("tuivmm: ") and message in lines[0], lines
+    assert img.read_bytes() == before
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,9 @@ commands:
                 Exit status 0 when every guest powered off with success; else the
                 first failing guest's code, 4 when a guest crashed, 124 when
                 --max-insns ran out, 3 when the guests sleep forever with no input.
+  disk COMMAND IMAGE ...
+                make and change unix disk images from the host: create, ls,
+                check, cat, put (copy a host file in), get (copy one out), rm.
   dash [GUEST...]
                 the dashboard: the guests (or --config FILE's lineup, or with
                 neither, the default lineup) running together, each guest's
@@ -105,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     guests = commands.add_parser("guests", help="list the packaged guests",
                                  description="List the packaged guests: name and what each is.")  # fmt: skip
     guests.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    from tuivmm.diskfs_cli import add_commands
+
+    disk = commands.add_parser(
+        "disk", help="make and change unix disk images from the host",
+        description="Make, list and change disk images in the unix guest's file system (TUFS), before or "
+        "after a guest uses them. Every change writes the whole image beside it and renames it into place, "
+        "so an image is never half-written. Do not change an image a running guest has open.",
+    )  # fmt: skip
+    disk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_commands(disk.add_subparsers(dest="disk_command", required=True, metavar="COMMAND"))
     return parser
 
 
@@ -214,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "guests":
             return cmd_guests()
+        if args.command == "disk":
+            return cmd_disk(args)
         parser.error(f"unknown command {args.command}")
     except UserError as exc:
         if args.debug:
@@ -232,6 +248,18 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_INTERNAL
     return 0
+
+
+def cmd_disk(args: argparse.Namespace) -> int:
+    from tuivmm.diskfs import DiskError
+    from tuivmm.diskfs_cli import run
+
+    try:
+        return run(args)
+    except DiskError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)) from None
 
 
 def cmd_guests() -> int:
