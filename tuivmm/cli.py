@@ -190,6 +190,9 @@ def _add_run_parser(commands) -> None:
                           "assist); repeatable")
     run.add_argument("--trace-exits", metavar="FILE",
                      help="write every trap the VMM handles, one line each, to FILE ('-' = stderr)")
+    run.add_argument("--pcap", metavar="FILE",
+                     help="capture every Ethernet frame crossing the virtual switch into FILE (pcap format, "
+                          "for tshark or Wireshark), stamped with the sending guest's virtual time")
     run.add_argument("--stats", action="store_true",
                      help="at the end, print per guest on stderr: instructions (direct and emulated), "
                           "exits by reason, hidden and true page faults")
@@ -387,6 +390,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from tuivmm.terminal import StdinInput
 
+    if args.pcap is not None and args.no_net:
+        raise UserError("--pcap captures the virtual switch, and --no-net leaves the guests off it")
     images = [_image_path(image) for image in args.guests]  # every image exists before any disk is made
     bases = [Path(image).stem for image in images]
     names = guest_names(bases)
@@ -430,7 +435,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"tuivmm: {notice}", file=sys.stderr, flush=True)
             plans.append(GuestPlan(name, image, rams[i], guest_disk.path, remedies[i], programs[i]))
         settings = Settings(max_insns=args.max_insns, flawed_eret=args.flawed_eret, net=not args.no_net,
-                            trace_exits=args.trace_exits, stats=args.stats)  # fmt: skip
+                            trace_exits=args.trace_exits, stats=args.stats, pcap=args.pcap)  # fmt: skip
         try:
             return HeadlessRun(plans, settings, stdin=StdinInput()).run()
         except RunError as exc:

@@ -61,6 +61,7 @@ class Settings:
     net: bool = True
     trace_exits: str | None = None  # a file, "-" for stderr
     stats: bool = False
+    pcap: str | None = None  # capture the virtual switch into this file
 
 
 def guest_names(bases: list[str]) -> list[str]:
@@ -258,6 +259,7 @@ class HeadlessRun:
         self.quit = False
         self._changed: asyncio.Event | None = None
         self._trace: IO[str] | None = None
+        self._pcap = None
 
     # --- setting up -----------------------------------------------------------------------
 
@@ -275,6 +277,13 @@ class HeadlessRun:
                 except OSError as exc:
                     raise RunError(f"{s.trace_exits}: {exc.strerror or exc}") from None
         self.vmm = Vmm(flawed_eret=s.flawed_eret)
+        if s.pcap is not None:
+            from tuivmm.vmm.pcap import PcapError, capture
+
+            try:
+                self._pcap = capture(self.vmm, s.pcap)
+            except PcapError as exc:
+                raise RunError(str(exc)) from None
         for plan in self.plans:
             if plan.program is not None and len(plan.program.data) > plan.ram_mib * MIB:
                 raise RunError(f"{plan.image}: the program ({len(plan.program.data)} bytes) does not fit in RAM")
@@ -326,6 +335,14 @@ class HeadlessRun:
             pass
 
     def close(self) -> None:
+        if self._pcap is not None:
+            from tuivmm.vmm.pcap import PcapError
+
+            try:
+                self._pcap.close()
+            except PcapError as exc:
+                print(f"tuivmm: {exc}", file=self.stderr)
+            self._pcap = None
         if self.vmm is not None:
             self.vmm.close()
         if self._trace is not None:
