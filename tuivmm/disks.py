@@ -59,9 +59,10 @@ class GuestDisk:
 
 
 def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-             no_disk: bool = False) -> GuestDisk:  # fmt: skip
+             no_disk: bool = False, keep_hint: str = "use --disk FILE to keep its files") -> GuestDisk:  # fmt: skip
     """The disk for a guest run from IMAGE (a packaged guest's name or a path) with the
     user's --disk (None if not given), --disk-ro and --no-disk; see the module's policy.
+    `keep_hint` tells the user how to keep a throwaway disk's files where they started.
     DiskSetupError says why it cannot be done."""
     if no_disk:
         if disk is not None:
@@ -82,7 +83,7 @@ def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_onl
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         return GuestDisk(path, f"{name} has no --disk, so it gets a fresh empty {FRESH_SIZE_TEXT} disk "
-                         "that is thrown away at exit (use --disk FILE to keep its files)", scratch)  # fmt: skip
+                         f"that is thrown away at exit ({keep_hint})", scratch)  # fmt: skip
     path = Path(disk)
     if path.is_dir():
         raise DiskSetupError(f"{disk}: is a directory, not a disk image")

@@ -176,7 +176,8 @@ class Session:
             spec = GuestSpec(spec)
         image = resolve(spec.image)
         try:
-            disk = disk_for(spec.image, spec.disk)
+            disk = disk_for(spec.image, spec.disk, keep_hint='a `disk = "FILE"` for it in a --config lineup '
+                            "keeps its files")  # fmt: skip
         except DiskSetupError as exc:
             self.errors.append(f"{spec.image}: {exc}")
             return None

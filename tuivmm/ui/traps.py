@@ -380,6 +380,9 @@ class TrapLogPane(Vertical):
 # --- the counters -----------------------------------------------------------------------------
 
 COUNTER_COLUMNS = ("exit reason", "total", "per second", "share")
+# Fixed widths: the figures grow as the guest runs, and a column sized by its first
+# rows would cut them ("15,48" for 15,480).
+COUNTER_WIDTHS = (14, 13, 10, 6)
 
 
 class CountersPane(Vertical):
@@ -414,8 +417,8 @@ class CountersPane(Vertical):
     def on_mount(self) -> None:
         self._table = self.query_one("#ctr-table", DataTable)
         self._spark = self.query_one("#ctr-spark", Sparkline)
-        for column in COUNTER_COLUMNS:
-            self._table.add_column(column, key=column)
+        for column, width in zip(COUNTER_COLUMNS, COUNTER_WIDTHS, strict=True):
+            self._table.add_column(column, key=column, width=width)
         self._ready = True
         self.refresh_from_session()
 
