@@ -214,6 +214,9 @@ def _add_dash_parser(commands) -> None:
                            "flawed_eret; GUESTs given too are added after its guests")
     dash.add_argument("--flawed-eret", action="store_true",
                       help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
+    dash.add_argument("--pcap", metavar="FILE",
+                      help="capture every Ethernet frame crossing the virtual switch into FILE (pcap format), "
+                           "written when the dashboard quits")
     dash.add_argument("--remedy", type=_remedy, metavar="{none,bt,pv,hw}",
                       help="how the VMM copes with --flawed-eret, for the GUESTs given here (default none)")
     dash.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -294,7 +297,12 @@ def cmd_dash(args: argparse.Namespace) -> int:
     from tuivmm.ui.app import TuivmmApp
     from tuivmm.ui.session import Session
 
-    session = Session(lineup)
+    from tuivmm.vmm.pcap import PcapError
+
+    try:
+        session = Session(lineup, pcap=getattr(args, "pcap", None))
+    except PcapError as exc:
+        raise UserError(str(exc)) from None
     # Killed (SIGTERM), or its terminal closed (SIGHUP): unwind, so the throwaway
     # disks are removed and the terminal restored.
     previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -305,7 +313,10 @@ def cmd_dash(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         TuivmmApp(session).run()
     finally:
+        shown = len(session.errors)
         session.close()
+        for error in session.errors[shown:]:
+            print(f"tuivmm: {error}", file=sys.stderr, flush=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

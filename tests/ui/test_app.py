@@ -108,6 +108,26 @@ async def test_the_default_lineup_boots_and_what_is_typed_reaches_the_first_unix
 
 
 @pytest.mark.asyncio
+async def test_a_ping_typed_in_the_dashboard_is_in_its_pcap_capture(tmp_path):
+    capture = tmp_path / "dash.pcap"
+    session = Session(lineup_from_names(["unix", "unix"]), pcap=str(capture))
+    app = TuivmmApp(session)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            unix = session.terminals["unix"]
+            await wait_for(pilot, lambda: unix.text().endswith("$"), "the unix prompt")
+            await type_keys(pilot, *text_keys("ping 10.0.0.2"), "enter")
+            await wait_for(pilot, lambda: "3 packets transmitted, 3 received" in unix.text(), "the ping")
+            assert not capture.exists()  # written when the dashboard is done
+    finally:
+        session.close()
+    result = subprocess.run(["tshark", "-r", str(capture), "-Y", "icmp", "-T", "fields", "-e", "icmp.type"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["8", "0"] * 3
+
+
+@pytest.mark.asyncio
 async def test_ctrl_c_tab_and_arrows_go_to_the_guest_not_to_the_app(idle_session):
     app = TuivmmApp(idle_session, autostart=False)
     async with app.run_test(size=SIZE) as pilot:

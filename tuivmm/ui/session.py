@@ -21,6 +21,7 @@ from tuivmm.disks import DiskSetupError, GuestDisk, disk_for
 from tuivmm.guests import resolve
 from tuivmm.ui.lineup import GuestSpec, Lineup
 from tuivmm.vmm import Guest, GuestState, Vmm, VmmError
+from tuivmm.vmm.pcap import PcapError, capture
 from tuivmm.vmm.traplog import RateMeter
 
 COLUMNS, LINES = 80, 24
@@ -143,8 +144,10 @@ class GuestFigures:
 
 
 class Session:
-    def __init__(self, lineup: Lineup, *, realtime: bool = True):
+    def __init__(self, lineup: Lineup, *, realtime: bool = True, pcap: str | None = None):
+        """`pcap`: capture the virtual switch into this file (PcapError if it cannot be made)."""
         self.vmm = Vmm(flawed_eret=lineup.flawed_eret, realtime=realtime)
+        self.pcap = capture(self.vmm, pcap) if pcap is not None else None
         if realtime:
             # Live on the app's loop: shorter slices, so a key or a redraw never waits
             # long behind a round of busy guests.
@@ -232,6 +235,12 @@ class Session:
         for disk in self._disks.values():
             disk.close()
         self._disks.clear()
+        if self.pcap is not None:
+            try:
+                self.pcap.close()
+            except PcapError as exc:
+                self.errors.append(str(exc))
+            self.pcap = None
 
     # --- commands (all the UI may change) --------------------------------------------------
 
