@@ -131,12 +131,20 @@ class Board:
     def load(self, path: str | os.PathLike[str]) -> Image:
         """Load an ELF image into RAM and point the hart at its entry (a0 = hartid 0)."""
         image = load_elf(path)
+        self.load_image(image)
+        return image
+
+    def load_image(self, image: Image) -> None:
+        """Place an image already read (its segments, entry and symbols) in RAM and
+        point the hart at its entry: what `load` does after reading the file, and what
+        a reset does again, so a reset boots what was loaded (not whatever the file
+        holds by then), and a restored snapshot, which carries its image, can reset
+        without the file."""
         place(image, self.ram)
         self.image = image
         self.hart.reset(image.entry)
         if "tohost" in image.symbols:
             self.attach_htif(image.symbols["tohost"], image.symbols.get("fromhost"))
-        return image
 
     def load_program(self, data: bytes, entry: int | None = None) -> None:
         """Put raw code (e.g. from `machine.cpu.asm.assemble`) at the start of RAM."""
@@ -154,11 +162,46 @@ class Board:
         for device in (self.clint, self.plic, self.uart, *self.virtio.values()):
             device.reset()
         if self.image is not None:
-            self.load(self.image.path)
+            self.load_image(self.image)
         else:
             self.hart.reset()
 
     def close(self) -> None:
         if self.blk is not None:
             self.blk.close()
+
+    # --- snapshots -----------------------------------------------------------------------
+
+    def save_state(self) -> dict:
+        """Every device's state and the console so far, as plain data: the clock (its
+        alarm belongs to the CLINT), CLINT, PLIC, UART, HTIF (or None), and each
+        virtio transport by slot.  The hart, RAM, the disk's contents and the loaded
+        image are saved by whoever owns them (`tuivmm.vmm.snapshot`)."""
+        return {
+            "clock": self.hart.clock.save_state(),
+            "clint": self.clint.save_state(),
+            "plic": self.plic.save_state(),
+            "uart": self.uart.save_state(),
+            "htif": self.htif.save_state() if self.htif is not None else None,
+            "virtio": {str(slot): transport.save_state() for slot, transport in self.virtio.items()},
+            "output": bytes(self.output),
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned, on a board built alike (the same
+        virtio devices in the same slots) whose hart and RAM are back already.
+        ValueError if the board is not alike."""
+        slots = {str(slot) for slot in self.virtio}
+        if set(state["virtio"]) != slots:
+            raise ValueError(f"virtio devices in slots {sorted(state['virtio'])}, this board has {sorted(slots)}")
+        self.hart.clock.load_state(state["clock"], self.clint._update_timer)
+        self.clint.load_state(state["clint"])
+        self.plic.load_state(state["plic"])
+        self.uart.load_state(state["uart"])
+        htif = state["htif"]
+        if htif is not None:
+            self.attach_htif(htif["tohost"], htif["fromhost"]).load_state(htif)
+        for slot, transport in self.virtio.items():
+            transport.load_state(state["virtio"][str(slot)])
+        self.output[:] = state["output"]
 

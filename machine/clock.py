@@ -49,6 +49,22 @@ class Clock:
             self.alarm_cycle = max(0, ticks * self.cycles_per_tick)
         self.on_alarm_change()
 
+    def save_state(self) -> dict:
+        """The clock as plain data, for a snapshot: mtime's offset and the armed alarm
+        (whether one is armed, not its callback: the board wires that back)."""
+        return {"cycles_per_tick": self.cycles_per_tick, "offset": self._offset, "alarm_cycle": self.alarm_cycle,
+                "alarm_mtime": self._alarm_mtime, "armed": self._alarm_callback is not None}  # fmt: skip
+
+    def load_state(self, state: dict, callback: Callable[[], None] | None) -> None:
+        """Put back what `save_state` returned; an armed alarm calls `callback` (the
+        CLINT's, which is the only device that arms this clock)."""
+        self.cycles_per_tick = state["cycles_per_tick"]
+        self._offset = state["offset"]
+        self.alarm_cycle = state["alarm_cycle"]
+        self._alarm_mtime = state["alarm_mtime"]
+        self._alarm_callback = callback if state["armed"] else None
+        self.on_alarm_change()
+
     def fire_due(self) -> None:
         """Run the alarm if the cycle count has reached it (called by the hart)."""
         if self._cycles() >= self.alarm_cycle and self._alarm_callback is not None:

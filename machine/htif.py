@@ -34,6 +34,15 @@ class Htif:
         hart.add_watch(tohost, self._stored)
         hart.add_watch(tohost + 4, self._stored)
 
+    def save_state(self) -> dict:
+        """Where tohost/fromhost are and which halves of a command have been written."""
+        return {"tohost": self.tohost, "fromhost": self.fromhost, "written": sorted(self._written)}
+
+    def load_state(self, state: dict) -> None:
+        """Put back the half-written command of `save_state` (the addresses are the
+        board's to attach: `Board.attach_htif`)."""
+        self._written = {addr for addr in state["written"] if addr in (self.tohost, self.tohost + 4)}
+
     def _stored(self, addr: int, value: int) -> None:
         self._written.add(addr)
         if len(self._written) < 2:

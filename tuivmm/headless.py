@@ -4,9 +4,16 @@ Every guest runs as its own asyncio task (`Vmm.serve`); a watcher task beside th
 enforces --max-insns and decides when the run is over.  A thread reads stdin and
 hands what it reads to the first guest's console: piped input paced a line at a time,
 as `tuivmm bare` does; keys on a terminal at once, raw (Ctrl-A x quits).  While a
-pipe is open, the first guest is held (paused) at the exit where it starts waiting
-for input that has not come yet, until it comes, so a scripted run goes the same
-however fast the script writes.
+pipe is open, the whole monitor waits at the exit where the first guest starts
+waiting for a line that has not come yet, until it comes, so a scripted run goes the
+same, trap for trap and for every guest, however fast the script writes.
+
+--record FILE writes the session down (tuivmm/vmm/record.py); --replay FILE plays
+it again, taking no input, with the same console output and the same traps.
+
+--gdb [NAME=]PORT serves a GDB stub for a guest (tuivmm/vmm/gdbstub.py) on the same
+event loop; the guest waits at its first instruction for the debugger, and the run
+does not end while a debugger holds a guest (its state is not idle, nor finished).
 
 Each guest's console goes to stdout a line at a time, every line prefixed `[name] `,
 so lines of different guests never mix.  On a terminal, the unfinished line (a
@@ -17,16 +24,20 @@ ended with a newline when the run ends.
 The exit status: 0 when every guest powered off with success; otherwise the first
 failing guest's code (or 1), 4 if a guest crashed, 124 if one ran into --max-insns,
 3 if the run stopped because every guest left sleeps forever with no input to come,
-130 for Ctrl-A x.
+130 for Ctrl-A x; 2 if --save could not write a snapshot.
+
+--restore starts guests from snapshots (tuivmm/vmm/snapshot.py), first of all, each
+showing its console so far; --save writes snapshots when the run is over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 MIB = 1024 * 1024
@@ -36,6 +47,8 @@ EXIT_IDLE = 3
 EXIT_CRASH = 4
 EXIT_BUDGET = 124
 EXIT_QUIT = 130
+EXIT_SAVE = 2  # --save could not write its snapshot (or --record its log)
+EXIT_DIVERGED = 5  # --replay did not go as the recording did
 
 
 class RunError(Exception):
@@ -52,6 +65,8 @@ class GuestPlan:
     disk: str | None = None
     remedy: str = "none"
     program: Any = None
+    gdb_port: int | None = None  # serve a GDB stub on 127.0.0.1:PORT, the guest held until gdb lets it go
+    snapshot: Any = None  # a tuivmm.vmm.snapshot.Snapshot to restore (then `disk` is where its disk goes)
 
 
 @dataclass
@@ -62,6 +77,7 @@ class Settings:
     trace_exits: str | None = None  # a file, "-" for stderr
     stats: bool = False
     pcap: str | None = None  # capture the virtual switch into this file
+    save: dict[str, str] = field(default_factory=dict)  # guest name -> snapshot file written at the end
 
 
 def guest_names(bases: list[str]) -> list[str]:
@@ -95,6 +111,56 @@ def per_guest(option: str, values: list[tuple[str | None, Any]], names: list[str
         else:
             raise RunError(f"{option} {name}=...: no guest named {name} in this run ({', '.join(names)})")
     return [exact.get(n, by_base.get(b, every)) for n, b in zip(names, bases, strict=True)]
+
+
+def restored_disks(values: list[tuple[str | None, str]], restored: list[str],
+                   others: int) -> tuple[dict[str, str], list[tuple[str | None, str]]]:  # fmt: skip
+    """Split --disk values: {restored guest's name: FILE its saved disk goes to}, and
+    the rest (for the new guests).  A FILE without NAME is the restored guest's when
+    it is the only guest of the run."""
+    mine: dict[str, str] = {}
+    rest = []
+    for name, file in values:
+        if name is None and restored and (len(restored) + others > 1):
+            raise RunError("--disk needs NAME=FILE when there is more than one guest")
+        if name is None and restored:
+            mine[restored[0]] = file
+        elif name in restored:
+            mine[name] = file
+        else:
+            rest.append((name, file))
+    return mine, rest
+
+
+def not_restored(option: str, values: list[tuple[str | None, Any]], restored: list[str]) -> None:
+    """RunError if `--option NAME=...` names a restored guest (it keeps what it was saved with)."""
+    for name, _ in values:
+        if name in restored:
+            raise RunError(f"{option} {name}=...: {name} is restored from a snapshot and keeps its own")
+
+
+def save_targets(values: list[tuple[str | None, str]], names: list[str]) -> dict[str, str]:
+    """--save [NAME=]FILE: {guest name: FILE}.  NAME may be left out when the run has
+    one guest.  RunError for an unknown NAME, a FILE given twice, or a FILE that
+    cannot be written (a directory, or in a directory that does not exist) — found
+    before anything runs."""
+    targets: dict[str, str] = {}
+    for name, file in values:
+        if name is None:
+            if len(names) != 1:
+                raise RunError("--save needs NAME=FILE when there is more than one guest")
+            name = names[0]
+        if name not in names:
+            raise RunError(f"--save {name}=...: no guest named {name} in this run ({', '.join(names)})")
+        if file in targets.values() or name in targets:
+            raise RunError(f"--save {name}={file}: one snapshot file per guest, one guest per file")
+        directory = os.path.dirname(file) or "."
+        if os.path.isdir(file):
+            raise RunError(f"--save {file}: is a directory")
+        if not os.path.isdir(directory):
+            raise RunError(f"--save {file}: no such directory {directory}")
+        targets[name] = file
+    return targets
 
 
 class LinePrinter:
@@ -207,6 +273,9 @@ class StdinPump:
         self.on_data, self.on_end, self.on_quit = on_data, on_end, on_quit
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="tuivmm-stdin", daemon=True)
+        # What the thread read, in order: the loop runs it (`deliver`), or a caller that
+        # must wait for it right where it is (the held first guest) does.
+        self.posted: queue.SimpleQueue = queue.SimpleQueue()
 
     def start(self) -> None:
         self.thread.start()
@@ -215,10 +284,26 @@ class StdinPump:
         self.stopping.set()
 
     def _post(self, callback, *args) -> None:
+        self.posted.put((callback, args))
         try:
-            self.loop.call_soon_threadsafe(callback, *args)
+            self.loop.call_soon_threadsafe(self.deliver)
         except RuntimeError:  # the loop is closed: the run is over
             self.stopping.set()
+
+    def deliver(self, wait: float | None = None) -> None:
+        """On the loop's thread: run the callbacks for what has been read so far, in
+        order; with `wait`, first wait up to that many seconds for something."""
+        try:
+            item = self.posted.get(timeout=wait) if wait is not None else self.posted.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            callback, args = item
+            callback(*args)
+            try:
+                item = self.posted.get_nowait()
+            except queue.Empty:
+                return
 
     def _run(self) -> None:
         from tuivmm.terminal import QuitRequested
@@ -243,7 +328,10 @@ class HeadlessRun:
     `interactive` and `poll(timeout)`), or None for no input at all."""
 
     def __init__(self, plans: list[GuestPlan], settings: Settings, *, stdin=None,
-                 stdout: IO[bytes] | None = None, stderr: IO[str] | None = None):  # fmt: skip
+                 stdout: IO[bytes] | None = None, stderr: IO[str] | None = None,
+                 recorder=None, replayer=None):  # fmt: skip
+        """`recorder`: a tuivmm.vmm.record.Recorder writing this run down; `replayer`: a
+        Replayer playing a recording into it (then `stdin` is None)."""
         self.plans = plans
         self.settings = settings
         self.stdin = stdin
@@ -255,11 +343,17 @@ class HeadlessRun:
         self.guests: list = []
         self.outcome: dict[str, str] = {}  # why the run stopped a guest: "budget", "idle", "quit"
         self.stdin_ended = stdin is None
-        self.held = False  # the first guest is paused until more input comes
+        self.held = False  # the first guest waits for piped input that has not come yet
         self.quit = False
         self._changed: asyncio.Event | None = None
         self._trace: IO[str] | None = None
+        self.stubs: list = []  # tuivmm.vmm.gdbstub.GdbStub, one per guest with a gdb_port
+        self.save_failed = False
         self._pcap = None
+        self.recorder = recorder
+        self.replayer = replayer
+        self._pump: StdinPump | None = None
+        self._partial = bytearray()  # piped input after its last end of line
 
     # --- setting up -----------------------------------------------------------------------
 
@@ -288,7 +382,9 @@ class HeadlessRun:
             if plan.program is not None and len(plan.program.data) > plan.ram_mib * MIB:
                 raise RunError(f"{plan.image}: the program ({len(plan.program.data)} bytes) does not fit in RAM")
             try:
-                if plan.program is not None:
+                if plan.snapshot is not None:
+                    guest = self._restore(plan)
+                elif plan.program is not None:
                     guest = self.vmm.add_guest(program=plan.program, name=plan.name, ram_size=plan.ram_mib * MIB,
                                                disk=plan.disk, remedy=plan.remedy, net=s.net)  # fmt: skip
                 else:
@@ -305,10 +401,49 @@ class HeadlessRun:
                 guest.log.on_event = self._trace_event
             guest.instruction_limit = self.settings.max_insns  # the VMM stops it exactly there
             self.guests.append(guest)
+            if plan.snapshot is not None and guest.output:
+                self.printer.feed(guest.name, bytes(guest.output))  # its console so far, as it was shown
+        if self.recorder is not None:
+            self.recorder.attach(self.vmm)
+        if self.replayer is not None:
+            self.replayer.attach(self.vmm, self._replay_quit)
+
+    def _restore(self, plan: GuestPlan):
+        """The guest of `plan.snapshot`, restored into this run's VMM."""
+        from tuivmm.vmm.snapshot import SnapshotError, restore_guest
+
+        try:
+            return restore_guest(self.vmm, plan.snapshot, name=plan.name, disk=plan.disk)
+        except SnapshotError as exc:
+            raise RunError(str(exc)) from None
+
+    def save_snapshots(self) -> None:
+        """--save: write each named guest's snapshot now that the run is over, and say
+        so on stderr, one line each.  A crashed guest is not saved (its file is left as
+        it was); a snapshot that cannot be written is an error (exit status 2)."""
+        from tuivmm.vmm import GuestState
+        from tuivmm.vmm.snapshot import SnapshotError, save_guest
+
+        for guest in self.guests:
+            path = self.settings.save.get(guest.name)
+            if path is None:
+                continue
+            if guest.state is GuestState.CRASHED:
+                print(f"tuivmm: {guest.name} crashed, so no snapshot was written to {path}", file=self.stderr)
+                continue
+            try:
+                size = save_guest(guest, path)
+            except SnapshotError as exc:
+                print(f"tuivmm: {exc}", file=self.stderr)
+                self.save_failed = True
+                continue
+            print(f"tuivmm: saved {guest.name} after {guest.instructions} instructions to {path} "
+                  f"({-(-size // 1024)} KiB)", file=self.stderr)  # fmt: skip
 
     def _first_guest_event(self, event) -> None:
-        """Every exit of the first guest while stdin is a pipe still open: hold the guest
-        the moment it waits for input (asleep in WFI, or polling the UART's line status)
+        """Every exit of the first guest while stdin is a pipe still open: hold the guest,
+        and every other guest with it, the moment it waits for input (asleep in WFI, or
+        polling the UART's line status)
         and the next line has not arrived yet, until it does or stdin ends — as
         `tuivmm bare` waits for it — so a scripted run goes the same, instruction for
         instruction, however fast the script writes."""
@@ -325,8 +460,16 @@ class HeadlessRun:
         if (event.reason == T.WFI and guest.vcpu.sleeping) or (
             event.reason == T.MMIO and guest.board.uart.polls_since_tx >= 2
         ):
-            guest.pause()  # the slice ends after this exit
             self.held = True
+            if self.stubs or self._pump is None:
+                guest.pause()  # the slice ends after this exit (a debugger needs the event loop meanwhile)
+                return
+            # Every guest waits, right here, until the line comes (or stdin ends): the
+            # schedule then goes on as if the line had been there all along.  (Pausing
+            # only this guest would let the others run ahead, by however long the
+            # script took, and change how their frames meet it.)
+            while self.held:
+                self._pump.deliver(wait=0.2)
 
     def _trace_event(self, event) -> None:
         try:
@@ -364,20 +507,42 @@ class HeadlessRun:
                     asyncio.run(self._main())
             else:
                 asyncio.run(self._main())
+            self.save_snapshots()  # the guests are between slices for good; their disks still open
         finally:
             self.printer.finish()
             self.close()
-        return self.report()
+        return self._end_log(self.report())
+
+    def _end_log(self, status: int) -> int:
+        """--record: put the log in its place; --replay: check the run went as recorded.
+        The exit status."""
+        from tuivmm.vmm.record import RecordError
+
+        if self.recorder is not None:
+            try:
+                self.recorder.finish(status)
+            except RecordError as exc:
+                print(f"tuivmm: {exc}", file=self.stderr)
+                return EXIT_SAVE
+        if self.replayer is not None:
+            problem = self.replayer.verify(status)
+            if problem is not None:
+                print(f"tuivmm: the replay went differently from the recording: {problem}", file=self.stderr)
+                return EXIT_DIVERGED
+        return status
 
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         pump = None
-        if self.stdin is not None:
-            pump = StdinPump(self.stdin, loop, self._on_input, self._on_input_end, self._on_quit)
-            pump.start()
-        tasks = [asyncio.create_task(self.vmm.serve(g), name=f"guest {g.name}") for g in self.guests]
+        tasks: list[asyncio.Task] = []
         try:
+            await self._start_stubs()
+            if self.stdin is not None:
+                pump = StdinPump(self.stdin, loop, self._on_input, self._on_input_end, self._on_quit)
+                self._pump = pump
+                pump.start()
+            tasks = [asyncio.create_task(self.vmm.serve(g), name=f"guest {g.name}") for g in self.guests]
             await self._watch(tasks)
             for guest in self.guests:
                 guest.stop()  # wakes every task still waiting, so each returns
@@ -388,6 +553,24 @@ class HeadlessRun:
                 pump.stop()
             for task in tasks:
                 task.cancel()
+            for stub in self.stubs:
+                await stub.close()
+
+    async def _start_stubs(self) -> None:
+        """A GDB stub for each guest planned with a port; each such guest waits at its
+        first instruction for the debugger (the run goes on while one is held)."""
+        from tuivmm.vmm import VmmError
+        from tuivmm.vmm.gdbstub import HOST, GdbStub
+
+        for plan, guest in zip(self.plans, self.guests, strict=True):
+            if plan.gdb_port is None:
+                continue
+            try:
+                stub = await GdbStub.start(self.vmm, guest, plan.gdb_port, hold=True)
+            except VmmError as exc:
+                raise RunError(f"{guest.name}: {exc}") from None
+            self.stubs.append(stub)
+            print(f"[{guest.name}] gdb: waiting on {HOST}:{stub.port}", file=self.stderr, flush=True)
 
     async def _watch(self, tasks: list[asyncio.Task]) -> None:
         from tuivmm.vmm import GuestState
@@ -399,6 +582,8 @@ class HeadlessRun:
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # a bug of ours: the guest's task died
             if self.quit:
+                if self.recorder is not None:
+                    self.recorder.quit()
                 for guest in self.guests:
                     if not guest.state.finished:
                         self.outcome[guest.name] = "quit"
@@ -410,6 +595,10 @@ class HeadlessRun:
             unfinished = [g for g in self.guests if not g.state.finished]
             if not unfinished:
                 return
+            if self.replayer is not None and not any(g.state is GuestState.RUNNING for g in unfinished):
+                self.replayer.due()  # no slice will start: wake a guest (or quit) here if the recording did
+                if self.quit or any(g.state is GuestState.RUNNING for g in unfinished):
+                    continue
             no_more_input = self.stdin_ended or self.guests[0].state.finished
             if no_more_input and all(g.state is GuestState.IDLE for g in unfinished):
                 for guest in unfinished:
@@ -430,12 +619,39 @@ class HeadlessRun:
             self.guests[0].resume()
 
     def _on_input(self, data: bytes) -> None:
-        if self.guests and not self.guests[0].state.finished:
-            self.guests[0].send_input(data, interactive=self.interactive)
+        if not self.interactive:
+            # Whole lines only, so how the script's writes are cut up cannot matter.
+            self._partial += data
+            cut = max(self._partial.rfind(b"\n"), self._partial.rfind(b"\r")) + 1
+            if not cut:
+                return
+            data = bytes(self._partial[:cut])
+            del self._partial[:cut]
+        self._give_input(data)
+
+    def _give_input(self, data: bytes) -> None:
+        from tuivmm.vmm import GuestState
+
+        guest = self.guests[0] if self.guests else None
+        if guest is not None and not guest.state.finished:
+            if self.recorder is not None and guest.state is GuestState.IDLE:
+                self.recorder.woke(guest)  # a wall-clock moment: the log keeps its place in the schedule
+            guest.send_input(data, interactive=self.interactive)
         self._release()
         self._changed.set()
 
+    def _replay_quit(self) -> None:
+        """The recording quit here (Ctrl-A x): so does the replay, before another slice."""
+        self.quit = True
+        for guest in self.guests:
+            guest.pause()
+        if self._changed is not None:
+            self._changed.set()
+
     def _on_input_end(self) -> None:
+        if self._partial:  # a last line without its end
+            self._give_input(bytes(self._partial))
+            self._partial.clear()
         self.stdin_ended = True
         if self.guests:
             self.guests[0].log.on_event = self._trace_event if self._trace is not None else None
@@ -479,6 +695,8 @@ class HeadlessRun:
         if self.settings.stats:
             self.print_stats()
         err.flush()
+        if self.save_failed:
+            return EXIT_SAVE
         if self.quit:
             return EXIT_QUIT
         if fail_code is not None:

@@ -15,6 +15,7 @@ would enter M-mode is returned as an `Exit` instead (see `Hart`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from machine.bus import Bus
 from machine.clock import Clock
@@ -71,6 +72,35 @@ class ArchState(CsrMixin, MmuMixin):
     def _flush_jump_caches(self, every_space: bool = False) -> None:
         """No translated code here; the engine (`Hart`) overrides this."""
 
+    # --- snapshots ------------------------------------------------------------------------
+
+    def save_state(self) -> dict:
+        """The architectural state as plain data (ints, lists, None): registers, pc,
+        privilege, every field the CSR file keeps (WARL-legalised values, the software
+        and device halves of mip, the counter offsets, PMP), the LR/SC reservation,
+        WFI sleep, a halt not yet reported, and the retired/idle counters.  The clock
+        is the board's to save (its alarm belongs to the CLINT).  Caches — TLBs, PMP
+        regions, translated code — are not state: `load_state` rebuilds them."""
+        state = {name: getattr(self, name) for name in _SAVED_FIELDS + CSR_FIELDS}
+        state["x"] = list(self.x)
+        state["pmpcfg"] = list(self.pmpcfg)
+        state["pmpaddr"] = list(self.pmpaddr)
+        state["halted"] = list(self.halted) if self.halted is not None else None
+        return state
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned, then drop every cached translation and
+        recompute PMP from the restored pmpcfg/pmpaddr."""
+        for name in _SAVED_FIELDS + CSR_FIELDS:
+            setattr(self, name, state[name])
+        self.x[:] = [value & 0xFFFF_FFFF for value in state["x"]]
+        self.x[0] = 0
+        self.pmpcfg = list(state["pmpcfg"])
+        self.pmpaddr = list(state["pmpaddr"])
+        self.halted = tuple(state["halted"]) if state["halted"] is not None else None
+        self._rebuild_pmp()
+        self.flush_tlb()
+
     # --- pins -------------------------------------------------------------------------
 
     def set_pending(self, bit: int, level: bool) -> None:
@@ -107,7 +137,6 @@ class ArchState(CsrMixin, MmuMixin):
         code = cause & 0x7FFF_FFFF
         deleg = self.mideleg if interrupt else self.medeleg
         priv = self.priv
-        self.reservation = None
         status = self.mstatus
         if priv <= C.S and (deleg >> code) & 1:
             self.scause, self.sepc, self.stval = cause, epc, tval
@@ -120,6 +149,9 @@ class ArchState(CsrMixin, MmuMixin):
             vector = self.stvec
         else:
             if self.host_mode:
+                # Reported, not taken: the LR reservation stays, for the monitor to end
+                # only if the guest itself takes a trap (a hidden page fault or an
+                # emulated device access is no trap to the guest's hardware).
                 return Exit(ExitKind.TRAP, cause=cause, tval=tval, epc=epc, priv=priv,
                             insn=0 if interrupt else self._insn_bits(epc, cause))  # fmt: skip
             self.mcause, self.mepc, self.mtval = cause, epc, tval
@@ -130,6 +162,7 @@ class ArchState(CsrMixin, MmuMixin):
             self.priv = C.M
             vector = self.mtvec
         self.mstatus = status
+        self.reservation = None
         base = vector & ~3
         self.pc = base + 4 * code if interrupt and vector & 1 else base
         if self.on_trap is not None:
@@ -232,6 +265,19 @@ class ArchState(CsrMixin, MmuMixin):
                 self.csr_write(num, base | operand if name.startswith("csrrs") else base & ~operand)
         if rd:
             self.x[rd] = old
+
+
+def _csr_fields() -> tuple[str, ...]:
+    """Every attribute the CSR file keeps, as `_init_csrs` creates them (so a field
+    added there is saved in snapshots without anyone remembering to list it)."""
+    probe = SimpleNamespace()
+    CsrMixin._init_csrs(probe)  # type: ignore[arg-type]
+    return tuple(vars(probe))
+
+
+CSR_FIELDS = _csr_fields()
+_SAVED_FIELDS = ("pc", "priv", "icount", "idle_cycles", "sleeping", "reservation", "flawed_xret_pc", "_insn",
+                 "flawed_eret", "trap_xret")  # fmt: skip
 
 
 def _highest(pending: int) -> int:

@@ -47,6 +47,16 @@ class Clint:
         self.mtimecmp = MASK64
         self._update_timer()
 
+    def save_state(self) -> dict:
+        """msip and mtimecmp as plain data (mtime and the alarm live in the clock)."""
+        return {"msip": self.msip, "mtimecmp": self.mtimecmp}
+
+    def load_state(self, state: dict) -> None:
+        """Put back `save_state`'s registers.  The pins they drive are the hart's to
+        restore (mip), and the alarm the clock's, so nothing is re-evaluated here."""
+        self.msip = state["msip"] & 1
+        self.mtimecmp = state["mtimecmp"] & MASK64
+
     def read(self, offset: int, size: int) -> int:
         if MSIP_OFFSET <= offset < MSIP_OFFSET + 4:
             return _read_part(self.msip, offset - MSIP_OFFSET, size)

@@ -54,6 +54,27 @@ class Plic:
         self._pending = 0  # bit per source: a request latched by the gateway
         self._update()
 
+    def save_state(self) -> dict:
+        """Priorities, enables, thresholds and each source's line, in-service and
+        gateway-pending bits, as plain data."""
+        return {"sources": self.sources, "priority": list(self.priority), "enable": list(self.enable),
+                "threshold": list(self.threshold), "level": self.level, "claimed": self.claimed,
+                "pending": self._pending}  # fmt: skip
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned, and drive MEIP/SEIP to match it."""
+        contexts = len(CONTEXT_PINS)
+        if (state["sources"] != self.sources or len(state["priority"]) != self.sources
+                or len(state["enable"]) != contexts or len(state["threshold"]) != contexts):  # fmt: skip
+            raise ValueError(f"PLIC state of another shape (this PLIC has {self.sources} sources)")
+        self.priority = [p & PRIORITY_MASK for p in state["priority"]]
+        self.enable = list(state["enable"])
+        self.threshold = [t & PRIORITY_MASK for t in state["threshold"]]
+        self.level = state["level"]
+        self.claimed = state["claimed"]
+        self._pending = state["pending"]
+        self._update()
+
     def irq_line(self, source: int) -> Callable[[bool], None]:
         """The callable a device drives its interrupt line with."""
         if not 1 <= source < self.sources:

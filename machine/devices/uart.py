@@ -70,6 +70,27 @@ class Uart16550:
         self._level = False
         self.irq(False)
 
+    def save_state(self) -> dict:
+        """Registers, the receive FIFO, the THR-empty event and the interrupt line, as
+        plain data."""
+        return {"ier": self.ier, "lcr": self.lcr, "mcr": self.mcr, "scr": self.scr, "fcr": self.fcr,
+                "divisor": self.divisor, "rx": bytes(self.rx), "thr_interrupt": self.thr_interrupt,
+                "level": self._level, "polls_since_tx": self.polls_since_tx}  # fmt: skip
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned.  The interrupt line's level is taken as
+        saved, not driven: the interrupt controller restores its own view of it."""
+        self.ier = state["ier"] & IER_MASK
+        self.lcr = state["lcr"] & 0xFF
+        self.mcr = state["mcr"] & MCR_MASK
+        self.scr = state["scr"] & 0xFF
+        self.fcr = state["fcr"] & 0xFF
+        self.divisor = state["divisor"] & 0xFFFF
+        self.rx = deque(bytes(state["rx"]))
+        self.thr_interrupt = bool(state["thr_interrupt"])
+        self._level = bool(state["level"])
+        self.polls_since_tx = state["polls_since_tx"]
+
     # --- host side ----------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:

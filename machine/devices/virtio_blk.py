@@ -62,6 +62,28 @@ class VirtioBlk(VirtioDevice):
     def close(self) -> None:
         self._image.close()
 
+    def save_state(self) -> dict:
+        """The request counters (the image's contents are `read_image`'s)."""
+        return {"requests": self.requests, "errors": self.errors}
+
+    def load_state(self, state: dict) -> None:
+        self.requests = state["requests"]
+        self.errors = state["errors"]
+
+    def read_image(self) -> bytes:
+        """The whole image file as it is now, through the open file (which may be a
+        throwaway copy whose name is already gone)."""
+        size = os.fstat(self._image.fileno()).st_size
+        chunks = []
+        offset = 0
+        while offset < size:
+            chunk = os.pread(self._image.fileno(), min(size - offset, 1 << 20), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks)
+
     def config(self) -> bytes:
         # struct virtio_blk_config: only `capacity` is meaningful with our features.
         return struct.pack("<Q", self.capacity)

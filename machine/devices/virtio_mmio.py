@@ -100,6 +100,13 @@ class VirtioDevice:
     def reset(self) -> None:
         """Forget everything negotiated; called on a device reset."""
 
+    def save_state(self) -> dict:
+        """What the device keeps beyond the transport, as plain data (for snapshots)."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned."""
+
 
 class VirtioMmio:
     def __init__(self, device: VirtioDevice, irq: Callable[[bool], None], ram: Ram):
@@ -128,6 +135,35 @@ class VirtioMmio:
         self.interrupt_status = 0
         self.irq(False)
         self.device.reset()
+
+    def save_state(self) -> dict:
+        """The transport (status, features, selectors, interrupt status), its queues
+        and the device behind it, as plain data.  Devices serve every request when the
+        driver notifies, so between two guest instructions nothing is in flight."""
+        return {"device_id": self.device.device_id, "status": self.status,
+                "device_features_sel": self.device_features_sel, "driver_features_sel": self.driver_features_sel,
+                "driver_features": self.driver_features, "queue_sel": self.queue_sel,
+                "interrupt_status": self.interrupt_status, "config_generation": self.config_generation,
+                "broken_reason": self.broken_reason, "queues": [q.save_state() for q in self.queues],
+                "device": self.device.save_state()}  # fmt: skip
+
+    def load_state(self, state: dict) -> None:
+        """Put back what `save_state` returned (guest RAM must already be back: ready
+        queues are checked against it).  The interrupt line is left to the interrupt
+        controller's own restored state."""
+        if state["device_id"] != self.device.device_id or len(state["queues"]) != len(self.queues):
+            raise ValueError(f"virtio state of device {state['device_id']} for device {self.device.device_id}")
+        self.status = state["status"] & 0xFF
+        self.device_features_sel = state["device_features_sel"]
+        self.driver_features_sel = state["driver_features_sel"]
+        self.driver_features = state["driver_features"]
+        self.queue_sel = state["queue_sel"]
+        self.interrupt_status = state["interrupt_status"]
+        self.config_generation = state["config_generation"]
+        self.broken_reason = state["broken_reason"]
+        for queue, saved in zip(self.queues, state["queues"], strict=True):
+            queue.load_state(saved)
+        self.device.load_state(state["device"])
 
     # --- services for the device ----------------------------------------------------
 

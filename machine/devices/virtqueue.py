@@ -87,6 +87,24 @@ class Virtqueue:
         self.last_avail = 0  # next available-ring entry the device will take
         self.used_idx = 0  # the device's copy of used->idx
 
+    def save_state(self) -> list[int]:
+        """Where the driver put the queue and how far the device got, as plain data:
+        [size, ready, desc_addr, driver_addr, device_addr, last_avail, used_idx]."""
+        return [self.size, int(self.ready), self.desc_addr, self.driver_addr, self.device_addr,
+                self.last_avail, self.used_idx]  # fmt: skip
+
+    def load_state(self, state: list[int]) -> None:
+        """Put back what `save_state` returned.  A ready queue must pass `check_layout`
+        (the guest's RAM comes back first), so a doctored snapshot cannot point the
+        device outside RAM."""
+        size, ready, self.desc_addr, self.driver_addr, self.device_addr, last_avail, used_idx = state
+        self.size = size
+        self.last_avail, self.used_idx = last_avail & 0xFFFF, used_idx & 0xFFFF
+        self.ready = False
+        if ready:
+            self.check_layout()
+            self.ready = True
+
     def check_layout(self) -> None:
         """Spec 2.7 alignment and size rules, and that every area lies in RAM."""
         size = self.size

@@ -3,6 +3,7 @@ guest list, the add-guest dialog, and the command line that starts it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from toolchain import cross_tool, run_tool
 
 from tuivmm.ui.app import TuivmmApp
 from tuivmm.ui.console import ConsoleGrid, ConsolePane
-from tuivmm.ui.dialogs import AddGuestDialog
+from tuivmm.ui.dialogs import AddGuestDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
 from tuivmm.ui.lineup import default_lineup, lineup_from_names
@@ -125,6 +126,95 @@ async def test_a_ping_typed_in_the_dashboard_is_in_its_pcap_capture(tmp_path):
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["8", "0"] * 3
+
+
+async def rsp(reader, writer, payload: str) -> str:
+    """One gdb remote-protocol exchange (ack mode): send `payload`, return the reply."""
+    from tuivmm.vmm.gdbstub import frame
+
+    writer.write(frame(payload.encode()))
+    await writer.drain()
+    data = b""
+    while not (b"$" in data and b"#" in data[data.index(b"$"):] and len(data) >= data.rindex(b"#") + 3):
+        data += await asyncio.wait_for(reader.read(4096), 20)
+    writer.write(b"+")
+    return data[data.index(b"$") + 1 : data.rindex(b"#")].decode()
+
+
+@pytest.mark.asyncio
+async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_g_lets_it_go():
+    session = Session(lineup_from_names(["unix", "basic"]))
+    app = TuivmmApp(session)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            unix, basic = session.guest("unix"), session.guest("basic")
+            await wait_for(pilot, lambda: unix.instructions > 0, "unix to run")
+            await type_keys(pilot, "alt+g")
+            await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog), "the port dialog", 10)
+            app.screen.query_one(Input).value = "0"
+            await type_keys(pilot, "enter")
+            await wait_for(pilot, lambda: "unix" in session.debuggers, "the stub", 10)
+            port = session.debuggers["unix"].port
+            await wait_for(pilot, lambda: unix.state is GuestState.DEBUG, "unix to stop")
+            app.refresh_view()
+            cells = row_text(app, "unix")
+            assert cells[2] == "in debugger" and cells[-1] == f"gdb may attach on 127.0.0.1:{port}"
+            held_at, basic_before = unix.instructions, basic.instructions
+            await wait_for(pilot, lambda: basic.instructions > basic_before + 10_000, "basic to run on")
+            assert unix.instructions == held_at
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert (await rsp(reader, writer, "?")).startswith("T")  # stopped, as gdb expects
+            app.refresh_view()
+            assert row_text(app, "unix")[-1] == f"gdb attached on 127.0.0.1:{port}"
+            await type_keys(pilot, "alt+g")  # let it go: the debugger is cut off, the guest runs on
+            await wait_for(pilot, lambda: "unix" not in session.debuggers, "the stub to close", 10)
+            assert await asyncio.wait_for(reader.read(), 20) == b""
+            writer.close()
+            await wait_for(pilot, lambda: unix.instructions > held_at, "unix to run again")
+            assert unix.state is not GuestState.DEBUG
+    finally:
+        session.close()
+
+
+async def answer_prompt(pilot, text: str) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptDialog), "the dialog", 10)
+    pilot.app.screen.query_one(Input).value = text
+    await type_keys(pilot, "enter")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, PromptDialog), "the dialog to close", 10)
+
+
+@pytest.mark.asyncio
+async def test_alt_s_saves_a_guest_and_alt_o_brings_it_back_beside_the_first_with_its_console_and_files(tmp_path):
+    session = Session(lineup_from_names(["unix"]))
+    app = TuivmmApp(session)
+    notes = recording_notify(app)
+    snap = tmp_path / "unix.snap"
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            unix = session.terminals["unix"]
+            await wait_for(pilot, lambda: unix.text().endswith("$"), "the unix prompt")
+            await type_keys(pilot, *text_keys("write note saved with the guest"), "enter")
+            await wait_for(pilot, lambda: unix.text().count("$") >= 2, "the next prompt")
+            await type_keys(pilot, "alt+s")
+            await answer_prompt(pilot, str(snap))
+            assert snap.stat().st_size > 0 and any("saved to" in n for n, _ in notes)
+            await type_keys(pilot, *text_keys("rm note"), "enter")  # the first guest goes on without it
+            await type_keys(pilot, "alt+o")
+            await answer_prompt(pilot, str(snap))
+            assert [g.name for g in session.guests] == ["unix", "unix-2"] and app.selected == "unix-2"
+            copy = session.terminals["unix-2"]
+            assert "$ write note saved with the guest" in copy.text()  # its console as it was saved
+            await type_keys(pilot, *text_keys("cat note"), "enter")
+            await wait_for(pilot, lambda: "saved with the guest" in copy.text().splitlines(), "the file")
+            # A file that is not a snapshot: one line, and both guests go on.
+            (tmp_path / "junk.snap").write_bytes(b"not a snapshot")
+            await type_keys(pilot, "alt+o")
+            await answer_prompt(pilot, str(tmp_path / "junk.snap"))
+            app.refresh_view()
+            assert any("junk.snap" in n and severity == "error" for n, severity in notes), notes
+            assert len(session.guests) == 2 and all(g.state is GuestState.RUNNING for g in session.guests)
+    finally:
+        session.close()
 
 
 @pytest.mark.asyncio

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header
 
 from tuivmm.ui.console import ConsoleGrid, ConsolePane
-from tuivmm.ui.dialogs import AddGuestDialog
+from tuivmm.ui.dialogs import AddGuestDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
 from tuivmm.ui.memory import MemoryPane
@@ -66,6 +66,9 @@ class TuivmmApp(App, inherit_bindings=False):
         _key("f9", "add_guest", "Add"),
         _key("alt+e", "toggle_flaw", "ERET flaw"),
         _key("alt+r", "next_remedy", "Remedy"),
+        Binding("alt+g", "debug", "gdb", show=False),
+        Binding("alt+s", "save_snapshot", "Save", show=False),
+        Binding("alt+o", "restore_snapshot", "Restore", show=False),
         _key("f10,alt+p", "command_palette", "Commands", priority=True),
         _key("f12,alt+q", "quit", "Quit", priority=True),
         *(Binding(f"alt+{n},{ALT_DIGIT_CHARACTERS[n - 1]}", f"select_number({n})", f"Guest {n}", show=False,
@@ -120,6 +123,11 @@ class TuivmmApp(App, inherit_bindings=False):
             self.session.start()
         if self.refresh_hz:
             self.set_interval(1 / self.refresh_hz, self.refresh_view)
+
+    async def on_unmount(self) -> None:
+        # gdb stubs are served on this loop: close them (and their debuggers) while it runs.
+        for name in list(self.session.debuggers):
+            await self.session.undebug(name)
 
     # --- the timer --------------------------------------------------------------------
 
@@ -285,6 +293,84 @@ class TuivmmApp(App, inherit_bindings=False):
             self.select(guest.name)
         self.refresh_view()  # a failure is in session.errors: shown as a toast
 
+    # --- snapshots -------------------------------------------------------------------------
+
+    def action_save_snapshot(self) -> None:
+        """Alt+S: save the selected guest to a snapshot file (ask where)."""
+        name = self.selected
+        if name is None:
+            return
+        dialog = PromptDialog(f"Save {name} to a snapshot file", value=f"{name}.snap", ok="Save",
+                              hint="its virtual hart, RAM, devices, console and disk, in one file; "
+                                   "an existing file is replaced only once the new one is whole",
+                              dialog_id="save-snapshot")  # fmt: skip
+        self.push_screen(dialog, lambda path: self._save(name, path))
+
+    def _save(self, name: str, path: str | None) -> None:
+        if path is None:
+            return
+        size = self.session.save(name, path)
+        if size is not None:
+            self.notify(f"{name}: saved to {path} ({size:,} bytes); Alt+O restores it", timeout=6)
+        self.refresh_view()  # a failure is in session.errors: shown as a toast
+
+    def action_restore_snapshot(self) -> None:
+        """Alt+O: add a guest from a snapshot file (ask which)."""
+        dialog = PromptDialog("Restore a guest from a snapshot file", ok="Restore",
+                              hint="it joins the others and runs on from where it was saved, "
+                                   "with a throwaway copy of its disk", dialog_id="restore-snapshot")  # fmt: skip
+        self.push_screen(dialog, self._restore)
+
+    def _restore(self, path: str | None) -> None:
+        if path is None:
+            return
+        guest = self.session.restore(path)
+        if guest is not None:
+            self.notify(f"{guest.name}: restored from {path}", timeout=4)
+            self.select(guest.name)
+        self.refresh_view()
+
+    # --- gdb ------------------------------------------------------------------------------
+
+    GDB_PORT = 1234
+
+    def action_debug(self) -> None:
+        """Alt+G: serve gdb for the selected guest (ask for the port), or stop serving it."""
+        name = self.selected
+        if name is None:
+            return
+        if name in self.session.debuggers:
+            self.run_worker(self._undebug(name), group="gdb")
+            return
+        used = {stub.port for stub in self.session.debuggers.values()}
+        port = next(p for p in range(self.GDB_PORT, self.GDB_PORT + 100) if p not in used)
+        dialog = PromptDialog(f"Debug {name} with gdb: the port to listen on (127.0.0.1 only)",
+                              hint=f"{name} stops where it is until gdb attaches and continues; Alt+G again "
+                                   "lets it go. 0 picks a free port.", value=str(port), ok="Listen",
+                              dialog_id="gdb-port")  # fmt: skip
+        self.push_screen(dialog, lambda answer: self._debug(name, answer))
+
+    def _debug(self, name: str, answer: str | None) -> None:
+        if answer is None:
+            return
+        try:
+            port = int(answer, 10)
+            if not 0 <= port <= 65535:
+                raise ValueError
+        except ValueError:
+            self.notify(f"not a port number: {answer!r}", severity="error", timeout=6)
+            return
+        self.run_worker(self._start_debugging(name, port), group="gdb")
+
+    async def _start_debugging(self, name: str, port: int) -> None:
+        await self.session.debug(name, port)
+        self.refresh_view()
+
+    async def _undebug(self, name: str) -> None:
+        await self.session.undebug(name)
+        self.notify(f"{name}: no more gdb; it runs on", timeout=4)
+        self.refresh_view()
+
     # --- help and the command palette --------------------------------------------------------
 
     def action_help(self) -> None:
@@ -298,7 +384,16 @@ class TuivmmApp(App, inherit_bindings=False):
         yield SystemCommand("Reset", f"F7: power-cycle {guest}", self.action_reset)
         yield SystemCommand("Stop", f"F8: stop {guest}", self.action_stop)
         yield SystemCommand("Remove guest", f"stop {guest} and give its RAM back", self.remove_selected)
+        if self.selected in self.session.debuggers:
+            stub = self.session.debuggers[self.selected]
+            yield SystemCommand("Stop debugging", f"Alt+G: drop gdb (port {stub.port}); {guest} runs on",
+                                self.action_debug)  # fmt: skip
+        else:
+            yield SystemCommand("Debug with gdb", f"Alt+G: stop {guest} and let gdb attach on 127.0.0.1",
+                                self.action_debug)  # fmt: skip
         yield SystemCommand("Add guest", "F9: a packaged guest's name or an ELF path", self.action_add_guest)
+        yield SystemCommand("Save snapshot", f"Alt+S: save {guest} to a file", self.action_save_snapshot)
+        yield SystemCommand("Restore snapshot", "Alt+O: add a guest saved in a file", self.action_restore_snapshot)
         yield SystemCommand("Grid", "F4: every console tiled, or back", self.action_toggle_grid)
         yield SystemCommand("Previous guest", "F2", self.action_select_previous)
         yield SystemCommand("Next guest", "F3", self.action_select_next)

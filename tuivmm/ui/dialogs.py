@@ -1,4 +1,5 @@
-"""The add-guest dialog: a packaged guest's name or an ELF path, typed in."""
+"""Small dialogs that ask for one line: a guest to add (a packaged guest's name or an
+ELF path), a snapshot file, a gdb port."""
 
 from __future__ import annotations
 
@@ -39,6 +40,50 @@ class AddGuestDialog(ModalScreen[str | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "add":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        text = self.query_one(Input).value.strip()
+        self.dismiss(text or None)
+
+
+class PromptDialog(ModalScreen[str | None]):
+    """Ask for one line of text: `question`, a muted `hint` under it, the Input holding
+    `value` to start with.  Dismissed with what was typed (stripped), or None when
+    cancelled or left empty."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, *, hint: str = "", value: str = "", ok: str = "OK", dialog_id: str = "prompt"):
+        super().__init__()
+        self.question, self.hint, self.value, self.ok = question, hint, value, ok
+        self.dialog_id = dialog_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id=self.dialog_id, classes="prompt"):
+            yield Label(self.question)
+            if self.hint:
+                yield Label(self.hint, classes="hint")
+            yield Input(value=self.value, id="answer")
+            with Horizontal(classes="buttons"):
+                yield Button(self.ok, variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
             self._submit()
         else:
             self.dismiss(None)

@@ -21,7 +21,7 @@ from tuivmm.ui.session import GuestRow
 COLUMNS = (
     ("#", 2, True),
     ("guest", 14, False),
-    ("state", 9, False),
+    ("state", 11, False),
     ("priv", 4, False),
     ("pc", 8, False),
     ("MIPS", 6, True),
@@ -39,7 +39,11 @@ STATE_STYLES = {
     "halted": "blue",
     "crashed": "bold red",
     "stopped": "magenta",
+    "stopped in debugger": "bold yellow",
 }
+
+# States too long for their column, as the list shows them.
+SHORT_STATES = {"stopped in debugger": "in debugger"}
 
 FULL_WIDTH = 512
 
@@ -62,7 +66,7 @@ def row_cells(number: int, row: GuestRow) -> list[str]:
     return [
         str(number) if number <= 9 else "",
         row.name,
-        row.state,
+        SHORT_STATES.get(row.state, row.state),
         row.priv,
         f"{row.pc:08x}",
         f"{row.mips:.2f}" if live else "-",

@@ -19,7 +19,7 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 ## The panes
 
 - **Guest list** (top, like `virt-top`): one row per guest: its state (running,
-  idle in WFI, paused, halted, crashed, stopped), its *virtual* privilege (M, S or
+  idle in WFI, paused, halted, crashed, stopped, in debugger), its *virtual* privilege (M, S or
   U: what the guest believes it runs in; the real hart is always in U), its pc,
   millions of guest instructions per second of wall time, exits per second (how
   often it traps to the monitor), its RAM, its uptime (the guest's own virtual
@@ -63,6 +63,8 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 | F9 | add a guest: a packaged guest's name or an ELF path |
 | Alt+E | switch the machine's ERET flaw on or off |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
+| Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
+| Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
 | F10 or Alt+P | the command palette: every command, by name |
 | F1 or Alt+H | this help; Esc closes it |
 | F12 or Alt+Q | quit |

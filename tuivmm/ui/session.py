@@ -21,7 +21,9 @@ from tuivmm.disks import DiskSetupError, GuestDisk, disk_for
 from tuivmm.guests import resolve
 from tuivmm.ui.lineup import GuestSpec, Lineup
 from tuivmm.vmm import Guest, GuestState, Vmm, VmmError
+from tuivmm.vmm.gdbstub import HOST, GdbStub
 from tuivmm.vmm.pcap import PcapError, capture
+from tuivmm.vmm.snapshot import SnapshotError, restore_guest, save_guest
 from tuivmm.vmm.traplog import RateMeter
 
 COLUMNS, LINES = 80, 24
@@ -160,6 +162,7 @@ class Session:
         self._disks: dict[str, GuestDisk] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.debuggers: dict[str, GdbStub] = {}  # guest name -> its gdb stub, while it has one
         for spec in lineup.guests:
             self.add(spec)
 
@@ -194,12 +197,45 @@ class Session:
         if disk.notice:
             self.notices.append(disk.notice)
         self._disks[guest.name] = disk
+        self._attach(guest)
+        return guest
+
+    def _attach(self, guest: Guest) -> None:
+        """Give a new guest its terminal and figures, and its task if the loop runs."""
         terminal = Terminal()
         self.terminals[guest.name] = terminal
         self.figures[guest.name] = GuestFigures()
+        if guest.output:
+            terminal.feed(bytes(guest.output))  # a restored guest's console, as it was
         guest.on_output = terminal.feed
         if self._loop is not None:
             self._start(guest)
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def save(self, name: str, path: str) -> int | None:
+        """Save guest `name` to the snapshot file `path` (written aside, then renamed);
+        its size in bytes, or None with the reason in `errors`.  The guest goes on."""
+        guest = self.guest(name)
+        if guest is None:
+            return None
+        try:
+            return save_guest(guest, path)
+        except SnapshotError as exc:
+            self.errors.append(str(exc))
+            return None
+
+    def restore(self, path: str) -> Guest | None:
+        """Add the guest saved in the snapshot file `path`, running on from where it was
+        saved (its disk a throwaway copy of the saved one); None, with the reason in
+        `errors`, if the file is missing, damaged or of another version."""
+        try:
+            guest = restore_guest(self.vmm, path, paused=True)
+        except SnapshotError as exc:
+            self.errors.append(str(exc))
+            return None
+        self._attach(guest)
+        guest.resume()  # its wall clock starts now (realtime: no catching up on the time it was away)
         return guest
 
     def remove(self, name: str) -> None:
@@ -209,6 +245,7 @@ class Session:
         task = self._tasks.pop(name, None)
         if task is not None:
             task.cancel()
+        self._drop_debugger(name)
         self.vmm.remove_guest(guest)
         disk = self._disks.pop(name, None)
         if disk is not None:
@@ -231,6 +268,8 @@ class Session:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
+        for name in list(self.debuggers):
+            self._drop_debugger(name)
         self.vmm.close()
         for disk in self._disks.values():
             disk.close()
@@ -293,7 +332,59 @@ class Session:
             except VmmError as exc:
                 self.errors.append(str(exc))
 
+    # --- debugging with gdb ---------------------------------------------------------------
+
+    async def debug(self, name: str, port: int) -> GdbStub | None:
+        """Serve a gdb stub for guest `name` on 127.0.0.1:`port` (0: any free port).  The
+        guest stops where it is ("stopped in debugger") until gdb attaches and lets it
+        go.  None, with the reason in `errors`, if that cannot be."""
+        guest = self.guest(name)
+        if guest is None or guest.state.finished:
+            self.errors.append(f"{name}: only a guest that can still run can be debugged")
+            return None
+        if name in self.debuggers:
+            self.errors.append(f"{name}: gdb can already attach on {HOST}:{self.debuggers[name].port}")
+            return None
+        try:
+            stub = await GdbStub.start(self.vmm, guest, port, hold=True)
+        except VmmError as exc:
+            self.errors.append(f"{name}: {exc}")
+            return None
+        self.debuggers[name] = stub
+        self.notices.append(f"{name} is stopped; attach gdb: target remote {HOST}:{stub.port}")
+        return stub
+
+    async def undebug(self, name: str) -> None:
+        """Stop serving gdb for guest `name`: a debugger attached is cut off, breakpoints
+        are taken out, and the guest runs on."""
+        stub = self.debuggers.pop(name, None)
+        if stub is not None:
+            await stub.close()
+            if (guest := self.guest(name)) is not None:
+                guest.wake.set()
+
+    def _drop_debugger(self, name: str) -> None:
+        """`undebug` without waiting: on the running loop as a task, else at once (the
+        loop is gone at exit: only the listening socket is left to close)."""
+        stub = self.debuggers.pop(name, None)
+        if stub is None:
+            return
+        try:
+            asyncio.get_running_loop().create_task(stub.close())
+        except RuntimeError:
+            if stub._server is not None:
+                stub._server.close()
+            stub.target.detach(resume=False)
+
     # --- figures ----------------------------------------------------------------------------
+
+    def _why(self, guest: Guest) -> str:
+        """The list's last column: why it stopped, and whether gdb is on it."""
+        stub = self.debuggers.get(guest.name)
+        if stub is None:
+            return guest.reason
+        gdb = f"gdb {'attached' if stub.attached else 'may attach'} on {HOST}:{stub.port}"
+        return f"{guest.reason} · {gdb}" if guest.reason else gdb
 
     def sample(self, now: float | None = None) -> list[GuestRow]:
         """Refresh `rows` (and each guest's exit rates) from the VMM."""
@@ -307,7 +398,7 @@ class Session:
             fig.exit_rates = fig.meter.sample(guest.log, now)
             rows.append(GuestRow(
                 name=guest.name,
-                state="stopped in debugger" if getattr(guest, "debugger", None) else guest.state.value,
+                state=guest.state.value,
                 priv=PRIV_NAMES.get(guest.priv, "?"),
                 pc=guest.pc,
                 mips=fig.mips,
@@ -315,7 +406,7 @@ class Session:
                 ram_mib=guest.window.size >> 20,
                 uptime_s=guest.vcpu.cycles / TIMEBASE_HZ,
                 remedy=guest.remedy,
-                reason=guest.reason,
+                reason=self._why(guest),
             ))  # fmt: skip
         self.rows = rows
         return rows

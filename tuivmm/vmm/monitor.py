@@ -121,6 +121,7 @@ class GuestState(enum.Enum):
     HALTED = "halted"  # powered off (pass or fail)
     CRASHED = "crashed"
     STOPPED = "stopped"  # stopped by the user
+    DEBUG = "stopped in debugger"  # held by a debugger (gdbstub.py): runs only when it says so
 
     @property
     def finished(self) -> bool:
@@ -172,7 +173,16 @@ class Guest:
         self.input = bytearray()  # console input not yet handed to the UART
         self.input_interactive = False
         self._fed_at = 0
+        # Record and replay (tuivmm/vmm/record.py): `passes` counts turns of the run loop,
+        # so it names the exact moment a console chunk reached the UART; `on_feed` hears
+        # of every chunk fed; a replay feeds its recorded chunks through `replay_feed`
+        # when `passes` reaches `replay_due`.
+        self.passes = 0
+        self.on_feed: Callable[[bytes], None] | None = None
+        self.replay_due = -1
+        self.replay_feed: Callable[[Guest], None] | None = None
         self.wake = asyncio.Event()
+        self.debug_stub = None  # a tuivmm.vmm.gdbstub.GdbStub while one serves this guest
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.board.on_output = lambda data: self.on_output(data)
 
@@ -235,7 +245,9 @@ class Guest:
 
     def reset(self) -> None:
         """Power-cycle the guest: devices, virtual hart and RAM image, as the finisher's
-        reset does on the bare board (the disk keeps its data)."""
+        reset does on the bare board (the disk keeps its data).  A guest held by a
+        debugger stays held, at its first instruction."""
+        held = self.state is GuestState.DEBUG
         self._flush_shadows(True)
         if self.bt is not None:
             self.bt = BinaryTranslator(self.window)
@@ -248,7 +260,9 @@ class Guest:
         self.halt = None
         self.reason = ""
         self._stalled = 0
-        self.state = GuestState.RUNNING
+        self.state = GuestState.DEBUG if held else GuestState.RUNNING
+        if self.debug_stub is not None:
+            self.debug_stub.guest_reset()  # the image came back over its breakpoints
         self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles
         self.wake.set()
 
@@ -336,6 +350,8 @@ class Guest:
             self._ecall(e)
         elif cause in _PAGE_FAULT:
             self._page_fault(e)
+        elif cause == C.BREAKPOINT and self.debug_stub is not None and self.debug_stub.breakpoint_exit(e):
+            pass  # the debugger's own EBREAK: the guest is stopped for it, and never sees it
         else:
             self.inject(cause, e.tval, e.epc, e.insn, T.EXCEPTION)
 
@@ -345,6 +361,14 @@ class Guest:
         v = self.vcpu
         self.log.record(v.cycles, epc, v.priv, insn, cause, reason, action, detail)
         v.take_trap(cause, tval, epc)
+        self._trap_ends_reservation()
+
+    def _trap_ends_reservation(self) -> None:
+        """The guest took a trap, which ends its LR reservation, as on its hardware.
+        Its LR/SC run on the real hart, which keeps the reservation across exits the
+        guest never sees (hidden faults, emulated device accesses)."""
+        if self.vmm.loaded is self:
+            self.vmm.hart.reservation = None
 
     def _retire(self, next_pc: int) -> None:
         self.vcpu.pc = next_pc
@@ -454,6 +478,8 @@ class Guest:
                 self._emulate_access(e, va, gpa, mmio=True)
             return
         page = gpa >> 12
+        if access != FETCH and self.debug_stub is not None and self.debug_stub.watch_hit(e, gpa):
+            return  # it touches a debugger's watchpoint: stopped before the access
         pmp_split = v.page_pmp(gpa & ~0xFFF, priv) is None
         if access == FETCH and (pmp_split or va >> 12 == DOOR_PAGE):
             self._step_unmappable(e, va, gpa, priv)
@@ -487,8 +513,10 @@ class Guest:
                                 f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
             if page not in bt.scanned:
                 perms &= ~PTE_X
-        perms = self._mappable(gpa & ~0xFFF, perms)
+        open_perms, perms = perms, self._mappable(gpa & ~0xFFF, perms)
         table = self.current or self.shadow()
+        if self.debug_stub is not None and self.debug_stub.let_through(e, table, va, gpa, open_perms, perms):
+            return  # a page the debugger watches: this one access ran with the page open
         hpa = self._map(table, va & ~0xFFF, gpa & ~0xFFF, perms)
         extra = self._map_around(table, va, priv, leaf)
         self.hidden_faults += 1
@@ -584,6 +612,8 @@ class Guest:
         page = gpa_page >> 12
         if (self.bt is not None and page in self.bt.scanned) or page in self.vcpu._watch_pages:
             perms &= ~PTE_W
+        if self.debug_stub is not None:
+            perms = self.debug_stub.mappable(page, perms)  # watched pages fault on the watched accesses
         return perms
 
     def _map_around(self, table: ShadowTable, va: int, priv: int, leaf: tuple[int, int, int] | None) -> int:
@@ -704,6 +734,7 @@ class Guest:
         cause = C.INTERRUPT_BIT | irq
         self.log.record(v.cycles, v.pc, v.priv, 0, cause, T.INTERRUPT, T.INJECTED)
         v.take_trap(cause, 0, v.pc)
+        self._trap_ends_reservation()
         return True
 
     def offer_input(self) -> None:
@@ -726,8 +757,14 @@ class Guest:
                 end = self.input.find(b"\r")
             line = bytes(self.input if end < 0 else self.input[: end + 1])
         del self.input[: len(line)]
-        uart.feed(line)
-        self._fed_at = v.icount
+        self.feed_console(line)
+
+    def feed_console(self, data: bytes) -> None:
+        """Hand `data` to the guest's UART receiver now (its interrupt rises at once)."""
+        self.board.uart.feed(data)
+        self._fed_at = self.vcpu.icount
+        if self.on_feed is not None:
+            self.on_feed(data)
 
     def _check_halt(self) -> bool:
         halted = self.vcpu.halted
@@ -834,6 +871,10 @@ class Vmm:
         self._windows: list[tuple[int, int]] = [(SHADOW_POOL_SIZE, host_ram_size - SHADOW_POOL_SIZE)]
         self._macs = 0
         self.world_switches = 0
+        self.slices_run = 0  # slices run, all guests together: a place in the schedule
+        # Called before each slice, with the guest about to run; it may stop that guest.
+        # A replay uses it to wake a guest or quit at the place the recording did.
+        self.before_slice: Callable[[Guest], None] | None = None
 
     @property
     def flawed_eret(self) -> bool:
@@ -884,6 +925,8 @@ class Vmm:
 
     def remove_guest(self, guest: Guest) -> None:
         guest.stop()
+        if guest.debug_stub is not None:
+            guest.debug_stub.guest_changed()  # a debugger waiting on it hears it is gone
         if self.loaded is guest:
             self.unload()
         guest._flush_shadows(True)
@@ -987,6 +1030,11 @@ class Vmm:
         end of a translated block) unless `exact`; either way it is deterministic."""
         if guest.state is not GuestState.RUNNING:
             return
+        if self.before_slice is not None:
+            self.before_slice(guest)
+            if guest.state is not GuestState.RUNNING:
+                return
+        self.slices_run += 1
         v = guest.vcpu
         hart = self.hart
         end = v.cycles + (cycles or self.slice_cycles)
@@ -996,6 +1044,9 @@ class Vmm:
             self.load(guest)
             clock = v.clock
             while guest.state is GuestState.RUNNING and exits_left > 0:
+                guest.passes += 1
+                if guest.passes == guest.replay_due:
+                    guest.replay_feed(guest)
                 if guest.input:
                     guest.offer_input()
                 if v.cycles >= clock.alarm_cycle:
@@ -1068,9 +1119,10 @@ class Vmm:
 
     def step(self, guest: Guest) -> None:
         """Single-step a paused (or running) guest: one instruction retired, or one
-        exit handled.  It stays (or becomes) paused."""
+        exit handled.  It stays (or becomes) paused; one a debugger holds stays held."""
         if guest.state.finished:
             return
+        held = guest.state is GuestState.DEBUG
         guest.state = GuestState.RUNNING
         before = (guest.vcpu.icount, guest.log.total)
         for _ in range(64):  # a few hidden faults may come before the instruction retires
@@ -1078,7 +1130,7 @@ class Vmm:
             if guest.state is not GuestState.RUNNING or (guest.vcpu.icount, guest.log.total) != before:
                 break
         if guest.state is GuestState.RUNNING or guest.state is GuestState.IDLE:
-            guest.state = GuestState.PAUSED
+            guest.state = GuestState.DEBUG if held else GuestState.PAUSED
 
     def run_round(self) -> bool:
         """One slice for every running guest, in order; False when none ran."""
@@ -1102,6 +1154,8 @@ class Vmm:
         while guest in self.guests:
             if guest.state is GuestState.RUNNING:
                 self.run_slice(guest)
+                if guest.debug_stub is not None:
+                    guest.debug_stub.guest_changed()  # a breakpoint, a halt, a crash: tell the debugger
                 wait = guest.asleep_until - time.perf_counter() if guest.asleep_until else 0
                 guest.asleep_until = 0.0
                 # A guest sleeping ahead of the wall clock (realtime) naps a little;
@@ -1115,6 +1169,8 @@ class Vmm:
                 else:
                     await asyncio.sleep(0)
             elif guest.state.finished:
+                if guest.debug_stub is not None:
+                    guest.debug_stub.guest_changed()
                 return
             else:
                 guest.wake.clear()

@@ -1,0 +1,168 @@
+"""Debugging a guest with the real gdb-multiarch (installed by .ci/install-tools):
+`tuivmm run GUEST --gdb 0` as a user runs it, gdb in batch mode against it, and the
+run's command-line errors.  tests/vmm/test_gdbstub.py checks the protocol packet by
+packet."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+from test_cli import tuivmm
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIX = ROOT / "tuivmm" / "images" / "unix.elf"
+TIMEOUT = 120  # seconds: a hang fails the test instead of blocking it
+WAITING = re.compile(r"^\[(\S+)\] gdb: waiting on 127\.0\.0\.1:(\d+)$")
+
+
+def elf_symbols(path: Path) -> dict[str, int]:
+    with path.open("rb") as f:
+        return {sym.name: sym["st_value"] for sym in ELFFile(f).get_section_by_name(".symtab").iter_symbols()}
+
+
+def elf_words(path: Path, addr: int, count: int) -> list[int]:
+    """`count` 32-bit words of the image at `addr`, as loaded."""
+    with path.open("rb") as f:
+        for seg in ELFFile(f).iter_segments():
+            start = seg["p_paddr"]
+            if seg["p_type"] == "PT_LOAD" and start <= addr < start + seg["p_filesz"]:
+                data = seg.data()[addr - start : addr - start + 4 * count]
+                return [int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)]
+    raise AssertionError(f"{addr:#x} is in no segment of {path}")
+
+
+class TuivmmRun:
+    """`tuivmm run ARGS` in the background, stdin a pipe the test writes; stderr read
+    line by line by a thread, so the test can wait for the stub's port."""
+
+    def __init__(self, *args: str):
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen([sys.executable, "-m", "tuivmm", "run", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)  # fmt: skip
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        for raw in self.proc.stderr:
+            self.lines.put(raw.decode(errors="replace").rstrip("\n"))
+        self.lines.put(None)
+
+    def port(self, name: str) -> int:
+        """The port guest `name`'s stub says it listens on."""
+        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
+            self.stderr.append(line)
+            match = WAITING.match(line)
+            if match and match.group(1) == name:
+                return int(match.group(2))
+        raise AssertionError(f"no gdb port for {name} on stderr: {self.stderr}")
+
+    def finish(self, stdin: bytes) -> tuple[int, bytes]:
+        """Type `stdin`, close it, and wait for the end: (exit status, stdout)."""
+        out, _ = self.proc.communicate(stdin, timeout=TIMEOUT)
+        return self.proc.returncode, out
+
+    def __enter__(self) -> TuivmmRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def gdb(elf: Path, port: int, *commands: str) -> str:
+    """gdb-multiarch in batch mode on `elf`, attached to the stub, running `commands`;
+    everything it printed."""
+    args = ["gdb-multiarch", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-iex", "set pagination off",
+            str(elf), "-ex", "set architecture riscv:rv32", "-ex", f"target remote 127.0.0.1:{port}"]  # fmt: skip
+    for command in commands:
+        args += ["-ex", command]
+    result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+    return result.stdout + result.stderr
+
+
+def registers(output: str, name: str) -> list[int]:
+    """Every value gdb printed for register `name` (`info registers`), in order."""
+    return [int(v, 16) for v in re.findall(rf"^{name}\s+0x([0-9a-f]+)", output, re.MULTILINE)]
+
+
+def test_gdb_breaks_at_a_kernel_symbol_steps_reads_memory_and_registers_and_watches_a_variable():
+    syms = elf_symbols(UNIX)
+    main = syms["main"]
+    with TuivmmRun("unix", "--no-net", "--gdb", "0") as run:
+        port = run.port("unix")
+        out = gdb(UNIX, port,
+                  "info registers pc",
+                  "break main",
+                  "continue",
+                  "info registers pc",
+                  "stepi",
+                  "info registers pc",
+                  "x/4wx $pc",
+                  "info registers priv sstatus mstatus",
+                  "watch ticks",
+                  "continue",
+                  "delete",
+                  # Ctrl-C, as gdb's own event loop sends it a second into the continue.
+                  "python import threading; threading.Timer(1, lambda: gdb.post_event("
+                  "lambda: gdb.execute('interrupt'))).start()",
+                  "continue",
+                  "monitor guest",
+                  "detach")  # fmt: skip
+        status, stdout = run.finish(b"echo still here\nshutdown\n")
+    assert "_entry ()" in out  # held at the first instruction
+    assert f"Breakpoint 1 at {main:#x}: file unix/main.c" in out
+    assert "Breakpoint 1, main () at unix/main.c" in out
+    assert registers(out, "pc") == [syms["_entry"], main, main + 4]
+    words = [int(w, 16) for w in re.findall(r"<main\+4>:\s+0x(\w+)\s+0x(\w+)\s+0x(\w+)\s+0x(\w+)", out)[0]]
+    assert words == elf_words(UNIX, main + 4, 4)
+    assert re.search(r"^priv\s+0x1\s+prv:1 \[Supervisor\]", out, re.MULTILINE), out
+    assert registers(out, "sstatus") and registers(out, "mstatus")
+    assert "Hardware watchpoint 2: ticks" in out
+    assert re.search(r"Old value = 0\s+New value = 1", out), out
+    assert "Program received signal SIGINT, Interrupt." in out
+    assert re.search(r"^unix: stopped in debugger, [SU]-mode, pc 0x[0-9a-f]{8}, \d+ instructions$", out, re.MULTILINE)
+    assert "[Inferior 1 (Remote target) detached]" in out
+    # Let go, the kernel boots on and its shell takes the input.
+    assert status == 0, run.stderr
+    assert b"[unix] still here\n" in stdout and b"[unix] unix: power off\n" in stdout
+
+
+def test_gdb_on_one_guest_while_another_runs_and_a_guest_that_exits_under_gdb():
+    with TuivmmRun("hello", "compute", "--no-net", "--gdb", "hello=0") as run:
+        port = run.port("hello")
+        out = gdb(ROOT / "tuivmm" / "images" / "hello.elf", port, "continue")
+        status, stdout = run.finish(b"")
+    assert "[Inferior 1 (Remote target) exited normally]" in out
+    assert status == 0
+    assert b"[hello] Hello from hello, a tuivmm guest!\n" in stdout and b"[compute] compute: done\n" in stdout
+
+
+def test_a_gdb_port_in_use_is_a_one_line_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = tuivmm("run", "hello", "--gdb", str(port))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"tuivmm: hello: gdb: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_bad_gdb_options_are_one_line_errors():
+    assert tuivmm("run", "hello", "--gdb", "70000").returncode == 2
+    both = tuivmm("run", "hello", "hello", "--gdb", "1234", "--gdb", "hello-2=1234")
+    assert both.returncode == 2
+    assert both.stderr.decode() == "tuivmm: --gdb: each guest needs a port of its own\n"
+    nobody = tuivmm("run", "hello", "--gdb", "basic=1234")
+    assert nobody.returncode == 2 and "no guest named basic" in nobody.stderr.decode()

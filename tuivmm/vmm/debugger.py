@@ -1,0 +1,576 @@
+"""The guest side of a debugger: hold and release a guest, step it, breakpoints,
+watchpoints, its memory and registers — what a GDB stub (gdbstub.py) needs, with no
+protocol in it.
+
+A `DebugStub` is attached to one guest (`Guest.debug_stub`); while none is, the
+monitor pays one `is not None` test on the exits below and nothing else.
+
+Holding.  A guest the debugger holds is in `GuestState.DEBUG`: the monitor never
+runs it (only RUNNING guests get slices), while every other guest goes on.  The
+debugger lets it run (`resume`) or steps it itself (`step`), one instruction on the
+monitor's own exact path (`Vmm.run_slice(guest, 1, exact=True)`).
+
+Breakpoints are EBREAK words patched into guest-physical memory, the original kept
+aside.  The guest's EBREAK traps to the monitor like any exception; `Guest.handle_exit`
+asks `breakpoint_exit` first, which claims the ones at its own patches (stopping the
+guest there, pc on the breakpoint) and lets the guest's own EBREAKs be injected as
+usual.  Memory reads through the debugger see the original words (and, under the
+binary-translation remedy, the guest's own xRETs rather than bt's trapping words).
+Writing through the guest's `RamWindow` drops translated code on the real hart, and
+a breakpoint over a word bt patched takes the word over (and hands it back), so the
+two never undo each other.  Stepping or continuing from a breakpoint runs the
+original word for that one step.
+
+Watchpoints (write, read, access) are guest-physical ranges.  The shadow page tables
+never map a watched page with the watched access allowed (`mappable`): a write watch
+drops W, a read or access watch drops R and W.  So every such access to the page is a
+page fault, which the monitor hands to `watch_hit` before anything else: an access
+that overlaps a watchpoint stops the guest *before* it happens, pc on the
+instruction, as gdb expects of RISC-V ("non-steppable" watchpoints: gdb removes
+them, steps, and compares values).  An access to the same page that misses every
+watchpoint runs as one instruction with the page opened for it (`let_through`) —
+the cost of a watchpoint is one exit per access to its page.  Accesses the VMM makes
+itself (A/D bits, device DMA) are not watched.
+
+Addresses the debugger gives are guest-virtual, translated through the guest's own
+page tables as its current privilege sees them (M-mode and bare mode: physical), or
+guest-physical with `phys` set.  Only guest RAM can be read or written; a breakpoint
+or watchpoint is set on the guest-physical place its address has when it is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from machine.clock import NEVER
+from machine.cpu import csrs as C
+from machine.cpu.csrfile import IMPLEMENTED
+from machine.cpu.mmu import LOAD, PTE_R, PTE_W
+from machine.cpu.trap import Exit, ExitKind, Trap
+from tuivmm.vmm import traplog as T
+from tuivmm.vmm.bt import SENSITIVE, TRAP_WORD
+from tuivmm.vmm.monitor import _LOADS, _STORES, Guest, GuestState, Vmm, decode
+from tuivmm.vmm.shadow import ShadowTable
+
+EBREAK = 0x0010_0073
+M32 = 0xFFFF_FFFF
+PC_REGNUM = 32
+CSR_REGNUM = 65  # gdb's RISC-V numbering: CSR n is register 65 + n
+PRIV_REGNUM = CSR_REGNUM + 4096
+STEP_TRIES = 64  # run_slice calls for one step: hidden faults may come before it retires
+DEBUGGER = "debugger"  # the trap log's action for exits the debugger took
+
+# Why the guest stopped, as a debugger reports it.
+STEPPED = "step"
+BREAKPOINT = "breakpoint"
+INTERRUPTED = "interrupt"
+HELD = "held"
+WATCH_KINDS = ("watch", "rwatch", "awatch")  # write, read, access: gdb's names
+
+
+@dataclass
+class Breakpoint:
+    gpa: int
+    original: int  # the guest's own word under the EBREAK
+    addrs: set[int] = field(default_factory=set)  # the debugger's addresses that put it here
+
+
+@dataclass
+class Watchpoint:
+    kind: str  # one of WATCH_KINDS
+    addr: int  # the debugger's address and length, reported back on a hit
+    length: int
+    ranges: list[tuple[int, int]]  # guest-physical [lo, hi)
+
+
+@dataclass
+class Stop:
+    """Why the held guest last stopped: one of the reasons above or a watch kind, and
+    for a watchpoint the debugger's address of it."""
+
+    why: str
+    addr: int = 0
+
+
+class DebugError(Exception):
+    """A debugger request that cannot be done (a bad address, an unknown register)."""
+
+
+class DebugStub:
+    """A debugger's hold on one guest.  `on_stop()` is called when the guest, let run
+    by `resume`, stops for the debugger (a breakpoint, a watchpoint) or finishes
+    (halts, crashes, is stopped) — from the monitor's loop, so the caller may answer
+    at once."""
+
+    def __init__(self, vmm: Vmm, guest: Guest, on_stop: Callable[[], None] = lambda: None):
+        if guest.debug_stub is not None:
+            raise DebugError(f"{guest.name} already has a debugger")
+        self.vmm = vmm
+        self.guest = guest
+        self.on_stop = on_stop
+        self.phys = False  # addresses are guest-physical, not translated
+        self.running = False  # let run by resume(): on_stop comes when it stops
+        self.stop = Stop(HELD)
+        self.breakpoints: dict[int, Breakpoint] = {}  # by guest-physical address
+        self._bp_at: dict[int, int] = {}  # debugger address -> guest-physical address
+        self.watchpoints: dict[tuple[str, int, int], Watchpoint] = {}
+        self._masks: dict[int, int] = {}  # guest-physical page -> PTE bits its shadows may not have
+        self._enforced: dict[int, int] = {}  # the masks the shadows were last flushed for
+        self._watch_at: int | None = None  # pc of the access a watchpoint stopped before
+        self._quiet = False  # stepping over that access: watchpoints do not stop it
+        guest.debug_stub = self
+
+    def release(self) -> None:
+        """The debugger went away: every breakpoint and watchpoint out, and a held guest
+        runs on.  The stub stays on the guest, for the next debugger."""
+        self.clear()
+        self.running = False
+        self.phys = False
+        if self.guest.state is GuestState.DEBUG:
+            self._release_guest()
+
+    def detach(self, *, resume: bool = True) -> None:
+        """Take the stub off the guest: everything out, and (if `resume`) a held guest
+        runs on."""
+        if resume:
+            self.release()
+        else:
+            self.clear()
+            self.running = False
+        if self.guest.debug_stub is self:
+            self.guest.debug_stub = None
+
+    # --- holding and running -----------------------------------------------------------
+
+    @property
+    def held(self) -> bool:
+        return self.guest.state is GuestState.DEBUG
+
+    @property
+    def finished(self) -> bool:
+        return self.guest.state.finished
+
+    def hold(self, why: str = HELD) -> None:
+        """Stop the guest where it is (between two instructions; it may be running,
+        idle or paused) and keep it stopped."""
+        g = self.guest
+        self.running = False
+        if g.state.finished:
+            return
+        if g.state is not GuestState.DEBUG:
+            g.state = GuestState.DEBUG
+            self.stop = Stop(why)
+            self._watch_at = None
+
+    def resume(self) -> None:
+        """Let the held guest run until a breakpoint or watchpoint, or until it finishes.
+        A breakpoint or watchpoint at its pc is stepped over first.  on_stop follows
+        (at once, if stepping over already stopped it)."""
+        g = self.guest
+        if g.state.finished:
+            self.on_stop()
+            return
+        if self._bp_under_pc() is not None or self._watch_at == g.vcpu.pc:
+            self.step()
+            if self.finished or self.stop.why != STEPPED:
+                self.on_stop()
+                return
+        self.running = True
+        self._release_guest()
+
+    def step(self) -> None:
+        """Run the held guest for one instruction (the original word if a breakpoint is
+        on it), or until a trap or interrupt lands it at a handler.  It stays held, with
+        stop reason STEPPED, unless a watchpoint stopped it first or it finished."""
+        g = self.guest
+        v = g.vcpu
+        if g.state.finished:
+            return
+        bp = self._bp_under_pc()
+        if bp is not None:
+            self._put_back(bp.gpa, bp.original)
+        self._quiet = self._watch_at == v.pc
+        self.stop = Stop(STEPPED)
+        self._watch_at = None
+        start = (v.icount, v.pc, v.priv)
+        g.state = GuestState.RUNNING
+        exits, self.vmm.slice_exits = self.vmm.slice_exits, 1  # a trap ends the step at its handler
+        try:
+            for _ in range(STEP_TRIES):
+                cycles = 1
+                if v.sleeping and v.clock.alarm_cycle < NEVER:
+                    cycles = max(1, v.clock.alarm_cycle - v.cycles)  # sleep to the timer at once
+                self.vmm.run_slice(g, cycles, exact=True)
+                if g.state is not GuestState.RUNNING or (v.icount, v.pc, v.priv) != start:
+                    break
+        finally:
+            self.vmm.slice_exits = exits
+            self._quiet = False
+            if bp is not None and self.breakpoints.get(bp.gpa) is bp:
+                bp.original = self._claim(bp.gpa)
+            if g.state in (GuestState.RUNNING, GuestState.IDLE, GuestState.PAUSED):
+                g.state = GuestState.DEBUG
+
+    def kill(self) -> None:
+        """Stop the guest for good (as the dashboard's stop does)."""
+        self.clear()
+        self.running = False
+        self.guest.stop()
+        self.guest.reason = "killed by the debugger"
+
+    def _release_guest(self) -> None:
+        # Through resume(), so a realtime guest's clock does not try to catch up.
+        g = self.guest
+        g.state = GuestState.PAUSED
+        g.resume()
+
+    # --- the monitor's hooks -----------------------------------------------------------
+
+    def guest_changed(self) -> None:
+        """After each slice the monitor runs (and when the guest finishes): tell the
+        debugger if the guest it let run has stopped for it or finished."""
+        if self.running and (self.guest.state is GuestState.DEBUG or self.guest.state.finished):
+            self.running = False
+            self.on_stop()
+
+    def breakpoint_exit(self, e: Exit) -> bool:
+        """The guest trapped on an EBREAK: True (and the guest held) if it is one of
+        ours, False for the guest's own, which it gets as usual."""
+        g = self.guest
+        v = g.vcpu
+        gpa = self.translate(e.epc, v.priv)
+        if gpa is None or gpa not in self.breakpoints or g.window.read_u32(gpa) != EBREAK:
+            return False
+        v.pc = e.epc
+        g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.EXCEPTION, DEBUGGER, "breakpoint")
+        self._stopped(Stop(BREAKPOINT))
+        return True
+
+    def watch_hit(self, e: Exit, gpa: int) -> bool:
+        """A load or store page fault at guest-physical `gpa`: True (and the guest held,
+        before the access) if the access overlaps a watchpoint of its kind."""
+        if self._quiet or (gpa >> 12) not in self._masks:
+            return False
+        g = self.guest
+        v = g.vcpu
+        d = decode(e.insn)
+        if d is None:
+            return False
+        name, x = d.name, v.x
+        if name in _LOADS:
+            ea, size, reads, writes = (x[d.rs1] + d.imm) & M32, _LOADS[name][0], True, False
+        elif name in _STORES:
+            ea, size, reads, writes = (x[d.rs1] + d.imm) & M32, _STORES[name], False, True
+        elif name in ("lr.w", "sc.w") or name.startswith("amo"):
+            ea, size, reads, writes = x[d.rs1], 4, name != "sc.w", name != "lr.w"
+        else:
+            return False
+        spans = []
+        priv = v.data_priv()
+        for va, n in _pages(ea, size):
+            pa = self.translate(va, priv)
+            if pa is not None:
+                spans.append((pa, pa + n))
+        for wp in self.watchpoints.values():
+            if (wp.kind == "watch" and not writes) or (wp.kind == "rwatch" and not reads):
+                continue
+            if any(a < hi and lo < b for lo, hi in wp.ranges for a, b in spans):
+                v.pc = e.epc
+                g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, DEBUGGER,
+                             f"{wp.kind} {wp.addr:#010x}")  # fmt: skip
+                self._watch_at = e.epc
+                self._stopped(Stop(wp.kind, wp.addr))
+                return True
+        return False
+
+    def mappable(self, page: int, perms: int) -> int:
+        """`perms` (shadow PTE R|W|X bits) less what a watchpoint on guest-physical
+        `page` must still see fault."""
+        return perms & ~self._masks.get(page, 0)
+
+    def let_through(self, e: Exit, table: ShadowTable, va: int, gpa: int, open_perms: int, perms: int) -> bool:
+        """A page fault the monitor is about to fill with `perms`, which a watchpoint
+        narrowed from `open_perms` so much that the access would fault again: run that
+        one instruction with the page mapped `open_perms`, then narrow it back.
+        True if it did (the exit is handled)."""
+        need = PTE_W if e.cause == C.STORE_PAGE_FAULT else PTE_R
+        if e.cause == C.INSN_PAGE_FAULT or perms & need or not open_perms & need:
+            return False
+        g = self.guest
+        v = g.vcpu
+        hart = self.vmm.hart
+        page_va, page_gpa = va & ~0xFFF, gpa & ~0xFFF
+        g._map(table, page_va, page_gpa, perms | (open_perms & (PTE_R | need)))  # no more than it needs
+        g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.HIDDEN,
+                     f"va {va:#010x}: one access to a page the debugger watches")  # fmt: skip
+        try:
+            hart.pc = v.pc
+            before = hart.icount
+            inner = hart.run(1)
+            ran = hart.icount - before
+            v.icount += ran
+            g.direct_instructions += ran
+            v.pc = hart.pc
+        finally:
+            if perms:
+                g._map(table, page_va, page_gpa, perms)
+            else:
+                table.unmap(page_va)
+            hart.drop_address_spaces()
+        if inner.kind is ExitKind.TRAP:
+            g.handle_exit(inner)
+        return True
+
+    def guest_reset(self) -> None:
+        """The guest was reset: its image is back in RAM, over the breakpoints."""
+        for bp in self.breakpoints.values():
+            if self.guest.window.read_u32(bp.gpa) != EBREAK:
+                bp.original = self._claim(bp.gpa)
+        self._watch_at = None
+
+    def _stopped(self, stop: Stop) -> None:
+        self.guest.state = GuestState.DEBUG
+        self.stop = stop
+        # The monitor's loop calls guest_changed after the slice; a step from the
+        # dashboard does not, so say it from here too (it does nothing twice).
+        self.guest_changed()
+
+    # --- addresses and memory ------------------------------------------------------------
+
+    def translate(self, va: int, priv: int) -> int | None:
+        """Guest-physical address of `va` in the guest's own page tables as `priv` sees
+        them (untranslated in M-mode and bare mode), without touching A/D bits and
+        whatever the U/SUM rules say (a debugger sees every mapping); None if unmapped."""
+        v = self.guest.vcpu
+        if priv == C.M or not v.satp & C.SATP_MODE:
+            return va
+        try:
+            pte, _, level = v.walk(va, LOAD)
+            return v.leaf_address(pte, level, va, LOAD)
+        except Trap:
+            return None
+
+    def address(self, addr: int) -> int | None:
+        """Guest-physical address of a debugger's address, or None if it has none."""
+        if self.phys:
+            return addr
+        return self.translate(addr, self.guest.vcpu.priv)
+
+    def _spans(self, addr: int, length: int) -> list[tuple[int, int]]:
+        """(guest-physical address, length) of `addr`'s range page by page, as far as
+        it is mapped to guest RAM."""
+        window = self.guest.window
+        spans = []
+        for va, n in _pages(addr, length):
+            pa = self.address(va)
+            if pa is None or not window.contains(pa, n):
+                break
+            spans.append((pa, n))
+        return spans
+
+    def read_memory(self, addr: int, length: int) -> bytes:
+        """Guest memory as the guest's own code sees it (breakpoints hidden), up to the
+        first byte that is not guest RAM; DebugError if not even the first is."""
+        spans = self._spans(addr, length)
+        if not spans and length:
+            raise DebugError(f"no guest RAM at {addr:#010x}")
+        return b"".join(self._read_physical(pa, n) for pa, n in spans)
+
+    def _read_physical(self, pa: int, n: int) -> bytes:
+        data = bytearray(self.guest.window.read_bytes(pa, n))
+        bt = self.guest.bt
+        for word in range(pa & ~3, pa + n, 4):
+            original = self.breakpoints[word].original if word in self.breakpoints else None
+            if original is None and bt is not None:
+                original = bt.patched.get(word)
+            if original is not None:
+                for k, byte in enumerate(original.to_bytes(4, "little")):
+                    if pa <= word + k < pa + n:
+                        data[word + k - pa] = byte
+        return bytes(data)
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        """Write guest memory (all of it, or nothing: DebugError if any byte is not
+        guest RAM).  Breakpoints stay in and keep the new words as their originals;
+        code the binary translator scanned there is looked at again before it runs."""
+        spans = self._spans(addr, len(data))
+        if sum(n for _, n in spans) != len(data):
+            raise DebugError(f"no guest RAM at some of {addr:#010x}..{addr + len(data) - 1:#010x}")
+        g = self.guest
+        window = g.window
+        at = 0
+        flush = False
+        for pa, n in spans:
+            page = pa >> 12
+            if g.bt is not None and page in g.bt.scanned:
+                g.bt.unscan(page)  # scanned again (with the new words) before it next runs
+                flush = True
+            covered = [self.breakpoints[w] for w in range(pa & ~3, pa + n, 4) if w in self.breakpoints]
+            for bp in covered:
+                window.write_u32(bp.gpa, bp.original)
+            window.write_bytes(pa, data[at : at + n])
+            for bp in covered:
+                bp.original = self._claim(bp.gpa)
+            at += n
+        if flush:
+            g._flush_shadows(True)
+
+    # --- registers ------------------------------------------------------------------------
+
+    def read_register(self, number: int) -> int:
+        """x0..x31 (0..31), pc (32), a CSR (65 + its number: gdb's numbering) or the
+        virtual privilege (65 + 4096)."""
+        v = self.guest.vcpu
+        if 0 <= number < 32:
+            return v.x[number]
+        if number == PC_REGNUM:
+            return v.pc
+        if number == PRIV_REGNUM:
+            return v.priv
+        csr = number - CSR_REGNUM
+        if csr in IMPLEMENTED:
+            return v.csr_read(csr) & M32
+        raise DebugError(f"no register {number}")
+
+    def write_register(self, number: int, value: int) -> None:
+        """Set a register as read_register numbers them; a CSR is written with the
+        hardware's own rules (WARL; satp and the like flush the shadows); read-only
+        CSRs are refused."""
+        v = self.guest.vcpu
+        value &= M32
+        if 0 <= number < 32:
+            if number:
+                v.x[number] = value
+            return
+        if number == PC_REGNUM:
+            v.pc = value
+            self._watch_at = None
+            return
+        if number == PRIV_REGNUM:
+            if value not in (C.U, C.S, C.M):
+                raise DebugError(f"no privilege level {value}")
+            v.priv = value
+            return
+        csr = number - CSR_REGNUM
+        if csr not in IMPLEMENTED or csr >> 10 == 3:
+            raise DebugError(f"register {number} cannot be written")
+        v.csr_write(csr, value, by_instruction=False)
+
+    # --- breakpoints and watchpoints -------------------------------------------------------
+
+    def insert_breakpoint(self, addr: int) -> None:
+        """A breakpoint at the debugger's address `addr` (a whole, aligned instruction
+        in guest RAM); inserting one twice is one breakpoint."""
+        if addr in self._bp_at:
+            return
+        if addr & 3:
+            raise DebugError(f"{addr:#010x} is not an instruction's address")
+        pa = self.address(addr)
+        if pa is None or not self.guest.window.contains(pa, 4):
+            raise DebugError(f"no guest RAM at {addr:#010x}")
+        bp = self.breakpoints.get(pa)
+        if bp is None:
+            bp = self.breakpoints[pa] = Breakpoint(pa, self._claim(pa))
+        bp.addrs.add(addr)
+        self._bp_at[addr] = pa
+
+    def remove_breakpoint(self, addr: int) -> None:
+        """Take out the breakpoint inserted at `addr` (where it went then, whatever the
+        page tables say now); nothing if there is none."""
+        pa = self._bp_at.pop(addr, None)
+        if pa is None:
+            return
+        bp = self.breakpoints[pa]
+        bp.addrs.discard(addr)
+        if not bp.addrs:
+            del self.breakpoints[pa]
+            self._put_back(pa, bp.original)
+
+    def insert_watchpoint(self, kind: str, addr: int, length: int) -> None:
+        """Watch [addr, addr + length) for writes ("watch"), reads ("rwatch") or both
+        ("awatch"); every byte must be guest RAM."""
+        if kind not in WATCH_KINDS or length <= 0:
+            raise DebugError(f"bad watchpoint {kind} {length}")
+        key = (kind, addr, length)
+        if key in self.watchpoints:
+            return
+        spans = self._spans(addr, length)
+        if sum(n for _, n in spans) != length:
+            raise DebugError(f"no guest RAM at some of {addr:#010x}..{addr + length - 1:#010x}")
+        self.watchpoints[key] = Watchpoint(kind, addr, length, [(pa, pa + n) for pa, n in spans])
+        self._update_masks()
+
+    def remove_watchpoint(self, kind: str, addr: int, length: int) -> None:
+        if self.watchpoints.pop((kind, addr, length), None) is not None:
+            self._update_masks()
+
+    def clear(self) -> None:
+        """Every breakpoint and watchpoint out."""
+        for addr in list(self._bp_at):
+            self.remove_breakpoint(addr)
+        if self.watchpoints:
+            self.watchpoints.clear()
+            self._update_masks()
+        self._watch_at = None
+
+    def _update_masks(self) -> None:
+        masks: dict[int, int] = {}
+        for wp in self.watchpoints.values():
+            bits = PTE_W if wp.kind == "watch" else PTE_R | PTE_W  # no W without R in Sv32
+            for lo, hi in wp.ranges:
+                for page in range(lo >> 12, ((hi - 1) >> 12) + 1):
+                    masks[page] = masks.get(page, 0) | bits
+        self._masks = masks
+        if any(bits & ~self._enforced.get(page, 0) for page, bits in masks.items()):
+            # Shadows (and the real TLBs) may map a newly watched page: they start over.
+            self.guest._flush_shadows(True)
+        # A page no longer watched may get its full mapping back at its next fault; the
+        # shadows keep only what is still asked.
+        self._enforced = masks
+
+    def _bp_under_pc(self) -> Breakpoint | None:
+        v = self.guest.vcpu
+        pa = self.translate(v.pc, v.priv)
+        bp = self.breakpoints.get(pa) if pa is not None else None
+        if bp is not None and self.guest.window.read_u32(pa) == EBREAK:
+            return bp
+        return None
+
+    def _claim(self, pa: int) -> int:
+        """Put an EBREAK at `pa`; the guest's own word that was there.  A word the
+        binary translator patched becomes ours (bt forgets it), so unscanning its page
+        does not write over the EBREAK."""
+        window = self.guest.window
+        word = window.read_u32(pa)
+        bt = self.guest.bt
+        if bt is not None:
+            word = bt.patched.pop(pa, word)
+        window.write_u32(pa, EBREAK)
+        return word
+
+    def _put_back(self, pa: int, original: int) -> None:
+        """The guest's word back at `pa` — unless the guest wrote over the EBREAK
+        meanwhile; an xRET on a page bt scanned goes back as bt's trapping word."""
+        window = self.guest.window
+        if window.read_u32(pa) != EBREAK:
+            return
+        bt = self.guest.bt
+        if bt is not None and (pa >> 12) in bt.scanned and original in SENSITIVE:
+            bt.patched[pa] = original
+            window.write_u32(pa, TRAP_WORD)
+        else:
+            window.write_u32(pa, original)
+
+
+
+def _pages(addr: int, length: int) -> list[tuple[int, int]]:
+    """[addr, addr + length) cut at page boundaries: (start, length) pairs."""
+    out = []
+    while length > 0:
+        n = min(length, 4096 - (addr & 0xFFF))
+        out.append((addr & M32, n))
+        addr += n
+        length -= n
+    return out
+
