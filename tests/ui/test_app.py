@@ -158,14 +158,14 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
             await wait_for(pilot, lambda: unix.state is GuestState.DEBUG, "unix to stop")
             app.refresh_view()
             cells = row_text(app, "unix")
-            assert cells[2] == "in debugger" and cells[-1] == f"gdb may attach on 127.0.0.1:{port}"
+            assert cells[2] == "in debugger" and cells[-1] == f"stopped in debugger · gdb may attach on 127.0.0.1:{port}"
             held_at, basic_before = unix.instructions, basic.instructions
             await wait_for(pilot, lambda: basic.instructions > basic_before + 10_000, "basic to run on")
             assert unix.instructions == held_at
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             assert (await rsp(reader, writer, "?")).startswith("T")  # stopped, as gdb expects
             app.refresh_view()
-            assert row_text(app, "unix")[-1] == f"gdb attached on 127.0.0.1:{port}"
+            assert row_text(app, "unix")[-1] == f"stopped in debugger · gdb attached on 127.0.0.1:{port}"
             await type_keys(pilot, "alt+g")  # let it go: the debugger is cut off, the guest runs on
             await wait_for(pilot, lambda: "unix" not in session.debuggers, "the stub to close", 10)
             assert await asyncio.wait_for(reader.read(), 20) == b""

@@ -11,10 +11,17 @@ that is meant; look at the SVGs (tests/ui/__snapshots__/) before committing them
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+from textual.app import App, ComposeResult
 
 from tuivmm.ui.app import TuivmmApp
-from tuivmm.ui.lineup import default_lineup
+from tuivmm.ui.console import ConsolePane
+from tuivmm.ui.lineup import GuestSpec, Lineup, default_lineup
+from tuivmm.ui.memory import MemoryPane
+from tuivmm.ui.traps import CountersPane, TrapLogPane
 from tuivmm.ui.session import GuestFigures, Session
 from tuivmm.vmm import GuestState
 
@@ -64,3 +71,91 @@ def test_the_help_screen(snap_compare, still):
 
 def test_the_second_guest_after_alt_2(snap_compare, still):
     assert snap_compare(still, press=["alt+2"], terminal_size=SIZE)
+
+
+# --- each pane by itself, the remedy picker, a crashed guest -------------------------------
+
+
+class PaneHost(App):
+    """One pane of the dashboard filling the screen, showing `guest`; the app's own
+    stylesheet, so it looks as it does in the dashboard."""
+
+    CSS_PATH = str(Path(sys.modules[TuivmmApp.__module__].__file__).with_name(TuivmmApp.CSS_PATH))
+
+    def __init__(self, pane, guest: str):
+        super().__init__()
+        self.pane, self.guest = pane, guest
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+
+    def on_mount(self) -> None:
+        self.pane.border_title = self.pane.id
+        self.pane.show(self.guest)
+
+
+@pytest.mark.parametrize(
+    ("pane", "wid", "guest"),
+    [(MemoryPane, "memory", "unix"), (TrapLogPane, "traps", "eret-escape"), (CountersPane, "counters", "unix"),
+     (ConsolePane, "console", "basic")],
+)  # fmt: skip
+def test_each_pane(snap_compare, booted, pane, wid, guest):
+    app = PaneHost(pane(booted, id=wid), guest)
+    assert snap_compare(app, terminal_size=(120, 60))
+
+
+def test_the_trap_log_filtered_to_csr_exits_of_every_guest(snap_compare, still):
+    async def filter_it(pilot) -> None:
+        pane = pilot.app.query_one(TrapLogPane)
+        pane.set_reason("csr")
+        pane.query_one("#trap-all").value = True
+        await pilot.pause()
+        pilot.app.refresh_view()
+
+    assert snap_compare(still, run_before=filter_it, terminal_size=SIZE)
+
+
+def test_the_remedy_picker(snap_compare, still):
+    assert snap_compare(still, press=["alt+4", "f10", *"remedy"], terminal_size=SIZE)
+
+
+# A guest that says goodbye on its console, then jumps to where there is nothing: the
+# fetch fault goes to its trap vector, which is nowhere either, so it traps again and
+# again and the VMM stops it ("stuck").
+CRASH = """
+        li   t0, 0x10000000
+        la   t1, message
+1:      lbu  t2, 0(t1)
+        beqz t2, 2f
+        sb   t2, 0(t0)
+        addi t1, t1, 1
+        j    1b
+2:      li   t0, 0x40000000
+        jr   t0
+message:
+        .asciz "crasher: jumping to 0x40000000, where there is no memory\\n"
+"""
+
+@pytest.fixture(scope="module")
+def crashed() -> Session:
+    from machine.cpu.asm import assemble
+
+    session = Session(Lineup([GuestSpec("hello", net=False)]), realtime=False)
+    guest = session.vmm.add_guest(program=assemble(CRASH), name="crasher", ram_size=1 << 20, net=False)
+    session._attach(guest)
+    for g in session.guests:
+        for _ in range(MAX_SLICES):
+            if g.state.finished:
+                break
+            session.vmm.run_slice(g)
+    assert guest.state is GuestState.CRASHED, (guest.state, guest.reason)
+    session.notices.clear()
+    yield session
+    session.close()
+
+
+def test_a_crashed_guest(snap_compare, crashed):
+    for name in crashed.figures:
+        crashed.figures[name] = GuestFigures()
+    app = TuivmmApp(crashed, autostart=False, refresh_hz=None)
+    assert snap_compare(app, press=["alt+2"], terminal_size=SIZE)

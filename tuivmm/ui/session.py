@@ -384,6 +384,8 @@ class Session:
         if stub is None:
             return guest.reason
         gdb = f"gdb {'attached' if stub.attached else 'may attach'} on {HOST}:{stub.port}"
+        if guest.state is GuestState.DEBUG:
+            gdb = f"stopped in debugger · {gdb}"
         return f"{guest.reason} · {gdb}" if guest.reason else gdb
 
     def sample(self, now: float | None = None) -> list[GuestRow]:
