@@ -150,9 +150,7 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
             unix, basic = session.guest("unix"), session.guest("basic")
             await wait_for(pilot, lambda: unix.instructions > 0, "unix to run")
             await type_keys(pilot, "alt+g")
-            await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog), "the port dialog", 10)
-            app.screen.query_one(Input).value = "0"
-            await type_keys(pilot, "enter")
+            await answer_prompt(pilot, "0")
             await wait_for(pilot, lambda: "unix" in session.debuggers, "the stub", 10)
             port = session.debuggers["unix"].port
             await wait_for(pilot, lambda: unix.state is GuestState.DEBUG, "unix to stop")
@@ -177,8 +175,10 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
 
 
 async def answer_prompt(pilot, text: str) -> None:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptDialog), "the dialog", 10)
-    pilot.app.screen.query_one(Input).value = text
+    """Type `text` into the PromptDialog that is opening, and press Enter."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog) and app.screen.query(Input), "the dialog", 10)
+    app.screen.query_one(Input).value = text
     await type_keys(pilot, "enter")
     await wait_for(pilot, lambda: not isinstance(pilot.app.screen, PromptDialog), "the dialog to close", 10)
 
