@@ -50,7 +50,9 @@ from machine.cpu.mmu import LOAD, PTE_R, PTE_W
 from machine.cpu.trap import Exit, ExitKind, Trap
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import SENSITIVE, TRAP_WORD
-from tuivmm.vmm.monitor import _LOADS, _STORES, Guest, GuestState, Vmm, decode
+from tuivmm.vmm.exits import _LOADS, _STORES, decode
+from tuivmm.vmm.guest import Guest, GuestState
+from tuivmm.vmm.monitor import Vmm
 from tuivmm.vmm.shadow import ShadowTable
 
 EBREAK = 0x0010_0073

@@ -1,0 +1,367 @@
+"""Guests: each virtual machine on the monitor, its state, controls and views.
+
+`Guest` is one virtual machine: a VCpu, the board's devices around it, a window of
+host RAM, its shadow page tables (one per distinct view of memory, made on demand)
+and its trap log.  Here is what the dashboard, `tuivmm run`, the debugger and the
+tests use of it: its state (`GuestState`), controls (input, pause, resume, stop,
+reset, remedy), the halts and console input the run loop hands it, and inspection
+(memory map, its page tables beside the shadow's).  Its exit handlers are in
+exits.py (`GuestExits`, which it inherits); the `Vmm` that runs it is in monitor.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from machine.board import Board
+from machine.bus import Bus
+from machine.clock import TIMEBASE_HZ
+from machine.cpu import csrs as C
+from machine.memory import RamWindow
+from tuivmm.vmm import traplog as T
+from tuivmm.vmm.bt import BinaryTranslator
+from tuivmm.vmm.exits import GuestExits
+from tuivmm.vmm.shadow import ShadowPoolFull, ShadowTable
+from tuivmm.vmm.vcpu import VCpu
+
+if TYPE_CHECKING:  # for type hints only: monitor.py imports this module
+    from tuivmm.vmm.monitor import Vmm
+
+PATIENCE = 5_000_000  # as machine.runner: a scripted line waits at most this long
+
+REMEDIES = ("none", "bt", "pv", "hw")
+
+
+class VmmError(Exception):
+    """Something the user asked of the VMM that cannot be done (one line)."""
+
+
+class GuestState(enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    IDLE = "idle"  # asleep in WFI with no timer armed: waits for input or a frame
+    HALTED = "halted"  # powered off (pass or fail)
+    CRASHED = "crashed"
+    STOPPED = "stopped"  # stopped by the user
+    DEBUG = "stopped in debugger"  # held by a debugger (gdbstub.py): runs only when it says so
+
+    @property
+    def finished(self) -> bool:
+        return self in (GuestState.HALTED, GuestState.CRASHED, GuestState.STOPPED)
+
+
+class Guest(GuestExits):
+    """One virtual machine: a VCpu, the board's devices around it, a RAM window, its
+    shadow page tables and its trap log."""
+
+    def __init__(self, vmm: Vmm, name: str, image: str, window: RamWindow, *, remedy: str = "none",
+                 disk: str | None = None, disk_read_only: bool = False, mac: bytes | None = None,
+                 program=None):  # fmt: skip
+        self.vmm = vmm
+        self.name = name
+        self.image = image
+        self.window = window
+        self.remedy = remedy
+        self.vcpu = VCpu(window, Bus())
+        self.port = vmm.switch.port(name) if mac is not None else None
+        self.board = Board(cpu=self.vcpu, disk=disk, disk_read_only=disk_read_only, net=self.port,
+                           mac=mac or bytes(6))  # fmt: skip
+        self.program = program
+        if program is not None:
+            self.board.load_program(program.data, program.entry)
+        else:
+            self.board.load(image)
+        self.vcpu.on_flush = self._flush_shadows
+        if self.port is not None:
+            self.port.on_delivery = self.kick
+        self.shadows: dict[tuple, ShadowTable] = {}
+        self.current: ShadowTable | None = None
+        self.log = T.TrapLog(name, vmm.sequence)
+        self.bt = BinaryTranslator(window) if remedy == "bt" else None
+        self.state = GuestState.RUNNING
+        self.reason = ""  # why it stopped (crash reason, halt kind)
+        self.halt: tuple[str, int] | None = None
+        self.hidden_faults = 0
+        self.true_faults = 0
+        self.flushes = 0
+        self.direct_instructions = 0  # retired on the real hart
+        self.emulated_instructions = 0  # retired by the VMM (CSR, xRET, MMIO, ...)
+        self.slices = 0
+        self.instruction_limit: int | None = None  # stop (STOPPED, LIMIT_REASON) at this many
+        self.asleep_until = 0.0  # realtime: the wall-clock time its sleep reaches its timer
+        self._wall_start = time.perf_counter()
+        self._wall_base = 0  # its cycles when the wall clock was last (re)started
+        self._stalled = 0
+        self.input = bytearray()  # console input not yet handed to the UART
+        self.input_interactive = False
+        self._fed_at = 0
+        # Record and replay (tuivmm/vmm/record.py): `passes` counts turns of the run loop,
+        # so it names the exact moment a console chunk reached the UART; `on_feed` hears
+        # of every chunk fed; a replay feeds its recorded chunks through `replay_feed`
+        # when `passes` reaches `replay_due`.
+        self.passes = 0
+        self.on_feed: Callable[[bytes], None] | None = None
+        self.replay_due = -1
+        self.replay_feed: Callable[[Guest], None] | None = None
+        self.wake = asyncio.Event()
+        self.debug_stub = None  # a tuivmm.vmm.gdbstub.GdbStub while one serves this guest
+        self.on_output: Callable[[bytes], None] = lambda data: None
+        self.board.on_output = lambda data: self.on_output(data)
+
+    # --- what the dashboard and tests read -------------------------------------------
+
+    @property
+    def output(self) -> bytearray:
+        """Everything the guest has printed on its console."""
+        return self.board.output
+
+    @property
+    def priv(self) -> int:
+        return self.vcpu.priv
+
+    @property
+    def pc(self) -> int:
+        return self.vcpu.pc
+
+    @property
+    def instructions(self) -> int:
+        return self.vcpu.icount
+
+    def registers(self) -> list[int]:
+        return list(self.vcpu.x)
+
+    # --- control -----------------------------------------------------------------------
+
+    def send_input(self, data: bytes, *, interactive: bool = True) -> None:
+        """Console input: handed to the UART a line at a time when the guest waits for
+        it (as `tuivmm bare` does), or at once if `interactive`."""
+        self.input += data
+        self.input_interactive = interactive
+        self.kick()
+
+    def kick(self) -> None:
+        """Something arrived for an idle guest (input, a frame): let it run."""
+        if self.state is GuestState.IDLE:
+            self.state = GuestState.RUNNING
+            self.wake.set()
+
+    def wall_cycles(self) -> int:
+        """Realtime: the guest's cycle count the wall clock has reached."""
+        return self._wall_base + int((time.perf_counter() - self._wall_start) * TIMEBASE_HZ)
+
+    def pause(self) -> None:
+        if self.state in (GuestState.RUNNING, GuestState.IDLE):
+            self.state = GuestState.PAUSED
+
+    def resume(self) -> None:
+        if self.state is GuestState.PAUSED:
+            self.state = GuestState.RUNNING
+            self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles  # no catching up
+            self.wake.set()
+
+    def stop(self) -> None:
+        if not self.state.finished:
+            self.state = GuestState.STOPPED
+            self.reason = "stopped"
+            self.wake.set()
+
+    def reset(self) -> None:
+        """Power-cycle the guest: devices, virtual hart and RAM image, as the finisher's
+        reset does on the bare board (the disk keeps its data).  A guest held by a
+        debugger stays held, at its first instruction."""
+        held = self.state is GuestState.DEBUG
+        self._flush_shadows(True)
+        if self.bt is not None:
+            self.bt = BinaryTranslator(self.window)
+        if self.vmm.loaded is self:
+            self.vmm.unload()
+        self.board.reset()
+        if self.program is not None:
+            self.window.fill(0)
+            self.board.load_program(self.program.data, self.program.entry)
+        self.halt = None
+        self.reason = ""
+        self._stalled = 0
+        self.state = GuestState.DEBUG if held else GuestState.RUNNING
+        if self.debug_stub is not None:
+            self.debug_stub.guest_reset()  # the image came back over its breakpoints
+        self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles
+        self.wake.set()
+
+    def set_remedy(self, remedy: str) -> None:
+        """Change how the VMM copes with the ERET flaw for this guest, while it runs.
+        Switching binary translation on scans code afresh; switching it off puts the
+        guest's original instructions back."""
+        if remedy not in REMEDIES:
+            raise VmmError(f"unknown remedy {remedy!r} (choose from {', '.join(REMEDIES)})")
+        if remedy == self.remedy:
+            return
+        if self.bt is not None:
+            for page in list(self.bt.scanned):
+                self.bt.unscan(page)
+            self.bt = None
+        if remedy == "bt":
+            self.bt = BinaryTranslator(self.window)
+        self.remedy = remedy
+        self._flush_shadows(False)  # pages mapped under the old remedy are looked at again
+        if self.vmm.loaded is self:
+            self.vmm.hart.trap_xret = remedy == "hw"
+
+    def crash(self, reason: str) -> None:
+        self.state = GuestState.CRASHED
+        self.reason = reason
+        self.log.record(self.vcpu.cycles, self.vcpu.pc, self.vcpu.priv, 0, 0, T.EXCEPTION, T.CRASHED, reason)
+        if self.vmm.loaded is self:
+            self.vmm.unload()
+
+    # --- shadows -----------------------------------------------------------------------
+
+    def context_key(self) -> tuple:
+        """Which shadow the guest's current mode needs.  Each distinct view of memory
+        gets its own, so guest user code never runs on the kernel's view."""
+        v = self.vcpu
+        priv = v.priv
+        if priv == C.M:
+            return ("mprv",) if v.mstatus & C.MSTATUS_MPRV else ("m",)
+        mxr = bool(v.mstatus & C.MSTATUS_MXR)
+        if not v.satp & C.SATP_MODE:
+            return ("bare", priv)
+        if priv == C.S:
+            return ("s", v.satp, bool(v.mstatus & C.MSTATUS_SUM), mxr)
+        return ("u", v.satp, mxr)
+
+    def shadow(self) -> ShadowTable:
+        key = self.context_key()
+        table = self.shadows.get(key)
+        if table is None:
+            lo = self.window.host_base
+            try:
+                table = ShadowTable(self.vmm.pool, key, lo, lo + self.window.size)
+            except ShadowPoolFull:
+                self._flush_shadows(True)
+                table = ShadowTable(self.vmm.pool, key, lo, lo + self.window.size)
+            self.shadows[key] = table
+        return table
+
+    def _flush_shadows(self, pmp_changed: bool = True) -> None:
+        """SFENCE.VMA, satp, SUM/MXR or PMP changed: drop the shadows that depend on
+        them (all of them but virtual M-mode's, which depends on nothing but PMP)."""
+        self.flushes += 1
+        for key in list(self.shadows):
+            if key == ("m",) and not pmp_changed:
+                continue
+            self.shadows.pop(key).release()
+        self.current = None
+        self.vmm.hart.drop_address_spaces()  # their roots may come back as other tables
+
+    # --- input, halts ------------------------------------------------------------------
+
+    def offer_input(self) -> None:
+        """Hand the next console line to the UART if the guest is waiting for one."""
+        if not self.input:
+            return
+        uart = self.board.uart
+        if uart.rx_pending():
+            return
+        v = self.vcpu
+        waiting = (self.input_interactive or v.sleeping or uart.polls_since_tx >= 2
+                   or v.icount - self._fed_at >= PATIENCE)  # fmt: skip
+        if not waiting:
+            return
+        if self.input_interactive:
+            line = bytes(self.input)
+        else:
+            end = self.input.find(b"\n")
+            if end < 0:
+                end = self.input.find(b"\r")
+            line = bytes(self.input if end < 0 else self.input[: end + 1])
+        del self.input[: len(line)]
+        self.feed_console(line)
+
+    def feed_console(self, data: bytes) -> None:
+        """Hand `data` to the guest's UART receiver now (its interrupt rises at once)."""
+        self.board.uart.feed(data)
+        self._fed_at = self.vcpu.icount
+        if self.on_feed is not None:
+            self.on_feed(data)
+
+    def _check_halt(self) -> bool:
+        halted = self.vcpu.halted
+        if halted is None:
+            return False
+        kind, code = halted
+        self.vcpu.halted = None
+        if kind == "reset":
+            self.reset()
+            return True
+        self.halt = (kind, code)
+        self.reason = kind if kind != "fail" else f"fail (code {code})"
+        self.state = GuestState.HALTED
+        if self.vmm.loaded is self:
+            self.vmm.unload()
+        return True
+
+    # --- inspection ----------------------------------------------------------------------
+
+    def memory_map(self) -> list[tuple[int, int, str, int | None]]:
+        """The guest-physical map: (start, end, what, host-physical start or None)."""
+        regions = [(base, end, name, None) for base, end, name in self.vcpu.bus.regions()]
+        regions.append((self.window.base, self.window.base + self.window.size, "ram", self.window.host_base))
+        return sorted(regions)
+
+    def page_table_view(self, limit: int = 4096) -> list[tuple[int, int | None, int, int | None, int]]:
+        """The guest's own mappings beside the shadow's, for the guest's current mode:
+        (guest-virtual page, guest-physical page or None, guest PTE bits (0 if none),
+        host-physical page or None, shadow perms (PTE_R|W|X, 0 if not filled)).
+        Untranslated modes (virtual M, bare S/U) list the shadow's pages as va = gpa."""
+        table = self.shadows.get(self.context_key())
+        shadow = {va: (hpa, perms) for va, hpa, perms in (table.mappings() if table else [])}
+        rows = []
+        seen = set()
+        for va, gpa, bits in self.guest_mappings(limit):
+            hpa, perms = shadow.get(va, (None, 0))
+            rows.append((va, gpa, bits, hpa, perms))
+            seen.add(va)
+        translated = bool(self.vcpu.satp & C.SATP_MODE) and self.vcpu.priv != C.M
+        for va, (hpa, perms) in sorted(shadow.items()):
+            if va not in seen:
+                rows.append((va, None if translated else va, 0, hpa, perms))
+        rows.sort()
+        return rows[:limit]
+
+    def guest_mappings(self, limit: int = 4096) -> list[tuple[int, int, int]]:
+        """The guest's own Sv32 mappings in its current satp: (va, gpa, pte bits), pages
+        of megapages included one by one, at most `limit`."""
+        v = self.vcpu
+        if not v.satp & C.SATP_MODE:
+            return []
+        ram = v.ram
+        found = []
+        root = (v.satp & C.SATP_PPN) << 12
+        for i in range(1024):
+            addr = root + 4 * i
+            if not ram.contains(addr, 4):
+                break
+            pte = ram.read_u32(addr)
+            if not pte & 1:
+                continue
+            if pte & 0xA:
+                for j in range(1024):
+                    found.append(((i << 22) | (j << 12), ((pte >> 20) << 22) | (j << 12), pte & 0x3FF))
+                    if len(found) >= limit:
+                        return found
+                continue
+            table = (pte >> 10) << 12
+            for j in range(1024):
+                if not ram.contains(table + 4 * j, 4):
+                    break
+                leaf = ram.read_u32(table + 4 * j)
+                if leaf & 1:
+                    found.append(((i << 22) | (j << 12), (leaf >> 10) << 12, leaf & 0x3FF))
+                    if len(found) >= limit:
+                        return found
+        return found
