@@ -410,12 +410,15 @@ class HeadlessRun:
 
     def _restore(self, plan: GuestPlan):
         """The guest of `plan.snapshot`, restored into this run's VMM."""
-        from tuivmm.vmm.snapshot import SnapshotError, restore_guest
+        from tuivmm.vmm.snapshot import SnapshotError, mac_warning, restore_guest
 
         try:
-            return restore_guest(self.vmm, plan.snapshot, name=plan.name, disk=plan.disk)
+            guest = restore_guest(self.vmm, plan.snapshot, name=plan.name, disk=plan.disk)
         except SnapshotError as exc:
             raise RunError(str(exc)) from None
+        if (warning := mac_warning(guest)) is not None:
+            print(f"tuivmm: {warning}", file=self.stderr, flush=True)
+        return guest
 
     def save_snapshots(self) -> None:
         """--save: write each named guest's snapshot now that the run is over, and say

@@ -202,6 +202,8 @@ async def test_alt_s_saves_a_guest_and_alt_o_brings_it_back_beside_the_first_wit
             await type_keys(pilot, "alt+o")
             await answer_prompt(pilot, str(snap))
             assert [g.name for g in session.guests] == ["unix", "unix-2"] and app.selected == "unix-2"
+            # Its MAC (and so its IP) is the saved guest's, which still runs: the user is told.
+            assert any("unix-2 has the same MAC (52:54:00:00:00:01) as unix" in n for n, _ in notes), notes
             copy = session.terminals["unix-2"]
             assert "$ write note saved with the guest" in copy.text()  # its console as it was saved
             await type_keys(pilot, *text_keys("cat note"), "enter")

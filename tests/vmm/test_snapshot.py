@@ -590,3 +590,15 @@ _start: li   t0, {UART:#x}
     again = tuivmm("run", "--restore", str(tmp_path / "s.snap"))
     assert again.returncode == 3 and again.stdout == saved.stdout == b"[sleepy] z\n"
     assert again.stderr.decode() == "tuivmm: sleepy is asleep with no timer armed and no input left; stopping\n"
+
+
+def test_the_same_snapshot_restored_twice_warns_that_the_two_share_a_mac(unix_runs):
+    where, _, _ = unix_runs
+    snap = str(where / "u.snap")
+    result = tuivmm("run", "--restore", snap, "--restore", snap, "hello", "--max-insns", "700000")
+    lines = result.stderr.decode().splitlines()
+    warning = ("tuivmm: unix-2 has the same MAC (52:54:00:00:00:01) as unix, so the same address: "
+               "the virtual switch will mix up their frames")  # fmt: skip
+    assert lines.count(warning) == 1, lines
+    assert not any("hello has the same MAC" in line for line in lines)  # a new guest gets a MAC of its own
+    assert b"[hello] Hello from hello" in result.stdout

@@ -23,7 +23,7 @@ from tuivmm.ui.lineup import GuestSpec, Lineup
 from tuivmm.vmm import Guest, GuestState, Vmm, VmmError
 from tuivmm.vmm.gdbstub import HOST, GdbStub
 from tuivmm.vmm.pcap import PcapError, capture
-from tuivmm.vmm.snapshot import SnapshotError, restore_guest, save_guest
+from tuivmm.vmm.snapshot import SnapshotError, mac_warning, restore_guest, save_guest
 from tuivmm.vmm.traplog import RateMeter
 
 COLUMNS, LINES = 80, 24
@@ -234,6 +234,8 @@ class Session:
         except SnapshotError as exc:
             self.errors.append(str(exc))
             return None
+        if (warning := mac_warning(guest)) is not None:
+            self.notices.append(warning)
         self._attach(guest)
         guest.resume()  # its wall clock starts now (realtime: no catching up on the time it was away)
         return guest

@@ -250,6 +250,29 @@ def restore_guest(vmm: Vmm, source: str | os.PathLike[str] | Snapshot, *, name: 
     return guest
 
 
+def same_mac(guest: Guest) -> list[Guest]:
+    """The other guests of `guest`'s VMM with its MAC: a snapshot restored beside the
+    guest it was taken from, or twice.  (The MAC, and the IP address unix derives from
+    it, live in the guest's RAM, so the restore cannot change them; the switch then
+    sends their frames to whichever port it saw the MAC on last.)"""
+    if guest.board.net is None:
+        return []
+    mac = guest.board.net.mac
+    return [g for g in guest.vmm.guests
+            if g is not guest and g.board.net is not None and g.board.net.mac == mac]  # fmt: skip
+
+
+def mac_warning(guest: Guest) -> str | None:
+    """One line for the user when `same_mac(guest)` finds any, else None."""
+    others = same_mac(guest)
+    if not others:
+        return None
+    mac = ":".join(f"{b:02x}" for b in guest.board.net.mac)
+    names = ", ".join(g.name for g in others)
+    return (f"{guest.name} has the same MAC ({mac}) as {names}, so the same address: "
+            "the virtual switch will mix up their frames")  # fmt: skip
+
+
 def _disk_for(snap: Snapshot, info: dict | None,
               target: str | os.PathLike[str] | None) -> tuple[str | None, str | None]:  # fmt: skip
     """(the path the restored guest's disk opens, a scratch directory to remove once
