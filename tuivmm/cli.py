@@ -38,6 +38,9 @@ commands:
                 Exit status 0 when every guest powered off with success; else the
                 first failing guest's code, 4 when a guest crashed, 124 when
                 --max-insns ran out, 3 when the guests sleep forever with no input.
+                The tools: --gdb PORT (a guest for gdb), --save/--restore FILE
+                (snapshots), --record/--replay FILE, --pcap FILE (the virtual
+                Ethernet); `tuivmm run --help` has them all.
   disk COMMAND IMAGE ...
                 make and change unix disk images from the host: create, ls,
                 check, cat, put (copy a host file in), get (copy one out), rm.
