@@ -47,7 +47,7 @@ from machine.clock import NEVER
 from machine.cpu import csrs as C
 from machine.cpu.csrfile import IMPLEMENTED
 from machine.cpu.mmu import LOAD, PTE_R, PTE_W
-from machine.cpu.trap import Exit, ExitKind, Trap
+from machine.cpu.trap import Exit, Trap
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import SENSITIVE, TRAP_WORD
 from tuivmm.vmm.exits import _LOADS, _STORES, decode
@@ -301,27 +301,18 @@ class DebugStub:
             return False
         g = self.guest
         v = g.vcpu
-        hart = self.vmm.hart
         page_va, page_gpa = va & ~0xFFF, gpa & ~0xFFF
         g._map(table, page_va, page_gpa, perms | (open_perms & (PTE_R | need)))  # no more than it needs
         g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.HIDDEN,
                      f"va {va:#010x}: one access to a page the debugger watches")  # fmt: skip
-        try:
-            hart.pc = v.pc
-            before = hart.icount
-            inner = hart.run(1)
-            ran = hart.icount - before
-            v.icount += ran
-            g.direct_instructions += ran
-            v.pc = hart.pc
-        finally:
+
+        def narrow_back() -> None:
             if perms:
                 g._map(table, page_va, page_gpa, perms)
             else:
                 table.unmap(page_va)
-            hart.drop_address_spaces()
-        if inner.kind is ExitKind.TRAP:
-            g.handle_exit(inner)
+
+        g.run_one_instruction(narrow_back)
         return True
 
     def guest_reset(self) -> None:

@@ -18,6 +18,7 @@ and the VMM's door for MRETs the flawed hardware lets run.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from machine.cpu import csrs as C
 from machine.cpu.isa import decode as _decode_uncached
@@ -261,7 +262,6 @@ class GuestExits:
             self.true_faults += 1
             self.inject(C.INSN_ACCESS_FAULT, va, e.epc, 0, T.PAGE_FAULT, T.TRUE, f"PMP stops the fetch at {gpa:#010x}")
             return
-        hart = self.vmm.hart
         table = self.current or self.shadow()
         page_va = va & ~0xFFF
         if self.bt is not None and (gpa >> 12) not in self.bt.scanned:
@@ -269,6 +269,14 @@ class GuestExits:
         self._map(table, page_va, gpa & ~0xFFF, PTE_X)
         self.log.record(v.cycles, e.epc, v.priv, 0, e.cause, T.PAGE_FAULT, T.HIDDEN,
                         f"va {va:#010x}: one instruction on a page the VMM cannot map whole")  # fmt: skip
+        self.run_one_instruction(lambda: table.unmap(page_va))
+
+    def run_one_instruction(self, undo: Callable[[], None]) -> None:
+        """Run the guest's next instruction alone on the real hart, with a mapping made
+        just for it in place; count it, call `undo` to take that mapping back (even if
+        the run failed), and handle the exit it made, if any."""
+        v = self.vcpu
+        hart = self.vmm.hart
         try:
             hart.pc = v.pc
             before = hart.icount
@@ -278,7 +286,7 @@ class GuestExits:
             self.direct_instructions += ran
             v.pc = hart.pc
         finally:
-            table.unmap(page_va)
+            undo()
             hart.drop_address_spaces()
         if inner.kind is ExitKind.TRAP:
             self.handle_exit(inner)
