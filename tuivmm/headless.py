@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from tuivmm.terminal import LinePrinter, StdinPump
 
 MIB = 1024 * 1024
 DEFAULT_RAM_MIB = 128
@@ -161,165 +161,6 @@ def save_targets(values: list[tuple[str | None, str]], names: list[str]) -> dict
             raise RunError(f"--save {file}: no such directory {directory}")
         targets[name] = file
     return targets
-
-
-class LinePrinter:
-    """Guests' console bytes to one stream, each line prefixed with `[name] `.
-
-    Through a pipe only whole lines are written (flushed at each one).  When a person
-    is watching (`interactive`: stdout is the raw terminal), a guest's unfinished line
-    is shown as it grows; another guest's line first ends it on screen, and afterwards
-    the first guest's unfinished line (its prompt) is shown again."""
-
-    def __init__(self, out: IO[bytes], names: list[str], *, interactive: bool = False):
-        self.out = out
-        self.names = names
-        self.interactive = interactive
-        self.partial: dict[str, bytearray] = {name: bytearray() for name in names}
-        self.screen: tuple[str, int] | None = None  # guest whose unfinished line is shown, bytes shown
-        self.broken = False
-
-    def feed(self, name: str, data: bytes) -> None:
-        if self.screen is not None and self.screen[0] != name:
-            self._end_screen_line()
-        buf = self.partial[name]
-        buf += data
-        chunks: list[bytes] = []
-        while (end := buf.find(b"\n")) >= 0:
-            line = bytes(buf[: end + 1])
-            del buf[: end + 1]
-            if self.screen is not None:  # the rest of the line that is on screen
-                chunks.append(line[self.screen[1] :])
-                self.screen = None
-            else:
-                chunks.append(self._prefix(name) + line)
-        if self.interactive:
-            if buf:
-                if self.screen is not None:  # this guest's line is on screen: add what is new
-                    chunks.append(bytes(buf[self.screen[1] :]))
-                else:
-                    chunks.append(self._prefix(name) + bytes(buf))
-                self.screen = (name, len(buf))
-            else:
-                chunks.append(self._reshow())
-        self._write(b"".join(chunks))
-
-    def finish(self) -> None:
-        """End every unfinished line (the run is over)."""
-        chunks = []
-        for name in self.names:
-            buf = self.partial[name]
-            if not buf:
-                continue
-            if self.screen is not None and self.screen[0] == name:
-                chunks.append(bytes(buf[self.screen[1] :]) + b"\n")
-                self.screen = None
-            else:
-                if self.screen is not None:
-                    chunks.append(b"\n")
-                    self.screen = None
-                chunks.append(self._prefix(name) + bytes(buf) + b"\n")
-            buf.clear()
-        if self.screen is not None:
-            chunks.append(b"\n")
-            self.screen = None
-        self._write(b"".join(chunks))
-
-    def _prefix(self, name: str) -> bytes:
-        return f"[{name}] ".encode()
-
-    def _end_screen_line(self) -> None:
-        self._write(b"\n")
-        self.screen = None
-
-    def _reshow(self) -> bytes:
-        """The first guest's unfinished line again, if nothing else is on screen."""
-        if self.screen is not None or not self.names:
-            return b""
-        first = self.names[0]
-        buf = self.partial[first]
-        if not buf:
-            return b""
-        self.screen = (first, len(buf))
-        return self._prefix(first) + bytes(buf)
-
-    def _write(self, data: bytes) -> None:
-        if not data or self.broken:
-            return
-        if self.interactive:  # a raw terminal does not turn \n into \r\n
-            data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        try:
-            self.out.write(data)
-            self.out.flush()
-        except BrokenPipeError:
-            # Nobody reads any more (`tuivmm run unix | head`): the guests run on, unseen.
-            self.broken = True
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self.out.fileno())
-                os.close(devnull)
-            except (OSError, AttributeError, ValueError):
-                pass
-
-
-class StdinPump:
-    """A thread reading stdin (a `tuivmm.terminal.StdinInput`), posting what it reads
-    to the event loop: on_data(bytes), then on_end() at end of input, or on_quit() for
-    Ctrl-A x."""
-
-    def __init__(self, source, loop: asyncio.AbstractEventLoop, on_data, on_end, on_quit):
-        self.source = source
-        self.loop = loop
-        self.on_data, self.on_end, self.on_quit = on_data, on_end, on_quit
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="tuivmm-stdin", daemon=True)
-        # What the thread read, in order: the loop runs it (`deliver`), or a caller that
-        # must wait for it right where it is (the held first guest) does.
-        self.posted: queue.SimpleQueue = queue.SimpleQueue()
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-    def _post(self, callback, *args) -> None:
-        self.posted.put((callback, args))
-        try:
-            self.loop.call_soon_threadsafe(self.deliver)
-        except RuntimeError:  # the loop is closed: the run is over
-            self.stopping.set()
-
-    def deliver(self, wait: float | None = None) -> None:
-        """On the loop's thread: run the callbacks for what has been read so far, in
-        order; with `wait`, first wait up to that many seconds for something."""
-        try:
-            item = self.posted.get(timeout=wait) if wait is not None else self.posted.get_nowait()
-        except queue.Empty:
-            return
-        while True:
-            callback, args = item
-            callback(*args)
-            try:
-                item = self.posted.get_nowait()
-            except queue.Empty:
-                return
-
-    def _run(self) -> None:
-        from tuivmm.terminal import QuitRequested
-
-        try:
-            while not self.stopping.is_set():
-                data = self.source.poll(0.1)
-                if data is None:
-                    self._post(self.on_end)
-                    return
-                if data:
-                    self._post(self.on_data, data)
-        except QuitRequested:
-            self._post(self.on_quit)
-        except (OSError, ValueError):  # stdin closed under us: that is its end
-            self._post(self.on_end)
 
 
 class HeadlessRun:
