@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual.app import App, ComposeResult
 
+from tuivmm.lineup.file import GuestSpec, Lineup
 from tuivmm.ui.console import ConsolePane
-from tuivmm.ui.lineup import GuestSpec, Lineup
 from tuivmm.ui.session import Session
 
 SIZE = (160, 50)

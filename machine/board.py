@@ -176,7 +176,7 @@ class Board:
         """Every device's state and the console so far, as plain data: the clock (its
         alarm belongs to the CLINT), CLINT, PLIC, UART, HTIF (or None), and each
         virtio transport by slot.  The hart, RAM, the disk's contents and the loaded
-        image are saved by whoever owns them (`tuivmm.vmm.snapshot`)."""
+        image are saved by whoever owns them (`tuivmm.tools.snapshot`)."""
         return {
             "clock": self.hart.clock.save_state(),
             "clint": self.clint.save_state(),

@@ -79,7 +79,7 @@ def test_host_executable_is_refused_as_the_wrong_architecture():
 
 
 def test_a_missing_disk_file_is_made_as_a_fresh_tufs_image_for_any_guest(hello_elf, tmp_path):
-    from tuivmm.diskfs import open_image
+    from tuivmm.disk.tufs import open_image
 
     image = tmp_path / "fresh.img"
     result = tuivmm("bare", "--disk", str(image), str(hello_elf))

@@ -8,7 +8,7 @@ from toolchain import run_qemu
 
 from machine.board import Board
 from machine.runner import BytesInput, ConsoleRunner
-from tuivmm.guests import IMAGES
+from tuivmm.lineup.packaged import IMAGES
 
 BASIC = IMAGES / "basic.elf"
 BANNER = "\n**** TUIVMM BASIC ****\nRV32IMA M-MODE, 8192 BYTES FREE\n\nREADY.\n"

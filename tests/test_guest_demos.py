@@ -9,7 +9,8 @@ from pathlib import Path
 
 from test_cli import tuivmm
 from toolchain import find_tool, run_qemu, run_tool
-from tuivmm.guests import IMAGES
+
+from tuivmm.lineup.packaged import IMAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_SRC = ROOT / "guests" / "compute"

@@ -11,13 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
+from test_cli import tuivmm
+from toolchain import cross_tool, run_qemu, run_tool
 
 from machine.board import Board
 from machine.cpu import csrs as C
 from machine.cpu.trap import Exit, ExitKind
-from test_cli import tuivmm
-from toolchain import cross_tool, run_qemu, run_tool
-from tuivmm.guests import IMAGES
+from tuivmm.lineup.packaged import IMAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 PV = IMAGES / "eret-escape-pv.elf"

@@ -173,12 +173,12 @@ def test_a_script_can_wait_for_the_prompt_through_a_pipe_before_typing():
     assert b"ready\n" in rest
 
 
-# The file system on the virtio disk.  tuivmm.diskfs, the host's own TUFS code,
+# The file system on the virtio disk.  tuivmm.disk.tufs, the host's own TUFS code,
 # makes the images and is the independent judge of what the guest wrote.
 
 def diskfs(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "tuivmm.diskfs", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tuivmm.disk", *args], capture_output=True,
                           timeout=60, env=env, cwd=ROOT)  # fmt: skip
 
 

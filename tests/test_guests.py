@@ -7,15 +7,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_cli import tuivmm
+from toolchain import run_qemu
 
 from machine import board as B
 from machine.board import Board
 from machine.clock import TIMEBASE_HZ
 from machine.cpu import csrs as C
-from test_cli import tuivmm
-from toolchain import run_qemu
-from tuivmm.diskfs import mkfs
-from tuivmm.guests import DESCRIPTIONS, IMAGES, WANTS_DISK, packaged, wants_disk
+from tuivmm.disk.tufs import mkfs
+from tuivmm.lineup.packaged import (
+    DESCRIPTIONS,
+    IMAGES,
+    WANTS_DISK,
+    packaged,
+    wants_disk,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ROOT / "guests" / "include" / "memlayout.h"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tuivmm.vmm.pcap import PcapError, PcapWriter, global_header, record
+from tuivmm.tools.pcap import PcapError, PcapWriter, global_header, record
 from tuivmm.vmm.switch import VirtualSwitch
 
 ROOT = Path(__file__).resolve().parents[1]

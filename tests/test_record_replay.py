@@ -20,10 +20,9 @@ from test_cli import tuivmm
 from test_run_cli import by_guest, one_line_error
 
 from machine.cpu.asm import assemble
-from tuivmm.headless import GuestPlan, HeadlessRun, Settings
-from tuivmm.terminal import QuitRequested
-from tuivmm.vmm import GuestState
-from tuivmm.vmm.record import (
+from tuivmm.cli.headless import GuestPlan, HeadlessRun, Settings
+from tuivmm.cli.terminal import QuitRequested
+from tuivmm.tools.record import (
     GuestSetup,
     Recorder,
     Recording,
@@ -31,6 +30,7 @@ from tuivmm.vmm.record import (
     SessionSetup,
     file_sha256,
 )
+from tuivmm.vmm import GuestState
 
 # Echoes what it receives; 'q' powers it off.  Asleep in WFI with no timer armed
 # while it waits, so the VMM makes it idle, and only console input wakes it.
@@ -85,7 +85,7 @@ MAX_INSNS = 200_000
 
 
 class ScriptedStdin:
-    """Stands in for `tuivmm.terminal.StdinInput`: hands out `chunks` one per poll, each
+    """Stands in for `tuivmm.cli.terminal.StdinInput`: hands out `chunks` one per poll, each
     only once `ready()` says so (polled, as the real reader polls stdin), then ends
     (or, with `quit`, raises Ctrl-A x once `ready()` says so)."""
 

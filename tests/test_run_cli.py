@@ -9,8 +9,8 @@ import pytest
 from test_cli import tuivmm
 from test_guests import SCRIPTS
 
-from tuivmm.diskfs import mkfs
-from tuivmm.guests import DESCRIPTIONS, WANTS_DISK
+from tuivmm.disk.tufs import mkfs
+from tuivmm.lineup.packaged import DESCRIPTIONS, WANTS_DISK
 
 PREFIX = re.compile(rb"^\[([^\]\n]+)\] ", re.MULTILINE)
 

@@ -1,7 +1,7 @@
 // TUFS, the file system on the virtio disk (format: fs.h): blocks, inodes, the
 // free bitmap and the root directory.  No cache and no log: every call reads the
 // blocks it needs and writes back what it changes before returning, so the disk is
-// always as the host tool (tuivmm/diskfs.py) expects between system calls.  One
+// always as the host tool (tuivmm/disk/tufs.py) expects between system calls.  One
 // hart and a kernel that never preempts itself: no locks.
 
 #include "proc.h"

@@ -1,6 +1,6 @@
 // The on-disk file system (TUFS): the contract between the kernel's driver and the
-// host's tool, tuivmm/diskfs.py, which makes, reads and checks images.  The two must
-// agree; tests/test_diskfs.py compares every #define below with diskfs.py.
+// host's tool, tuivmm/disk/tufs.py, which makes, reads and checks images.  The two must
+// agree; tests/test_disk_tufs.py compares every #define below with diskfs.py.
 //
 // Little-endian; 1024-byte blocks numbered from the start of the disk.
 //

@@ -16,12 +16,12 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 from toolchain import cross_tool, run_tool
 
+from tuivmm.lineup.file import default_lineup, lineup_from_names
 from tuivmm.ui.app import TuivmmApp
 from tuivmm.ui.console import ConsoleGrid, ConsolePane
 from tuivmm.ui.dialogs import AddGuestDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
-from tuivmm.ui.lineup import default_lineup, lineup_from_names
 from tuivmm.ui.session import Session
 from tuivmm.vmm import GuestState
 
@@ -130,7 +130,7 @@ async def test_a_ping_typed_in_the_dashboard_is_in_its_pcap_capture(tmp_path):
 
 async def rsp(reader, writer, payload: str) -> str:
     """One gdb remote-protocol exchange (ack mode): send `payload`, return the reply."""
-    from tuivmm.vmm.gdbstub import frame
+    from tuivmm.tools.gdbstub import frame
 
     writer.write(frame(payload.encode()))
     await writer.drain()

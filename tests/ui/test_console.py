@@ -16,8 +16,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
+from tuivmm.lineup.file import lineup_from_names
 from tuivmm.ui.console import SPECIAL_KEYS, ConsoleGrid, ConsolePane, ConsoleTile
-from tuivmm.ui.lineup import lineup_from_names
 from tuivmm.ui.session import Session, Terminal
 
 APP_KEYS = ("f1", "f5", "f12", "alt+1", "alt+x")

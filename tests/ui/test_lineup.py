@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tuivmm.ui.lineup import LineupError, load_lineup
+from tuivmm.lineup.file import LineupError, load_lineup
 from tuivmm.ui.session import Session
 from tuivmm.vmm import GuestState
 

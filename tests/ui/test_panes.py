@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from textual.app import App, ComposeResult
 
-from tuivmm.ui.lineup import GuestSpec, Lineup
+from tuivmm.lineup.file import GuestSpec, Lineup
 from tuivmm.ui.memory import MemoryPane, page_rows, pte_text, scale_cells, view_name
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import (

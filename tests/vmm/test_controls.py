@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from machine.cpu.csrs import PRIV_NAMES
-from tuivmm.guests import resolve
+from tuivmm.lineup.packaged import resolve
 from tuivmm.vmm import GuestState, Vmm
 from tuivmm.vmm.traplog import RateMeter
 

@@ -12,7 +12,7 @@ from test_guests import SCRIPTS
 
 from machine.board import Board
 from machine.runner import BytesInput, ConsoleRunner
-from tuivmm.guests import DESCRIPTIONS, IMAGES
+from tuivmm.lineup.packaged import DESCRIPTIONS, IMAGES
 from tuivmm.vmm import GuestState, Vmm
 from tuivmm.vmm import traplog as T
 

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label
 
-from tuivmm.guests import packaged
+from tuivmm.lineup.packaged import packaged
 
 
 class PromptDialog(ModalScreen[str | None]):

@@ -17,13 +17,13 @@ import pyte
 
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import PRIV_NAMES
-from tuivmm.disks import DiskSetupError, GuestDisk, disk_for
-from tuivmm.guests import resolve
-from tuivmm.ui.lineup import GuestSpec, Lineup
+from tuivmm.disk.attach import DiskSetupError, GuestDisk, disk_for
+from tuivmm.lineup.file import GuestSpec, Lineup
+from tuivmm.lineup.packaged import resolve
+from tuivmm.tools.gdbstub import HOST, GdbStub
+from tuivmm.tools.pcap import PcapError, capture
+from tuivmm.tools.snapshot import SnapshotError, mac_warning, restore_guest, save_guest
 from tuivmm.vmm import Guest, GuestState, Vmm, VmmError
-from tuivmm.vmm.gdbstub import HOST, GdbStub
-from tuivmm.vmm.pcap import PcapError, capture
-from tuivmm.vmm.snapshot import SnapshotError, mac_warning, restore_guest, save_guest
 from tuivmm.vmm.traplog import RateMeter
 
 COLUMNS, LINES = 80, 24

@@ -99,7 +99,7 @@ class Guest(GuestExits):
         self.input = bytearray()  # console input not yet handed to the UART
         self.input_interactive = False
         self._fed_at = 0
-        # Record and replay (tuivmm/vmm/record.py): `passes` counts turns of the run loop,
+        # Record and replay (tuivmm/tools/record.py): `passes` counts turns of the run loop,
         # so it names the exact moment a console chunk reached the UART; `on_feed` hears
         # of every chunk fed; a replay feeds its recorded chunks through `replay_feed`
         # when `passes` reaches `replay_due`.
@@ -108,7 +108,7 @@ class Guest(GuestExits):
         self.replay_due = -1
         self.replay_feed: Callable[[Guest], None] | None = None
         self.wake = asyncio.Event()
-        self.debug_stub = None  # a tuivmm.vmm.gdbstub.GdbStub while one serves this guest
+        self.debug_stub = None  # a tuivmm.tools.gdbstub.GdbStub while one serves this guest
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.board.on_output = lambda data: self.on_output(data)
 

@@ -34,7 +34,7 @@ import contextlib
 
 from machine.cpu import csrs as C
 from machine.cpu.csrfile import IMPLEMENTED
-from tuivmm.vmm.debugger import (
+from tuivmm.tools.debugger import (
     BREAKPOINT,
     CSR_REGNUM,
     INTERRUPTED,

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGES = Path(__file__).resolve().parent / "images"
+IMAGES = Path(__file__).resolve().parent.parent / "images"
 
 # name -> one line saying what it is (shown by `tuivmm guests`)
 DESCRIPTIONS = {
@@ -29,8 +29,8 @@ DESCRIPTIONS = {
     "hypercall instead of SRET",
 }
 
-# Packaged guests that keep their files on a virtio disk (TUFS, tuivmm/diskfs.py): run
-# without one, they get a fresh empty disk (tuivmm/disks.py).
+# Packaged guests that keep their files on a virtio disk (TUFS, tuivmm/disk/tufs.py): run
+# without one, they get a fresh empty disk (tuivmm/disk/attach.py).
 WANTS_DISK = {"unix"}
 
 

@@ -1,7 +1,7 @@
 """Disk images of the `unix` guest's file system (TUFS), made and read from the host.
 
 The format is the contract with the kernel's driver; guests/unix/fs.h says the same in C
-and tests/test_diskfs.py checks that the two agree.  It is xv6's file system without the
+and tests/test_disk_tufs.py checks that the two agree.  It is xv6's file system without the
 log: fixed-size inodes, a free-block bitmap, directories of fixed-size entries.
 
 All integers are little-endian; a block is 1024 bytes; block numbers count from the
@@ -47,11 +47,11 @@ and a failed change (disk full, file too large) leaves it byte-for-byte unchange
 
 Command line (errors are one line on stderr and a non-zero exit):
 
-    python3 -m tuivmm.diskfs create IMG [--size-kib N]
-    python3 -m tuivmm.diskfs ls|check IMG
-    python3 -m tuivmm.diskfs cat|rm IMG NAME
-    python3 -m tuivmm.diskfs put IMG HOSTFILE [NAME]
-    python3 -m tuivmm.diskfs get IMG NAME HOSTFILE
+    tuivmm disk create IMG [--size-kib N]
+    tuivmm disk ls|check IMG
+    tuivmm disk cat|rm IMG NAME
+    tuivmm disk put IMG HOSTFILE [NAME]
+    tuivmm disk get IMG NAME HOSTFILE
 """
 
 from __future__ import annotations
@@ -478,9 +478,3 @@ def open_image(path: str | os.PathLike) -> Disk:
         raise DiskError(f"{path}: corrupt superblock: inode table, bitmap and data starts "
                         f"({inodestart}, {bmapstart}, {datastart}) do not fit the layout")  # fmt: skip
     return Disk(path, image)
-
-
-if __name__ == "__main__":
-    from tuivmm.diskfs_cli import main
-
-    raise SystemExit(main())

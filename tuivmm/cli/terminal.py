@@ -200,7 +200,7 @@ class LinePrinter:
 
 
 class StdinPump:
-    """A thread reading stdin (a `tuivmm.terminal.StdinInput`), posting what it reads
+    """A thread reading stdin (a `tuivmm.cli.terminal.StdinInput`), posting what it reads
     to the event loop: on_data(bytes), then on_end() at end of input, or on_quit() for
     Ctrl-A x."""
 
@@ -243,7 +243,7 @@ class StdinPump:
                 return
 
     def _run(self) -> None:
-        from tuivmm.terminal import QuitRequested
+        from tuivmm.cli.terminal import QuitRequested
 
         try:
             while not self.stopping.is_set():

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from vmm.vmmharness import HALT, MIB, PMP_ALL, Sv32, enter, fail, guest
+
 from machine.cpu import csrs as C
+from tuivmm.tools.debugger import EBREAK
+from tuivmm.tools.gdbstub import GdbStub, checksum, frame
 from tuivmm.vmm import GuestState, Vmm
 from tuivmm.vmm.bt import SRET, TRAP_WORD
-from tuivmm.vmm.debugger import EBREAK
-from tuivmm.vmm.gdbstub import GdbStub, checksum, frame
-
-from .vmmharness import HALT, MIB, PMP_ALL, Sv32, enter, fail, guest
 
 TIMEOUT = 20  # seconds for any one exchange: a hang fails the test instead of blocking it
 REG_PC, REG_PRIV = 32, 65 + 4096

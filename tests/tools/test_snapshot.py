@@ -1,4 +1,4 @@
-"""Snapshots (tuivmm/vmm/snapshot.py): a guest saved halfway and restored into a fresh
+"""Snapshots (tuivmm/tools/snapshot.py): a guest saved halfway and restored into a fresh
 VMM ends exactly where the same guest run straight through ends — registers, pc,
 privilege, every CSR, all of guest RAM, every device, the console, the disk and how
 it halted — in this process and, through `tuivmm run --save/--restore`, in another.
@@ -14,16 +14,7 @@ import struct
 import pytest
 from test_cli import tuivmm
 from test_run_cli import by_guest, one_line_error
-
-from tuivmm import diskfs
-from tuivmm.cli import main
-from tuivmm.guests import resolve
-from tuivmm.vmm import Guest, GuestState, Vmm
-from tuivmm.vmm import snapshot as S
-from tuivmm.vmm.monitor import LIMIT_REASON
-from tuivmm.vmm.snapshot import SnapshotError, read_snapshot, restore_guest, save_guest
-
-from .vmmharness import (
+from vmm.vmmharness import (
     HALT,
     MTIME,
     MTIMECMP,
@@ -34,6 +25,19 @@ from .vmmharness import (
     guest,
     program,
 )
+
+from tuivmm.disk import tufs
+from tuivmm.cli import main
+from tuivmm.lineup.packaged import resolve
+from tuivmm.tools.snapshot import (
+    SnapshotError,
+    read_snapshot,
+    restore_guest,
+    save_guest,
+)
+from tuivmm.vmm import Guest, GuestState, Vmm
+from tuivmm.tools import snapshot as S
+from tuivmm.vmm.monitor import LIMIT_REASON
 
 # Timer interrupts every 700 cycles (a dot each), the UART's receive interrupt through
 # the PLIC (each byte typed echoed as byte + 1), LR/SC and stores in a loop, WFI on
@@ -296,7 +300,7 @@ def test_the_restored_guest_runs_beside_the_original_in_the_same_vmm_and_both_en
 
 def test_unix_with_input_before_and_after_the_snapshot_and_a_disk_write_ends_the_same(tmp_path):
     base = tmp_path / "base.img"
-    diskfs.mkfs(base)
+    tufs.mkfs(base)
     disks = iter(["straight.img", "first.img"])
 
     def add(vmm):
@@ -521,7 +525,7 @@ def unix_runs(tmp_path_factory):
     where = tmp_path_factory.mktemp("unix")
     disk = where / "first.img"
     straight_disk = where / "straight.img"
-    diskfs.mkfs(disk)
+    tufs.mkfs(disk)
     shutil.copyfile(disk, straight_disk)
     script = b"write f hi\nls\n"
     straight = tuivmm("run", "unix", "--disk", str(straight_disk), "--max-insns", "900000", stdin=script)
@@ -553,10 +557,10 @@ def test_a_restored_run_reads_new_input_and_keeps_its_disk_in_a_file_named_for_i
                     "--save", str(where / "u2.snap"), stdin=b"cat f\n")  # fmt: skip
     assert result.returncode == 124, result.stderr
     assert "$ cat f\nhi\n$ " in by_guest(result.stdout)["unix"].decode()
-    assert diskfs.open_image(kept).read_file("f") == b"hi\n"
+    assert tufs.open_image(kept).read_file("f") == b"hi\n"
     assert read_snapshot(where / "u2.snap").header["vcpu"]["icount"] == 900_000
     other = where / "other.img"
-    diskfs.mkfs(other)  # an empty file system: not the disk in the snapshot
+    tufs.mkfs(other)  # an empty file system: not the disk in the snapshot
     refused = tuivmm("run", "--restore", str(where / "u.snap"), "--disk", f"unix={other}")
     assert refused.returncode == 2
     assert "exists and differs from the disk saved in" in one_line_error(refused)

@@ -10,7 +10,7 @@
     sha256        32 bytes, over everything before it
 
 Integers are little-endian.  What goes in the header and the sections is
-`tuivmm.vmm.snapshot`'s business; this module only frames and checks it.
+`tuivmm.tools.snapshot`'s business; this module only frames and checks it.
 """
 
 from __future__ import annotations

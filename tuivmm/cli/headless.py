@@ -8,10 +8,10 @@ pipe is open, the whole monitor waits at the exit where the first guest starts
 waiting for a line that has not come yet, until it comes, so a scripted run goes the
 same, trap for trap and for every guest, however fast the script writes.
 
---record FILE writes the session down (tuivmm/vmm/record.py); --replay FILE plays
+--record FILE writes the session down (tuivmm/tools/record.py); --replay FILE plays
 it again, taking no input, with the same console output and the same traps.
 
---gdb [NAME=]PORT serves a GDB stub for a guest (tuivmm/vmm/gdbstub.py) on the same
+--gdb [NAME=]PORT serves a GDB stub for a guest (tuivmm/tools/gdbstub.py) on the same
 event loop; the guest waits at its first instruction for the debugger, and the run
 does not end while a debugger holds a guest (its state is not idle, nor finished).
 
@@ -26,7 +26,7 @@ failing guest's code (or 1), 4 if a guest crashed, 124 if one ran into --max-ins
 3 if the run stopped because every guest left sleeps forever with no input to come,
 130 for Ctrl-A x; 2 if --save could not write a snapshot.
 
---restore starts guests from snapshots (tuivmm/vmm/snapshot.py), first of all, each
+--restore starts guests from snapshots (tuivmm/tools/snapshot.py), first of all, each
 showing its console so far; --save writes snapshots when the run is over.
 """
 
@@ -38,7 +38,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from tuivmm.terminal import LinePrinter, StdinPump
+from tuivmm.cli.terminal import LinePrinter, StdinPump
 
 MIB = 1024 * 1024
 DEFAULT_RAM_MIB = 128
@@ -66,7 +66,7 @@ class GuestPlan:
     remedy: str = "none"
     program: Any = None
     gdb_port: int | None = None  # serve a GDB stub on 127.0.0.1:PORT, the guest held until gdb lets it go
-    snapshot: Any = None  # a tuivmm.vmm.snapshot.Snapshot to restore (then `disk` is where its disk goes)
+    snapshot: Any = None  # a tuivmm.tools.snapshot.Snapshot to restore (then `disk` is where its disk goes)
 
 
 @dataclass
@@ -165,13 +165,13 @@ def save_targets(values: list[tuple[str | None, str]], names: list[str]) -> dict
 
 class HeadlessRun:
     """One `tuivmm run`: build the VMM and its guests, run them, report, return the
-    exit status.  `stdin` is a `tuivmm.terminal.StdinInput` (or anything with
+    exit status.  `stdin` is a `tuivmm.cli.terminal.StdinInput` (or anything with
     `interactive` and `poll(timeout)`), or None for no input at all."""
 
     def __init__(self, plans: list[GuestPlan], settings: Settings, *, stdin=None,
                  stdout: IO[bytes] | None = None, stderr: IO[str] | None = None,
                  recorder=None, replayer=None):  # fmt: skip
-        """`recorder`: a tuivmm.vmm.record.Recorder writing this run down; `replayer`: a
+        """`recorder`: a tuivmm.tools.record.Recorder writing this run down; `replayer`: a
         Replayer playing a recording into it (then `stdin` is None)."""
         self.plans = plans
         self.settings = settings
@@ -188,7 +188,7 @@ class HeadlessRun:
         self.quit = False
         self._changed: asyncio.Event | None = None
         self._trace: IO[str] | None = None
-        self.stubs: list = []  # tuivmm.vmm.gdbstub.GdbStub, one per guest with a gdb_port
+        self.stubs: list = []  # tuivmm.tools.gdbstub.GdbStub, one per guest with a gdb_port
         self.save_failed = False
         self._pcap = None
         self.recorder = recorder
@@ -213,7 +213,7 @@ class HeadlessRun:
                     raise RunError(f"{s.trace_exits}: {exc.strerror or exc}") from None
         self.vmm = Vmm(flawed_eret=s.flawed_eret)
         if s.pcap is not None:
-            from tuivmm.vmm.pcap import PcapError, capture
+            from tuivmm.tools.pcap import PcapError, capture
 
             try:
                 self._pcap = capture(self.vmm, s.pcap)
@@ -251,7 +251,7 @@ class HeadlessRun:
 
     def _restore(self, plan: GuestPlan):
         """The guest of `plan.snapshot`, restored into this run's VMM."""
-        from tuivmm.vmm.snapshot import SnapshotError, mac_warning, restore_guest
+        from tuivmm.tools.snapshot import SnapshotError, mac_warning, restore_guest
 
         try:
             guest = restore_guest(self.vmm, plan.snapshot, name=plan.name, disk=plan.disk)
@@ -265,8 +265,8 @@ class HeadlessRun:
         """--save: write each named guest's snapshot now that the run is over, and say
         so on stderr, one line each.  A crashed guest is not saved (its file is left as
         it was); a snapshot that cannot be written is an error (exit status 2)."""
+        from tuivmm.tools.snapshot import SnapshotError, save_guest
         from tuivmm.vmm import GuestState
-        from tuivmm.vmm.snapshot import SnapshotError, save_guest
 
         for guest in self.guests:
             path = self.settings.save.get(guest.name)
@@ -323,7 +323,7 @@ class HeadlessRun:
 
     def close(self) -> None:
         if self._pcap is not None:
-            from tuivmm.vmm.pcap import PcapError
+            from tuivmm.tools.pcap import PcapError
 
             try:
                 self._pcap.close()
@@ -360,7 +360,7 @@ class HeadlessRun:
     def _end_log(self, status: int) -> int:
         """--record: put the log in its place; --replay: check the run went as recorded.
         The exit status."""
-        from tuivmm.vmm.record import RecordError
+        from tuivmm.tools.record import RecordError
 
         if self.recorder is not None:
             try:
@@ -403,8 +403,8 @@ class HeadlessRun:
     async def _start_stubs(self) -> None:
         """A GDB stub for each guest planned with a port; each such guest waits at its
         first instruction for the debugger (the run goes on while one is held)."""
+        from tuivmm.tools.gdbstub import HOST, GdbStub
         from tuivmm.vmm import VmmError
-        from tuivmm.vmm.gdbstub import HOST, GdbStub
 
         for plan, guest in zip(self.plans, self.guests, strict=True):
             if plan.gdb_port is None:

@@ -75,7 +75,7 @@ class GuestSetup:
     def image_path(self) -> str:
         """Where the image is now: a packaged guest's own path, else the recorded path."""
         if self.package is not None:
-            from tuivmm.guests import resolve
+            from tuivmm.lineup.packaged import resolve
 
             return resolve(self.package)
         return self.image

@@ -1,6 +1,6 @@
 """Snapshots: a guest saved to one file, and restored into a VMM — this one or another
 process's — to go on exactly as it would have.  (The file's framing — magic, version,
-checksum, written aside — is `tuivmm.vmm.snapfile`'s.)
+checksum, written aside — is `tuivmm.tools.snapfile`'s.)
 
 What a snapshot holds: in its JSON header, the machine (the ERET flaw), the guest
 (name, remedy, RAM size, MAC, run state, console input not yet read, the LR
@@ -50,8 +50,7 @@ from machine.devices.virtqueue import VirtqueueError
 from machine.loader import Image, Segment
 from machine.memory import Ram, RamWindow
 from tuivmm import __version__
-from tuivmm.vmm.monitor import Guest, GuestState, Vmm, VmmError
-from tuivmm.vmm.snapfile import (
+from tuivmm.tools.snapfile import (
     FORMAT_VERSION,
     Snapshot,
     SnapshotError,
@@ -60,6 +59,7 @@ from tuivmm.vmm.snapfile import (
     read_snapshot,
     write_aside,
 )
+from tuivmm.vmm.monitor import Guest, GuestState, Vmm, VmmError
 
 __all__ = ["FORMAT_VERSION", "Snapshot", "SnapshotError", "read_snapshot", "restore_guest", "save_guest"]
 

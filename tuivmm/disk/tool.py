@@ -1,5 +1,5 @@
-"""`python3 -m tuivmm.diskfs_cli`: the command line of the unix disk-image tool
-(tuivmm.diskfs has the format and the API).  `python3 -m tuivmm.diskfs` runs it too."""
+"""`tuivmm disk` (also `python3 -m tuivmm.disk`): the command line of the unix
+disk-image tool (tuivmm.disk.tufs has the format and the API)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,20 @@ import sys
 import traceback
 from pathlib import Path
 
-from tuivmm.diskfs import BSIZE, DEFAULT_SIZE_BLOCKS, DIRSIZ, DiskError, mkfs, open_image
+from tuivmm.disk.tufs import (
+    BSIZE,
+    DEFAULT_SIZE_BLOCKS,
+    DIRSIZ,
+    DiskError,
+    mkfs,
+    open_image,
+)
 
 # --- command line ----------------------------------------------------------------
 
 
 def _command_line() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python3 -m tuivmm.diskfs", description="Make and inspect disk "
+    parser = argparse.ArgumentParser(prog="python3 -m tuivmm.disk", description="Make and inspect disk "
                                      "images of the unix guest's file system.")  # fmt: skip
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     add_commands(parser.add_subparsers(dest="disk_command", required=True, metavar="COMMAND"))
@@ -101,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else exc
-        print(f"diskfs: {message}", file=sys.stderr)
+        print(f"tuivmm disk: {message}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - a bug of ours, or an image too damaged to read: still one line
         if args.debug:
             traceback.print_exc()
-        print(f"diskfs: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+        print(f"tuivmm disk: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
               file=sys.stderr)  # fmt: skip
         return 1
 

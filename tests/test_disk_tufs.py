@@ -1,4 +1,4 @@
-"""tuivmm/diskfs.py: the unix guest's disk images, made and read from the host."""
+"""tuivmm/disk/tufs.py: the unix guest's disk images, made and read from the host."""
 
 import os
 import re
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tuivmm import diskfs
-from tuivmm.diskfs import BSIZE, MAXFILE, DiskError, mkfs, open_image
+from tuivmm.disk import tufs
+from tuivmm.disk.tufs import BSIZE, MAXFILE, DiskError, mkfs, open_image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def patterned(n: int, seed: int = 0) -> bytes:
 # --- round trips ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, 1, BSIZE, BSIZE + 1, diskfs.NDIRECT * BSIZE + 1, MAXFILE])
+@pytest.mark.parametrize("size", [0, 1, BSIZE, BSIZE + 1, tufs.NDIRECT * BSIZE + 1, MAXFILE])
 def test_file_reads_back_what_was_written(img: Path, size: int) -> None:
     data = patterned(size)
     open_image(img).write_file("f", data)
@@ -181,7 +181,7 @@ def test_check_finds_a_doubly_referenced_block(img: Path) -> None:
 def test_check_finds_an_entry_naming_a_free_inode(img: Path) -> None:
     disk = open_image(img)
     disk.write_file("f", b"")
-    disk._iput(2, diskfs.Inode(bytes(diskfs.INODE_SIZE)))
+    disk._iput(2, tufs.Inode(bytes(tufs.INODE_SIZE)))
     assert "directory 1: 'f' names inode 2, which is free" in disk.check()
 
 
@@ -304,26 +304,26 @@ def test_random_puts_and_removes_match_a_dict(ops: list) -> None:
 # --- the command line -------------------------------------------------------------------
 
 
-def diskfs_cli(*args: str) -> subprocess.CompletedProcess:
+def disk_tool(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "tuivmm.diskfs", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "tuivmm.disk", *args], cwd=ROOT, env=env,
                           capture_output=True, timeout=60, check=False)  # fmt: skip
 
 
 def test_cli_create_put_ls_cat_get_rm_check(tmp_path: Path) -> None:
     image, host = str(tmp_path / "d.img"), tmp_path / "hello.txt"
     host.write_bytes(b"hello, disk\n")
-    assert diskfs_cli("create", image, "--size-kib", "512").returncode == 0
+    assert disk_tool("create", image, "--size-kib", "512").returncode == 0
     assert os.path.getsize(image) == 512 * 1024
-    assert diskfs_cli("put", image, str(host)).returncode == 0
-    assert diskfs_cli("put", image, str(host), "copy").returncode == 0
-    listing = diskfs_cli("ls", image).stdout.decode().splitlines()
+    assert disk_tool("put", image, str(host)).returncode == 0
+    assert disk_tool("put", image, str(host), "copy").returncode == 0
+    listing = disk_tool("ls", image).stdout.decode().splitlines()
     assert [line.split()[:2] for line in listing] == [["hello.txt", "12"], ["copy", "12"]]
-    assert diskfs_cli("cat", image, "copy").stdout == b"hello, disk\n"
-    assert diskfs_cli("get", image, "hello.txt", str(tmp_path / "out")).returncode == 0
+    assert disk_tool("cat", image, "copy").stdout == b"hello, disk\n"
+    assert disk_tool("get", image, "hello.txt", str(tmp_path / "out")).returncode == 0
     assert (tmp_path / "out").read_bytes() == b"hello, disk\n"
-    assert diskfs_cli("rm", image, "copy").returncode == 0
-    check = diskfs_cli("check", image)
+    assert disk_tool("rm", image, "copy").returncode == 0
+    check = disk_tool("check", image)
     assert check.returncode == 0 and b"clean" in check.stdout
 
 
@@ -344,7 +344,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) 
     image, junk = tmp_path / "d.img", tmp_path / "junk.img"
     mkfs(image, size_blocks=64)
     junk.write_bytes(bytes(BSIZE * 4))
-    run = diskfs_cli(*(a.format(tmp=tmp_path, img=image, junk=junk) for a in args))
+    run = disk_tool(*(a.format(tmp=tmp_path, img=image, junk=junk) for a in args))
     err = run.stderr.decode()
     assert run.returncode != 0
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
@@ -355,7 +355,7 @@ def test_cli_check_reports_problems_and_fails(tmp_path: Path) -> None:
     disk = mkfs(image, size_blocks=64)
     disk._mark(40, True)
     disk.save()
-    run = diskfs_cli("check", str(image))
+    run = disk_tool("check", str(image))
     assert run.returncode == 1
     assert b"block 40 is marked in use but no inode references it" in run.stdout
 
@@ -370,7 +370,7 @@ def test_fs_h_constants_equal_diskfs() -> None:
     values: dict[str, int] = {}
     for name, expr in defines:
         values[name] = eval(expr.replace("/", "//"), {}, dict(values))  # our own header
-        assert values[name] == getattr(diskfs, name), name
+        assert values[name] == getattr(tufs, name), name
 
 
 # --- the same tool as `tuivmm disk`, and a guest reading what the host put there ---------

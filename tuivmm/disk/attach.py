@@ -11,7 +11,7 @@ The policy (`tuivmm bare` uses it; the monitor will, to give each guest its own 
     --no-disk, or no --disk for    no disk
       any other guest
 
-A fresh image is diskfs.mkfs's: written whole to a temporary file beside its place and
+A fresh image is tufs.mkfs's: written whole to a temporary file beside its place and
 renamed there, so it is never seen half-written.
 """
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from tuivmm import diskfs
-from tuivmm.guests import packaged_name, wants_disk
+from tuivmm.disk import tufs
+from tuivmm.lineup.packaged import packaged_name, wants_disk
 
-FRESH_SIZE_BLOCKS = diskfs.DEFAULT_SIZE_BLOCKS
-FRESH_SIZE_TEXT = f"{FRESH_SIZE_BLOCKS * diskfs.BSIZE // (1024 * 1024)} MiB"
+FRESH_SIZE_BLOCKS = tufs.DEFAULT_SIZE_BLOCKS
+FRESH_SIZE_TEXT = f"{FRESH_SIZE_BLOCKS * tufs.BSIZE // (1024 * 1024)} MiB"
 
 
 class DiskSetupError(Exception):
@@ -98,8 +98,8 @@ def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_onl
 
 def _make(path: Path) -> str:
     try:
-        diskfs.mkfs(path, FRESH_SIZE_BLOCKS)
-    except diskfs.DiskError as exc:
+        tufs.mkfs(path, FRESH_SIZE_BLOCKS)
+    except tufs.DiskError as exc:
         raise DiskSetupError(str(exc)) from None
     except OSError as exc:
         raise DiskSetupError(f"{path}: cannot make a disk image there: {exc.strerror or exc}") from None

@@ -1,0 +1,117 @@
+"""`tuivmm bare IMAGE`: one image on the bare machine, the UART on this terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tuivmm.cli.common import UserError, image_path, load_image, positive_int
+
+
+def add_parser(commands) -> None:
+    bare = commands.add_parser(
+        "bare",
+        help="run one image on the bare machine",
+        description="Run one RV32 ELF image on the bare machine (QEMU virt layout, RAM at "
+        "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
+    )
+    bare.add_argument("image", metavar="IMAGE",
+                      help="a packaged guest's name, an RV32 RISC-V ELF executable, "
+                           "or an assembly file (.s/.S/.asm) to assemble and run")
+    bare.add_argument("--ram", type=positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
+    disk = bare.add_mutually_exclusive_group()
+    disk.add_argument("--disk", metavar="FILE",
+                      help="raw disk image for the virtio block device; if FILE does not exist, a fresh "
+                           "empty 2 MiB unix disk (TUFS) is made there and kept. Without --disk, a guest "
+                           "that wants a disk (unix) gets a fresh one that is thrown away at exit")  # fmt: skip
+    disk.add_argument("--no-disk", action="store_true",
+                      help="no disk at all, not even the throwaway one unix gets without --disk")  # fmt: skip
+    bare.add_argument("--disk-ro", action="store_true", help="make the --disk FILE read-only (it must exist)")
+    bare.add_argument("--max-insns", type=positive_int, metavar="N", help="stop after N instructions (exit 124)")
+    bare.add_argument(
+        "--flawed-eret",
+        action="store_true",
+        help="the lecture's flaw: SRET/MRET in U-mode run instead of trapping",
+    )
+    bare.add_argument(
+        "--trace", metavar="FILE", help="write every instruction (count, mode, pc, bits, disassembly) to FILE ('-' = stderr)"
+    )
+    # Accepted after the command too; SUPPRESS keeps it from resetting the global flag.
+    bare.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+
+def command(args: argparse.Namespace) -> int:
+    from tuivmm.disk.attach import DiskSetupError, disk_for
+
+    image_path(args.image)  # a missing image is an error before any disk is made
+    try:
+        guest_disk = disk_for(args.image, args.disk, read_only=args.disk_ro, no_disk=args.no_disk)
+    except DiskSetupError as exc:
+        raise UserError(str(exc)) from None
+    with guest_disk:  # a throwaway disk is removed at the end, whatever happens
+        if guest_disk.notice:
+            print(f"tuivmm: {guest_disk.notice}", file=sys.stderr, flush=True)
+        return _run_bare(args, guest_disk.path)
+
+
+def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
+    from machine.board import Board
+    from machine.runner import ConsoleRunner
+    from tuivmm.cli.terminal import QuitRequested, StdinInput, StdoutConsole
+
+    try:
+        board = Board(args.ram * 1024 * 1024, disk=disk, disk_read_only=args.disk_ro,
+                      flawed_eret=args.flawed_eret)  # fmt: skip
+    except OSError as exc:
+        raise UserError(f"{disk}: {exc.strerror or exc}") from None
+    trace_file = None
+    try:
+        load_image(board, args.image)
+        if args.trace:
+            trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
+            board.hart.stepping = True
+            board.hart.tracer = _tracer(trace_file)
+        stdin = StdinInput()
+        console = StdoutConsole(stdin.interactive)
+        board.on_output = console.write
+        try:
+            with stdin:
+                runner = ConsoleRunner(board, stdin)
+                runner.on_wait = console.flush
+                outcome = runner.run(args.max_insns)
+        except QuitRequested:
+            console.flush()
+            print("\ntuivmm: quit (Ctrl-A x)", file=sys.stderr)
+            return 130
+        finally:
+            console.flush()
+    finally:
+        board.close()
+        if trace_file not in (None, sys.stderr):
+            trace_file.close()
+    if outcome.kind == "budget":
+        print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)
+    elif outcome.kind == "idle":
+        print("tuivmm: the guest is asleep with no timer armed and no input left; stopping", file=sys.stderr)
+    elif outcome.kind == "stuck":
+        from machine.cpu.csrs import cause_name
+
+        hart = board.hart
+        print(f"tuivmm: the guest is stuck: every instruction traps ({cause_name(outcome.code)}, "
+              f"pc={hart.pc:#010x}, mtvec={hart.mtvec:#010x}); stopping", file=sys.stderr)  # fmt: skip
+    elif outcome.kind == "fail":
+        print(f"tuivmm: the guest reported failure (code {outcome.code})", file=sys.stderr)
+    return outcome.exit_status
+
+
+
+def _tracer(out):
+    from machine.cpu.csrs import PRIV_NAMES
+    from machine.cpu.disasm import disassemble
+
+    def trace(hart, pc: int) -> None:
+        word = hart.ram.words[hart.fetch_offset(pc) >> 2]
+        out.write(f"{hart.icount:>10} {PRIV_NAMES[hart.priv]} {pc:08x}: {word:08x}  {disassemble(word, pc)}\n")
+
+    return trace

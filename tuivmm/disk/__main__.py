@@ -1,0 +1,3 @@
+from tuivmm.disk.tool import main
+
+raise SystemExit(main())
