@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # for type hints only: monitor.py imports this module
     from tuivmm.vmm.monitor import Vmm
 
 PATIENCE = 5_000_000  # as machine.runner: a scripted line waits at most this long
+MAX_LAG_CYCLES = TIMEBASE_HZ // 10  # realtime: how far behind the wall clock a sleeping guest may catch up
 
 REMEDIES = ("none", "bt", "pv", "hw")
 
@@ -152,6 +153,28 @@ class Guest(GuestExits):
     def wall_cycles(self) -> int:
         """Realtime: the guest's cycle count the wall clock has reached."""
         return self._wall_base + int((time.perf_counter() - self._wall_start) * TIMEBASE_HZ)
+
+    def wall_time(self, cycles: int) -> float:
+        """Realtime: the wall-clock time (perf_counter) at which the guest's clock reaches `cycles`."""
+        return self._wall_start + (cycles - self._wall_base) / TIMEBASE_HZ
+
+    def fall_asleep(self) -> None:
+        """Realtime: the guest sleeps in WFI, and its sleep follows the wall clock from
+        here.  The time its clock lost to the wall clock while it computed (guest time
+        counts instructions, and Python retires them slowly) is caught up, but only up
+        to MAX_LAG_S: a timer tick's few milliseconds of work, not the minutes of a
+        benchmark, so `sleep 5` after a long computation still takes five seconds."""
+        lag = self.wall_cycles() - self.vcpu.cycles
+        if lag > MAX_LAG_CYCLES:
+            self._wall_base -= lag - MAX_LAG_CYCLES
+
+    def wake_up(self) -> None:
+        """Realtime: an interrupt ends the guest's sleep (input, a frame, a timer): the
+        time it slept on the wall clock has passed for it too (up to its timer)."""
+        v = self.vcpu
+        reached = min(self.wall_cycles(), v.clock.alarm_cycle)
+        if reached > v.cycles:
+            v.idle_cycles += reached - v.cycles
 
     def pause(self) -> None:
         if self.state in (GuestState.RUNNING, GuestState.IDLE):

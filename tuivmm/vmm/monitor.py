@@ -85,6 +85,7 @@ DEFAULT_GUEST_RAM = 128 * MIB
 SLICE_CYCLES = 20_000  # guest cycles per slice: a few milliseconds of host time
 SLICE_EXITS = 200  # ... or this many exits, whichever comes first (about 5 ms of host time)
 STUCK_EXITS = 20_000  # exits in a row without one instruction retiring: the guest is stuck
+MAX_NAP_S = 0.25  # realtime: the longest a sleeping guest's task waits before it looks again
 
 LIMIT_REASON = "instruction limit reached"
 
@@ -295,9 +296,13 @@ class Vmm:
                 if v.halted is not None and guest._check_halt():
                     return
                 if v.mip & v.mie:
+                    if v.sleeping and self.realtime:
+                        guest.wake_up()  # the sleep lasted as long as it did on the wall clock
                     v.sleeping = False  # WFI ends when an enabled interrupt is pending, taken or not
                     guest.deliver_interrupt()
                 if v.sleeping:
+                    if self.realtime:
+                        guest.fall_asleep()
                     alarm = v.clock.alarm_cycle
                     if alarm >= NEVER:
                         if not guest.input:
@@ -306,12 +311,14 @@ class Vmm:
                         return
                     target = min(alarm, end)
                     if self.realtime:
-                        # Sleeping time may not run ahead of the wall clock.
+                        # Sleeping time follows the wall clock: the guest naps (in
+                        # `serve`) until the wall clock reaches the end of its sleep.
                         allowed = guest.wall_cycles()
-                        if allowed <= v.cycles:
-                            guest.asleep_until = time.perf_counter() + (target - v.cycles) / TIMEBASE_HZ
+                        if allowed < target:
+                            if allowed > v.cycles:
+                                v.idle_cycles += allowed - v.cycles
+                            guest.asleep_until = guest.wall_time(target)
                             return
-                        target = min(target, allowed)
                     if target > v.cycles:
                         v.idle_cycles += target - v.cycles
                     if v.cycles >= end:
@@ -399,12 +406,12 @@ class Vmm:
                     guest.debug_stub.guest_changed()  # a breakpoint, a halt, a crash: tell the debugger
                 wait = guest.asleep_until - time.perf_counter() if guest.asleep_until else 0
                 guest.asleep_until = 0.0
-                # A guest sleeping ahead of the wall clock (realtime) naps a little;
-                # the wake event (input, a frame) cuts the nap short.
+                # A guest sleeping ahead of the wall clock (realtime) naps until its
+                # sleep is over; the wake event (input, a frame, a command) cuts it short.
                 if wait > 0:
                     guest.wake.clear()
                     try:
-                        await asyncio.wait_for(guest.wake.wait(), min(wait, 0.02))
+                        await asyncio.wait_for(guest.wake.wait(), min(wait, MAX_NAP_S))
                     except TimeoutError:
                         pass
                 else:
