@@ -3,12 +3,14 @@
 Input is paced so that a run is deterministic.  Typed or piped bytes wait in a host
 buffer and are handed to the UART a line at a time, only when the guest has drained
 the previous line and is visibly waiting: asleep in WFI, or polling the UART's line
-status register (read twice with nothing sent in between: a driver that reads it
-only to transmit is not asking for input).  A guest that never asks — a runaway
+status register with the receive interrupt off (read twice with nothing sent in
+between: a driver that reads it only to transmit, or drains the FIFO in its
+interrupt handler, is not asking for input).  A guest that never asks — a runaway
 program the script means to stop with Ctrl-C — gets the next line anyway once
 PATIENCE instructions have passed since the last one: still a point fixed by the
-guest's progress, not by host timing.  Keys typed on a terminal are not held back.  So `printf 'help\\n' | tuivmm bare IMAGE` gives the same run every
-time, and input sent before the guest has set up its UART is not lost.
+guest's progress, not by host timing.  Keys typed on a terminal are not held back.
+So `printf 'help\\n' | tuivmm bare IMAGE` gives the same run every time, and input
+sent before the guest has set up its UART is not lost.
 
 When the hart sleeps with a timer armed, time skips ahead to the alarm (virtual time
 owes nothing to the wall clock); in interactive use the runner first waits, in real
@@ -148,7 +150,7 @@ class ConsoleRunner:
         waiting = (
             self.input.interactive
             or hart.sleeping
-            or uart.polls_since_tx >= 2
+            or uart.polled_for_input()
             or hart.icount - self._fed_at >= self.patience
         )
         if not waiting:

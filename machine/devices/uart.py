@@ -98,6 +98,13 @@ class Uart16550:
         self.rx.extend(data)
         self._update()
 
+    def polled_for_input(self) -> bool:
+        """Whether the guest visibly polls for input: it read the line status twice
+        without sending a byte in between, with the receive interrupt off.  (A driver
+        that takes the receive interrupt waits for input asleep in WFI; the line
+        status reads it makes are its handler draining the FIFO.)"""
+        return self.polls_since_tx >= 2 and not self.ier & IER_RX_AVAILABLE
+
     def rx_pending(self) -> int:
         """How many received bytes the guest has not read yet."""
         return len(self.rx)

@@ -46,6 +46,27 @@ def test_rx_pending_counts_unread_bytes(line):
     assert uart.rx_pending() == 2
 
 
+def test_a_driver_reading_the_line_status_twice_polls_for_input(line):
+    uart, _ = make_uart(line)
+    uart.read(LSR, 1)
+    assert not uart.polled_for_input()  # once: it may be about to send
+    uart.read(LSR, 1)
+    assert uart.polled_for_input()
+    uart.write(THR, 1, ord("x"))  # it sent a byte: it was waiting to send
+    assert not uart.polled_for_input()
+
+
+def test_a_driver_with_the_receive_interrupt_on_is_not_polling_for_input(line):
+    # It drains the FIFO in its interrupt handler (line status, byte, line status ...)
+    # and waits for input asleep in WFI.
+    uart, _ = make_uart(line)
+    uart.write(IER, 1, 0x01)
+    uart.feed(b"ab")
+    while uart.read(LSR, 1) & 1:
+        uart.read(RBR, 1)
+    assert not uart.polled_for_input()
+
+
 def test_receive_interrupt_raised_when_enabled_and_lowered_when_drained(line):
     uart, _ = make_uart(line)
     uart.write(IER, 1, 0x01)

@@ -18,8 +18,9 @@ does not end while a debugger holds a guest (its state is not idle, nor finished
 Each guest's console goes to stdout a line at a time, every line prefixed `[name] `,
 so lines of different guests never mix.  On a terminal, the unfinished line (a
 prompt, the keys being typed) is shown as it grows and redrawn after other guests'
-lines; through a pipe only whole lines are written, and a last unfinished line is
-ended with a newline when the run ends.
+lines; through a pipe whole lines are written, and the first guest's unfinished line
+(its prompt) when it waits for input, so a script can wait for the prompt; a last
+unfinished line is ended with a newline when the run ends.
 
 The exit status: 0 when every guest powered off with success; otherwise the first
 failing guest's code (or 1), 4 if a guest crashed, 124 if one ran into --max-insns,
@@ -301,10 +302,15 @@ class HeadlessRun:
         guest = self.guests[0]
         if guest.input or guest.state is not GuestState.RUNNING:
             return
+        # Bytes still in the UART (the guest has yet to read the last line): it is
+        # busy with input, not waiting for more, however it polls.
+        if guest.board.uart.rx_pending():
+            return
         if (event.reason == T.WFI and guest.vcpu.sleeping) or (
-            event.reason == T.MMIO and guest.board.uart.polls_since_tx >= 2
+            event.reason == T.MMIO and guest.board.uart.polled_for_input()
         ):
             self.held = True
+            self.printer.show_partial(guest.name)  # its prompt, for a script that waits for it
             if self.stubs or self._pump is None:
                 guest.pause()  # the slice ends after this exit (a debugger needs the event loop meanwhile)
                 return

@@ -103,7 +103,8 @@ class StdoutConsole:
 class LinePrinter:
     """Guests' console bytes to one stream, each line prefixed with `[name] `.
 
-    Through a pipe only whole lines are written (flushed at each one).  When a person
+    Through a pipe whole lines are written (flushed at each one), and an unfinished
+    line only when asked (`show_partial`: the guest waits for input).  When a person
     is watching (`interactive`: stdout is the raw terminal), a guest's unfinished line
     is shown as it grows; another guest's line first ends it on screen, and afterwards
     the first guest's unfinished line (its prompt) is shown again."""
@@ -140,6 +141,22 @@ class LinePrinter:
             else:
                 chunks.append(self._reshow())
         self._write(b"".join(chunks))
+
+    def show_partial(self, name: str) -> None:
+        """Show guest `name`'s unfinished line (a prompt) now, through a pipe too: the
+        guest waits for input, and a script waiting for its prompt must see it.  What
+        the guest prints next on that line follows it; another guest's line ends it."""
+        buf = self.partial[name]
+        if self.screen is not None and self.screen[0] != name:
+            self._end_screen_line()
+        if not buf:
+            return
+        if self.screen is not None:
+            chunk = bytes(buf[self.screen[1] :])
+        else:
+            chunk = self._prefix(name) + bytes(buf)
+        self.screen = (name, len(buf))
+        self._write(chunk)
 
     def finish(self) -> None:
         """End every unfinished line (the run is over)."""

@@ -291,7 +291,7 @@ class Guest(GuestExits):
         if uart.rx_pending():
             return
         v = self.vcpu
-        waiting = (self.input_interactive or v.sleeping or uart.polls_since_tx >= 2
+        waiting = (self.input_interactive or v.sleeping or uart.polled_for_input()
                    or v.icount - self._fed_at >= PATIENCE)  # fmt: skip
         if not waiting:
             return
