@@ -35,6 +35,12 @@ class Clock:
         self._offset = value - self._cycles() // self.cycles_per_tick
         self._rearm()
 
+    def restart(self) -> None:
+        """Power-on: mtime counts from the cycle count again (which the owner has set
+        back to zero), with no alarm armed."""
+        self._offset = 0
+        self.set_alarm(None, None)
+
     def set_alarm(self, mtime_value: int | None, callback: Callable[[], None]) -> None:
         """Call `callback` once when mtime reaches `mtime_value` (None disarms)."""
         self._alarm_mtime = NEVER if mtime_value is None else mtime_value

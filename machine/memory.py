@@ -80,6 +80,12 @@ class RamWindow(Ram):
         return self.host.base + self.host_offset
 
     def fill(self, value: int = 0) -> None:
-        """Set every byte (a guest reset)."""
-        self.data[:] = bytes([value]) * self.size
+        """Set every byte (a guest reset).  Zeroing a window of an anonymous mapping
+        hands its pages back to the host (MADV_REMOVE: the shared anonymous mapping
+        reads as zeros there again) rather than writing zeros over every one."""
+        backing = self.host.data
+        if value == 0 and isinstance(backing, mmap.mmap) and hasattr(mmap, "MADV_REMOVE"):
+            backing.madvise(mmap.MADV_REMOVE, self.host_offset, self.size)
+        else:
+            self.data[:] = bytes([value]) * self.size
         self.on_write(0, self.size)

@@ -157,3 +157,63 @@ def test_exit_rates_are_exits_per_second_between_samples():
     rates = meter.sample(g.log, 2.0)
     assert rates["csr"] == before["csr"] / 2.0 and rates["csr"] > 0
     assert list(meter.history) == [g.log.total / 2.0]
+
+
+# A guest that reads the CLINT's mtime when it boots, keeps it in s1, counts its boots
+# in RAM it does not zero (s2), then waits for an interrupt that never comes.
+MTIME_AT_BOOT = """
+        li   t0, 0x0200bff8      # CLINT mtime, low half
+        lw   s1, 0(t0)
+        la   t1, boots
+        lw   s2, 0(t1)
+        addi s2, s2, 1
+        sw   s2, 0(t1)
+1:      wfi
+        j    1b
+        .align 12
+boots:  .word 0
+"""
+
+
+def test_a_reset_gives_a_fresh_machine_clock_ram_and_counters_from_zero():
+    from machine.cpu.asm import assemble
+
+    vmm = Vmm()
+    g = vmm.add_guest(program=assemble(MTIME_AT_BOOT), net=False)
+    vmm.run()
+    first = (g.vcpu.x[9], g.vcpu.x[18])  # s1: mtime at boot; s2: boots seen in RAM
+    assert g.state is GuestState.IDLE and first[1] == 1
+    for _ in range(2):
+        g.reset()
+        assert g.vcpu.cycles == 0 and g.vcpu.clock.mtime() == 0
+        assert g.log.total == 0 and not any(g.log.counts.values()) and g.hidden_faults == 0
+        vmm.run()
+        # The same boot, to the instruction: the clock starts from zero, RAM is zeroed.
+        assert (g.vcpu.x[9], g.vcpu.x[18]) == first
+    assert g.retired_total == 3 * g.instructions
+    resets = [e for e in g.log.events if e.reason == "reset"]
+    assert len(resets) == 2 and "a fresh machine" in resets[0].describe()
+    assert sum(1 for e in g.log.events if e.reason == "mmio") == 3  # the log keeps every boot's lines
+
+
+def test_max_insns_counts_every_instruction_across_resets():
+    vmm = Vmm()
+    g = vmm.add_guest(resolve("hello"))
+    vmm.run()
+    ran = g.retired_total
+    g.instruction_limit = ran + 100
+    g.reset()
+    vmm.run()
+    assert g.state is GuestState.STOPPED and g.retired_total == ran + 100
+
+
+def test_rates_start_again_after_a_reset():
+    vmm = Vmm()
+    g = vmm.add_guest(resolve("hello"))
+    meter = RateMeter()
+    meter.sample(g.log, 0.0)
+    vmm.run()
+    assert sum(meter.sample(g.log, 1.0).values()) > 0
+    g.reset()
+    assert all(rate == 0 for rate in meter.sample(g.log, 2.0).values())
+    assert not meter.history

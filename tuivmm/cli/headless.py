@@ -534,7 +534,7 @@ class HeadlessRun:
                 print(f"tuivmm: {guest.name} crashed: {reason}", file=err)
                 crashed = True
             elif why == "budget":
-                print(f"tuivmm: {guest.name} stopped after {guest.instructions} instructions "
+                print(f"tuivmm: {guest.name} stopped after {guest.retired_total} instructions "
                       f"(--max-insns {self.settings.max_insns})", file=err)  # fmt: skip
                 budget = True
             elif why == "idle":

@@ -114,6 +114,7 @@ def save_guest(guest: Guest, path: str | os.PathLike[str]) -> int:
             "hidden_faults": guest.hidden_faults, "true_faults": guest.true_faults, "flushes": guest.flushes,
             "direct_instructions": guest.direct_instructions, "emulated_instructions": guest.emulated_instructions,
             "slices": guest.slices, "exits": log.total, "by_reason": log.counts, "by_action": log.actions,
+            "retired_earlier": guest.retired_earlier,
             "frames_in": guest.port.frames_in if guest.port else 0,
             "frames_out": guest.port.frames_out if guest.port else 0,
         },
@@ -336,6 +337,7 @@ def _load_into(guest: Guest, snap: Snapshot) -> None:
     guest.log.counts.update(counters["by_reason"])
     guest.log.actions.update(counters["by_action"])
     guest.log.total = counters["exits"]
+    guest.retired_earlier = counters.get("retired_earlier", 0)  # absent in snapshots made before resets kept it
     guest.reason = g["reason"] if g["state"] == "halted" else ""
     if g["state"] == "halted":
         guest.halt = tuple(g["halt"])

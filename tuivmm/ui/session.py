@@ -315,7 +315,7 @@ class Session:
         guest = self.guest(name)
         if guest is None:
             return
-        guest.reset()
+        guest.reset("reset from the dashboard")
         self.terminals[name].feed(b"\x1b[2J\x1b[H")  # a fresh screen, as after power-on
         if self._loop is not None:
             self._start(guest)
@@ -397,8 +397,8 @@ class Session:
         for guest in self.vmm.guests:
             fig = self.figures[guest.name]
             if fig.last_time is not None and now > fig.last_time:
-                fig.mips = (guest.instructions - fig.last_instructions) / (now - fig.last_time) / 1e6
-            fig.last_time, fig.last_instructions = now, guest.instructions
+                fig.mips = (guest.retired_total - fig.last_instructions) / (now - fig.last_time) / 1e6
+            fig.last_time, fig.last_instructions = now, guest.retired_total
             fig.exit_rates = fig.meter.sample(guest.log, now)
             rows.append(GuestRow(
                 name=guest.name,

@@ -79,6 +79,8 @@ _PRIV_AT = sum(w + 1 for w in _W[:3])
 def _event_plain(e: TrapEvent) -> tuple[str, int]:
     """The line's text, and where its detail starts (0 if none)."""
     w = _W
+    if e.reason == T.RESET:
+        return f"{e.guest:<{w[0]}.{w[0]}} {0:>{w[1]}.6f} {T.RESET_NOTE.format(why=e.detail)}", 0
     head = (f"{e.guest:<{w[0]}.{w[0]}} {e.time / TIMEBASE_HZ:>{w[1]}.6f} {e.pc:08x} "
             f"{PRIV_NAMES.get(e.priv, '?'):<{w[3]}.{w[3]}} {_insn_text(e.insn, e.pc):<{w[4]}.{w[4]}} "
             f"{cause_name(e.cause):<{w[5]}.{w[5]}} ")  # fmt: skip
@@ -98,6 +100,10 @@ def event_lines(events: Iterable[TrapEvent]) -> Text:
     for e in events:
         plain, detail = _event_plain(e)
         parts.append(plain)
+        if e.reason == T.RESET:
+            spans.append(Span(at, at + len(plain), "bold yellow"))
+            at += len(plain) + 1
+            continue
         spans.append(Span(at, at + _W[0], "bold"))
         spans.append(Span(at + _PRIV_AT, at + _PRIV_AT + 1, "bold"))
         style = REASON_STYLES.get(e.reason)

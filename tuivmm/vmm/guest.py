@@ -92,7 +92,8 @@ class Guest(GuestExits):
         self.direct_instructions = 0  # retired on the real hart
         self.emulated_instructions = 0  # retired by the VMM (CSR, xRET, MMIO, ...)
         self.slices = 0
-        self.instruction_limit: int | None = None  # stop (STOPPED, LIMIT_REASON) at this many
+        self.instruction_limit: int | None = None  # stop (STOPPED, LIMIT_REASON) at this many, in all
+        self.retired_earlier = 0  # instructions retired before its last reset
         self.asleep_until = 0.0  # realtime: the wall-clock time its sleep reaches its timer
         self._wall_start = time.perf_counter()
         self._wall_base = 0  # its cycles when the wall clock was last (re)started
@@ -130,7 +131,14 @@ class Guest(GuestExits):
 
     @property
     def instructions(self) -> int:
+        """Instructions retired since the guest last powered on (the guest's minstret)."""
         return self.vcpu.icount
+
+    @property
+    def retired_total(self) -> int:
+        """Instructions retired since the guest was created, resets or not: what
+        --max-insns limits and the guest's MIPS counts."""
+        return self.retired_earlier + self.vcpu.icount
 
     def registers(self) -> list[int]:
         return list(self.vcpu.x)
@@ -192,27 +200,36 @@ class Guest(GuestExits):
             self.reason = "stopped"
             self.wake.set()
 
-    def reset(self) -> None:
-        """Power-cycle the guest: devices, virtual hart and RAM image, as the finisher's
-        reset does on the bare board (the disk keeps its data).  A guest held by a
-        debugger stays held, at its first instruction."""
+    def reset(self, why: str = "reset") -> None:
+        """Power-cycle the guest: a fresh machine.  Devices, virtual hart, RAM (zeroed,
+        the image loaded again), its clock from zero, and its counters (exits,
+        faults, instructions) from zero; the trap log keeps what it had, with a
+        reset line after it (`why` says who asked).  The disk keeps its data.  A guest
+        held by a debugger stays held, at its first instruction."""
         held = self.state is GuestState.DEBUG
         self._flush_shadows(True)
         if self.bt is not None:
             self.bt = BinaryTranslator(self.window)
         if self.vmm.loaded is self:
             self.vmm.unload()
-        self.board.reset()
+        v = self.vcpu
+        self.retired_earlier += v.icount
+        v.icount = v.idle_cycles = 0
+        v.clock.restart()
+        self.window.fill(0)
+        self.board.reset()  # the CLINT's alarm is set against the clock from zero
         if self.program is not None:
-            self.window.fill(0)
             self.board.load_program(self.program.data, self.program.entry)
         self.halt = None
         self.reason = ""
         self._stalled = 0
+        self.hidden_faults = self.true_faults = self.flushes = 0
+        self.direct_instructions = self.emulated_instructions = self.slices = 0
+        self.log.restart(v.pc, why)
         self.state = GuestState.DEBUG if held else GuestState.RUNNING
         if self.debug_stub is not None:
             self.debug_stub.guest_reset()  # the image came back over its breakpoints
-        self._wall_start, self._wall_base = time.perf_counter(), self.vcpu.cycles
+        self._wall_start, self._wall_base = time.perf_counter(), 0
         self.wake.set()
 
     def set_remedy(self, remedy: str) -> None:
@@ -319,7 +336,7 @@ class Guest(GuestExits):
         kind, code = halted
         self.vcpu.halted = None
         if kind == "reset":
-            self.reset()
+            self.reset("reset by the guest (finisher)")
             return True
         self.halt = (kind, code)
         self.reason = kind if kind != "fail" else f"fail (code {code})"

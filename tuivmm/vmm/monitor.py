@@ -331,7 +331,7 @@ class Vmm:
                 if alarm <= 0:
                     continue
                 if guest.instruction_limit is not None:
-                    left = guest.instruction_limit - v.icount
+                    left = guest.instruction_limit - guest.retired_total
                     if left <= 0:
                         guest.state = GuestState.STOPPED
                         guest.reason = LIMIT_REASON

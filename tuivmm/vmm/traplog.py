@@ -37,6 +37,10 @@ SERVED = "hypercall"
 SLEPT = "wfi"
 CRASHED = "crashed"
 
+# Not an exit: the line a reset leaves in the log (counted nowhere).
+RESET = "reset"
+RESET_NOTE = "──── {why}: a fresh machine, its clock and counters from zero ────"
+
 
 class TrapEvent(NamedTuple):
     seq: int  # VMM-wide, so events of several guests merge in order
@@ -56,6 +60,8 @@ class TrapEvent(NamedTuple):
 
     def describe(self) -> str:
         """One line, as the trap log shows it."""
+        if self.reason == RESET:
+            return f"{self.seq:>7} {self.guest:<10} {RESET_NOTE.format(why=self.detail)}"
         insn = self.text or "-"
         line = (f"{self.seq:>7} {self.guest:<10} t={self.time:<10} pc={self.pc:08x} "
                 f"{PRIV_NAMES.get(self.priv, '?')} {insn:<28} {cause_name(self.cause)}: {self.action}")  # fmt: skip
@@ -79,6 +85,7 @@ class TrapLog:
         self.counts: dict[str, int] = dict.fromkeys(REASONS, 0)
         self.actions: dict[str, int] = {}
         self.total = 0
+        self.resets = 0  # how many times the guest was reset (the counters restarted)
         self.on_event = None  # optional callback(event), e.g. `tuivmm run --trace-exits`
 
     def record(self, time: int, pc: int, priv: int, insn: int, cause: int, reason: str, action: str,
@@ -95,6 +102,20 @@ class TrapLog:
         if self.on_event is not None:
             self.on_event(event)
 
+    def restart(self, pc: int, why: str) -> None:
+        """The guest was reset: the counters start again from zero; the events stay,
+        followed by a RESET line (`why`: who reset it)."""
+        self.counts = dict.fromkeys(REASONS, 0)
+        self.actions = {}
+        self.total = 0
+        self.resets += 1
+        seq = self.sequence.next
+        self.sequence.next = seq + 1
+        event = TrapEvent(seq, self.guest, 0, pc, 3, 0, 0, RESET, RESET, why)
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
     def sequence_of(self) -> list[tuple[int, int, str, str]]:
         """(pc, cause, reason, action) of every event kept: what determinism tests compare."""
         return [(e.pc, e.cause, e.reason, e.action) for e in self.events]
@@ -108,8 +129,13 @@ class RateMeter:
     def __init__(self, history: int = 60) -> None:
         self._last: tuple[float, dict[str, int], int] | None = None
         self.history: deque[float] = deque(maxlen=history)  # total exits/s per sample
+        self._resets = 0
 
     def sample(self, log: TrapLog, now: float) -> dict[str, float]:
+        if log.resets != self._resets:  # the counters started again: so do the rates
+            self._resets = log.resets
+            self._last = None
+            self.history.clear()
         counts = dict(log.counts)
         rates = dict.fromkeys(counts, 0.0)
         if self._last is not None:
