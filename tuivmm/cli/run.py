@@ -12,6 +12,7 @@ from tuivmm.cli.common import (
     ASSEMBLY_SUFFIXES,
     UserError,
     assemble_file,
+    check_ram,
     file_name,
     image_path,
     named,
@@ -20,6 +21,7 @@ from tuivmm.cli.common import (
     tcp_port,
     terminated,
 )
+from tuivmm.lineup import MAX_RAM_MIB
 
 
 def add_parser(commands) -> None:
@@ -38,7 +40,7 @@ def add_parser(commands) -> None:
                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file "
                           "(none needed with --restore or --replay)")
     run.add_argument("--ram", action="append", default=[], type=named("MIB", positive_int),
-                     metavar="[NAME=]MIB", help="guest RAM in MiB (default 128); repeatable")
+                     metavar="[NAME=]MIB", help=f"guest RAM in MiB (default 128, at most {MAX_RAM_MIB}); repeatable")
     disk = run.add_mutually_exclusive_group()
     disk.add_argument("--disk", action="append", default=[], type=named("FILE", file_name),
                       metavar="NAME=FILE",
@@ -114,6 +116,8 @@ def command(args: argparse.Namespace) -> int:
     if args.record is not None and (args.gdb or args.restore):
         raise UserError(f"--record cannot be used with {'--gdb' if args.gdb else '--restore'}: the log "
                         "can replay only guests started from their images and run without a debugger")
+    for name, mib in args.ram:
+        check_ram(f"--ram {mib}" if name is None else f"--ram {name}={mib}", mib)
     snapshots = _read_snapshots(args.restore)
     if not args.guests and not snapshots:
         raise UserError("run: no GUEST given (name one, or --restore FILE)")
