@@ -4,6 +4,7 @@ disk-image tool (tuivmm.disk.tufs has the format and the API)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -14,6 +15,7 @@ from tuivmm.disk.tufs import (
     DEFAULT_SIZE_BLOCKS,
     DIRSIZ,
     DiskError,
+    cannot_write,
     mkfs,
     open_image,
 )
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_aside(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all: into a file beside it, then renamed."""
+    """Write `data` to `path` whole or not at all: into a file beside it, then renamed.
+    DiskError (naming `path`, never the file beside it) if it cannot be."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -95,8 +98,11 @@ def _write_aside(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # never made (no such directory), or already gone
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from None
         raise
 
 
