@@ -473,3 +473,29 @@ def test_a_change_that_cannot_be_saved_names_the_image_not_its_temporary_file(
     assert status == 2
     assert capsys.readouterr().err == f"tuivmm: {img}: cannot write it there: no such directory {folder}\n"
     assert [p.name for p in moved.iterdir()] == ["d.img"]  # nothing left beside it
+
+
+def test_get_keeps_a_host_file_that_is_there_unless_forced(tmp_path: Path) -> None:
+    img, out = tmp_path / "d.img", tmp_path / "out.txt"
+    mkfs(img, 64).write_file("f", b"from the image\n")
+    out.write_bytes(b"the user's own file\n")
+    refused = tuivmm_disk("get", str(img), "f", str(out))
+    assert refused.returncode == 2
+    assert refused.stderr.decode() == f"tuivmm: {out}: already exists; --force overwrites it\n"
+    assert out.read_bytes() == b"the user's own file\n"
+    forced = tuivmm_disk("get", str(img), "f", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert out.read_bytes() == b"from the image\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.img", "out.txt"]  # written aside, renamed
+
+
+def test_get_without_a_host_file_keeps_the_one_of_that_name_in_the_current_directory(tmp_path: Path) -> None:
+    img = tmp_path / "d.img"
+    mkfs(img, 64).write_file("f", b"from the image\n")
+    (tmp_path / "f").write_bytes(b"the user's own file\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    refused = subprocess.run([sys.executable, "-m", "tuivmm", "disk", "get", str(img), "f"], cwd=tmp_path, env=env,
+                             capture_output=True, timeout=60, check=False)  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.decode() == "tuivmm: f: already exists; --force overwrites it\n"
+    assert (tmp_path / "f").read_bytes() == b"the user's own file\n"

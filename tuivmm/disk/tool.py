@@ -49,10 +49,12 @@ def add_commands(sub) -> None:
     put.add_argument("image")
     put.add_argument("hostfile")
     put.add_argument("name", nargs="?")
-    get = sub.add_parser("get", help="copy a file out to the host (default host file: its name)")
+    get = sub.add_parser("get", help="copy a file out to the host (default host file: its name; "
+                         "an existing one only with --force)")  # fmt: skip
     get.add_argument("image")
     get.add_argument("name")
     get.add_argument("hostfile", nargs="?")
+    get.add_argument("--force", action="store_true", help="overwrite the host file if there is one already")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
         data = Path(args.hostfile).read_bytes()
         disk.write_file(args.name or Path(args.hostfile).name, data)
     elif command == "get":
-        _write_aside(Path(args.hostfile or args.name), disk.read_file(args.name))
+        data = disk.read_file(args.name)
+        target = Path(args.hostfile or args.name)
+        if not args.force and os.path.lexists(target):
+            raise DiskError(f"{target}: already exists; --force overwrites it")
+        _write_aside(target, data)
     return 0
 
 

@@ -51,7 +51,7 @@ Command line (errors are one line on stderr and a non-zero exit):
     tuivmm disk ls|check IMG
     tuivmm disk cat|rm IMG NAME
     tuivmm disk put IMG HOSTFILE [NAME]
-    tuivmm disk get IMG NAME HOSTFILE
+    tuivmm disk get IMG NAME [HOSTFILE] [--force]
 """
 
 from __future__ import annotations
