@@ -2,8 +2,14 @@
 exit status, stdout and stderr.  The bare machine (`tuivmm bare`, itself checked
 against QEMU) is the oracle for what each guest prints."""
 
+import os
 import re
+import select
 import shutil
+import signal
+import sys
+import time
+from typing import Self
 
 import pytest
 from test_cli import tuivmm
@@ -271,45 +277,90 @@ def test_a_slow_script_gives_the_same_run_as_a_fast_one():
     assert slow == fast.stdout
 
 
+class OnATerminal:
+    """`tuivmm ARGS` with a pseudo-terminal of its own as stdin, stdout and stderr, as a
+    person runs it.  `seen` is everything it has written.  Every wait is bounded
+    (`WAIT` seconds, a guard against hangs, never a measurement): a regression fails
+    the test instead of hanging the suite, and the child is killed at the end,
+    however the test ends."""
+
+    WAIT = 120
+
+    def __init__(self, *args: str):
+        import pty
+
+        from test_cli import ROOT
+
+        self.seen = bytearray()
+        self.status: int | None = None
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: tuivmm on the terminal
+            try:
+                os.environ["PYTHONPATH"] = str(ROOT)
+                os.chdir(ROOT)
+                os.execv(sys.executable, [sys.executable, "-m", "tuivmm", *args])
+            finally:
+                os._exit(127)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def _read(self, timeout: float) -> bool:
+        """Add what the child writes within `timeout` seconds to `seen`; False at its end."""
+        if select.select([self.fd], [], [], timeout)[0]:
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:  # EIO: the child has gone, and so has its end of the terminal
+                return False
+            if not data:
+                return False
+            self.seen.extend(data)
+        return True
+
+    def read_until(self, text: bytes) -> None:
+        """Read until `text` appears in what comes next; fail if it does not."""
+        start = len(self.seen)
+        deadline = time.monotonic() + self.WAIT
+        while text not in self.seen[start:]:
+            if time.monotonic() > deadline or not self._read(0.1):
+                raise AssertionError(f"{text!r} never came; after it was awaited: {bytes(self.seen[start:])!r}")
+
+    def wait(self) -> int:
+        """Read to the end and wait for the child to exit: its exit status."""
+        deadline = time.monotonic() + self.WAIT
+        while self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() > deadline:
+                raise AssertionError(f"tuivmm did not exit; it wrote: {bytes(self.seen)!r}")
+            else:
+                self._read(0.1)  # (keeps the terminal drained, so the child never blocks writing)
+        while self._read(0):
+            pass
+        return self.status
+
+
 def test_on_a_terminal_keys_go_to_the_first_guest_and_ctrl_a_x_quits():
-    import os
-    import pty
-    import select
-    import sys
-    import time
-
-    from test_cli import ROOT
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: tuivmm on the terminal
-        os.environ["PYTHONPATH"] = str(ROOT)
-        os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "tuivmm", "run", "--no-disk", "unix", "hello"])
-    seen = bytearray()
-
-    def read_until(text: bytes, timeout: float = 60) -> None:
-        """Read until `text` appears in what comes next."""
-        start = len(seen)
-        end = time.monotonic() + timeout
-        while text not in seen[start:] and time.monotonic() < end:
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    seen.extend(os.read(fd, 4096))
-                except OSError:
-                    return
-
-    try:
-        read_until(b"[unix] $ ")  # an unfinished line (the prompt) shows on a terminal
-        os.write(fd, b"echo hi\r")
-        read_until(b"[unix] hi\r\n")
-        os.write(fd, b"ech")
-        read_until(b"$ ech")
-        os.write(fd, b"\x01x")
-        read_until(b"quit (Ctrl-A x)\r\n")
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 130
+    with OnATerminal("run", "--no-disk", "unix", "hello") as term:
+        term.read_until(b"[unix] $ ")  # an unfinished line (the prompt) shows on a terminal
+        term.type(b"echo hi\r")
+        term.read_until(b"[unix] hi\r\n")
+        term.type(b"ech")
+        term.read_until(b"$ ech")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    seen = term.seen
     assert b"[hello] Hello from hello, a tuivmm guest!\r\n" in seen
     assert b"[unix] $ echo hi\r\n[unix] hi\r\n" in seen
     assert seen.endswith(b"[unix] $ ech\r\ntuivmm: quit (Ctrl-A x)\r\n")
