@@ -364,3 +364,25 @@ def test_on_a_terminal_keys_go_to_the_first_guest_and_ctrl_a_x_quits():
     assert b"[hello] Hello from hello, a tuivmm guest!\r\n" in seen
     assert b"[unix] $ echo hi\r\n[unix] hi\r\n" in seen
     assert seen.endswith(b"[unix] $ ech\r\ntuivmm: quit (Ctrl-A x)\r\n")
+
+
+def test_on_a_terminal_a_message_that_comes_while_it_is_raw_ends_with_cr_lf():
+    # The gdb stub's port is said once the terminal is raw: a bare LF would leave the
+    # next line starting mid-screen.
+    with OnATerminal("run", "--no-disk", "--no-net", "unix", "--gdb", "0") as term:
+        term.read_until(b"[unix] gdb: waiting on 127.0.0.1:")
+        term.read_until(b"\n")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    assert re.search(rb"\[unix\] gdb: waiting on 127\.0\.0\.1:\d+\r\n", term.seen), term.seen
+
+
+def test_on_a_terminal_bare_traces_to_stderr_in_lines_that_end_with_cr_lf(tmp_path):
+    source = tmp_path / "off.S"
+    source.write_text("_start:\n    li t0, 0x100000\n    li t1, 0x5555\n    sw t1, 0(t0)\n")
+    with OnATerminal("bare", "--trace", "-", str(source)) as term:
+        assert term.wait() == 0
+    lines = term.seen.split(b"\r\n")
+    assert [line.split()[2] for line in lines[:4]] == [b"80000000:", b"80000004:", b"80000008:", b"8000000c:"]
+    assert b"\n" not in b"".join(lines)  # no LF without its CR

@@ -62,7 +62,7 @@ def command(args: argparse.Namespace) -> int:
 def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
     from machine.board import Board
     from machine.runner import ConsoleRunner
-    from tuivmm.cli.terminal import QuitRequested, StdinInput, StdoutConsole
+    from tuivmm.cli.terminal import QuitRequested, StdinInput, StdoutConsole, TerminalText
 
     try:
         board = Board(args.ram * 1024 * 1024, disk=disk, disk_read_only=args.disk_ro,
@@ -76,7 +76,8 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
     try:
         load_image(board, args.image)
         if args.trace:
-            trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
+            # stderr's lines come while the terminal is raw: TerminalText ends them right.
+            trace_file = TerminalText(sys.stderr) if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
             board.hart.stepping = True
             board.hart.tracer = _tracer(trace_file)
         stdin = StdinInput()
@@ -95,7 +96,7 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
             console.flush()
     finally:
         board.close()
-        if trace_file not in (None, sys.stderr):
+        if trace_file is not None and args.trace != "-":
             trace_file.close()
     if outcome.kind == "budget":
         print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)

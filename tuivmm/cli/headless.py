@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from tuivmm.cli.terminal import LinePrinter, StdinPump
+from tuivmm.cli.terminal import LinePrinter, StdinPump, TerminalText
 
 MIB = 1024 * 1024
 DEFAULT_RAM_MIB = 128
@@ -180,7 +180,8 @@ class HeadlessRun:
         self.stdin = stdin
         self.interactive = bool(stdin is not None and stdin.interactive)
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
-        self.stderr = stderr if stderr is not None else sys.stderr
+        # Messages may come while the terminal is raw (a gdb stub's port, --trace-exits -).
+        self.stderr = TerminalText(stderr if stderr is not None else sys.stderr)
         self.printer = LinePrinter(self.stdout, [p.name for p in plans], interactive=self.interactive)
         self.vmm = None
         self.guests: list = []

@@ -100,6 +100,43 @@ class StdoutConsole:
         self.out.flush()
 
 
+class TerminalText:
+    """A text stream (stderr) for messages that may come while the terminal is raw.
+
+    Raw mode turns the terminal's output processing off, so a bare LF no longer
+    returns the carriage and the next line would start mid-screen.  On a terminal in
+    that state each LF goes out as CR LF; to a file, a pipe or a terminal in its usual
+    mode the text goes as it is.  The state is asked of the stream's own terminal at
+    each write, so it is right before, during and after a raw spell."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        try:
+            self.fd = stream.fileno() if os.isatty(stream.fileno()) else None
+        except (AttributeError, OSError, ValueError):
+            self.fd = None  # no terminal: nothing to do, ever
+
+    def write(self, text: str) -> int:
+        if self.fd is not None and "\n" in text and _raw_terminal(self.fd):
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _raw_terminal(fd: int) -> bool:
+    """Whether the terminal on `fd` does not turn LF into CR LF now (raw mode)."""
+    try:
+        oflag = termios.tcgetattr(fd)[1]
+    except (OSError, termios.error):
+        return False
+    return not (oflag & termios.OPOST and oflag & termios.ONLCR)
+
+
 class LinePrinter:
     """Guests' console bytes to one stream, each line prefixed with `[name] `.
 
