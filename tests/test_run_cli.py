@@ -386,3 +386,45 @@ def test_on_a_terminal_bare_traces_to_stderr_in_lines_that_end_with_cr_lf(tmp_pa
     lines = term.seen.split(b"\r\n")
     assert [line.split()[2] for line in lines[:4]] == [b"80000000:", b"80000004:", b"80000008:", b"8000000c:"]
     assert b"\n" not in b"".join(lines)  # no LF without its CR
+
+
+TICKER = """
+# prints "tick" every two million instructions or so, for ever
+_start:
+    li s0, 0x10000000       # UART
+again:
+    li t0, 1000000
+1:  addi t0, t0, -1
+    bnez t0, 1b
+    la t1, msg
+2:  lbu t2, 0(t1)
+    beqz t2, again
+    sb t2, 0(s0)
+    addi t1, t1, 1
+    j 2b
+msg: .asciz "tick\\n"
+"""
+
+
+def test_on_a_terminal_another_guests_lines_leave_no_stale_prompt_behind(tmp_path):
+    import pyte
+
+    ticker = tmp_path / "ticker.S"
+    ticker.write_text(TICKER)
+    with OnATerminal("run", "--no-disk", "--no-net", "unix", str(ticker)) as term:
+        term.read_until(b"[unix] $ ")
+        term.read_until(b"[ticker] tick\r\n")  # while unix waits at its prompt
+        term.read_until(b"[ticker] tick\r\n")
+        term.type(b"ec")
+        term.read_until(b"ec")
+        term.read_until(b"[ticker] tick\r\n")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    # The screen a person sees, and its scrollback, as a VT100 terminal shows them.
+    screen = pyte.HistoryScreen(80, 24, history=100000)
+    pyte.ByteStream(screen).feed(bytes(term.seen))
+    scrollback = ["".join(line[x].data for x in range(80)).rstrip() for line in screen.history.top]
+    lines = scrollback + [line.rstrip() for line in screen.display]
+    assert lines.count("[ticker] tick") >= 3
+    assert [line for line in lines if line.startswith("[unix] $")] == ["[unix] $ ec"]  # once: no stale prompts

@@ -22,6 +22,7 @@ import tty
 from typing import IO
 
 ESCAPE = 0x01  # Ctrl-A
+ERASE_LINE = b"\r\x1b[K"  # back to the start of the line, and erase it (VT100 EL)
 
 
 class QuitRequested(Exception):
@@ -142,8 +143,9 @@ class LinePrinter:
 
     Through a pipe only whole lines are written (flushed at each one).  When a person
     is watching (`interactive`: stdout is the raw terminal), a guest's unfinished line
-    is shown as it grows; another guest's line first ends it on screen, and afterwards
-    the first guest's unfinished line (its prompt) is shown again."""
+    is shown as it grows; another guest's line first erases it where it is (so no
+    stale copy of it stays on the screen), and afterwards the first guest's unfinished
+    line (its prompt) is shown again below."""
 
     def __init__(self, out: IO[bytes], names: list[str], *, interactive: bool = False):
         self.out = out
@@ -189,8 +191,8 @@ class LinePrinter:
                 chunks.append(bytes(buf[self.screen[1] :]) + b"\n")
                 self.screen = None
             else:
-                if self.screen is not None:
-                    chunks.append(b"\n")
+                if self.screen is not None:  # another guest's line: it comes whole in its turn
+                    chunks.append(ERASE_LINE)
                     self.screen = None
                 chunks.append(self._prefix(name) + bytes(buf) + b"\n")
             buf.clear()
@@ -203,7 +205,8 @@ class LinePrinter:
         return f"[{name}] ".encode()
 
     def _end_screen_line(self) -> None:
-        self._write(b"\n")
+        """Take the unfinished line off the screen (it stays in `partial`)."""
+        self._write(ERASE_LINE)
         self.screen = None
 
     def _reshow(self) -> bytes:
