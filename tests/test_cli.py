@@ -2,10 +2,12 @@
 
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from toolchain import run_qemu
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +156,40 @@ def test_help_documents_the_bare_command_and_its_options():
     sub = tuivmm("bare", "--help").stdout.decode()
     for option in ("--ram", "--disk", "--no-disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
         assert option in sub
+
+
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        (["bare", "--ram", "5000", "hello"], "5000"),
+        (["bare", "--ram", "99999", "hello"], "99999"),
+        (["bare", "--ram", "1025", "hello"], "1025"),
+        (["run", "--ram", "5000", "hello"], "5000"),
+        (["run", "--ram", "hello=1025", "hello"], "hello=1025"),
+    ],
+)
+def test_bare_and_run_refuse_more_ram_than_a_guest_may_have_naming_the_limit(args, given):
+    # One bound for every guest, as in a lineup file's ram_mib: 1 to 1024 MiB.
+    result = tuivmm(*args)
+    assert result.returncode == 2
+    assert _one_line_error(result) == f"tuivmm: --ram {given}: a guest has at most 1024 MiB of RAM"
+    assert result.stdout == b""
+
+
+def test_bare_and_run_take_a_guest_of_1024_mib():
+    assert tuivmm("bare", "--ram", "1024", "hello").stdout == b"Hello from hello, a tuivmm guest!\n"
+    assert tuivmm("run", "--ram", "1024", "hello").stdout == b"[hello] Hello from hello, a tuivmm guest!\n"
+
+
+def test_ram_the_host_cannot_give_is_a_one_line_error_about_the_ram():
+    def little_address_space() -> None:  # in the child: too little room to map 1 GiB
+        resource.setrlimit(resource.RLIMIT_AS, (700 << 20, 700 << 20))
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "tuivmm", "bare", "--ram", "1024", "hello"], env=env, cwd=ROOT,
+                            capture_output=True, timeout=120, preexec_fn=little_address_space, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert _one_line_error(result).startswith("tuivmm: --ram 1024: the host cannot give the machine 1024 MiB of RAM")
 
 
 HELLO_ASM = """

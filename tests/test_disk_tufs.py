@@ -424,3 +424,78 @@ def test_tuivmm_disk_errors_are_one_line_with_status_2(tmp_path: Path, args: lis
     assert len(lines) == 1 and lines[0].startswith("tuivmm: ") and message in lines[0], lines
     assert img.read_bytes() == before
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "target", "why"),
+    [
+        (["create", "{tmp}/no/such/dir/x.img"], "{tmp}/no/such/dir/x.img", "no such directory {tmp}/no/such/dir"),
+        (["create", "{tmp}/afile/x.img"], "{tmp}/afile/x.img", "{tmp}/afile is not a directory"),
+        (["get", "{img}", "f", "{tmp}/no/dir/f"], "{tmp}/no/dir/f", "no such directory {tmp}/no/dir"),
+        (["get", "{img}", "f", "{tmp}/afile/f"], "{tmp}/afile/f", "{tmp}/afile is not a directory"),
+    ],
+)
+def test_a_file_in_a_directory_that_is_not_there_is_one_line_naming_that_directory(
+    tmp_path: Path, args: list[str], target: str, why: str
+) -> None:
+    img = tmp_path / "d.img"
+    mkfs(img, 64).write_file("f", b"in the image\n")
+    (tmp_path / "afile").write_bytes(b"a plain file\n")
+    before = sorted(tmp_path.iterdir())
+    result = tuivmm_disk(*(a.format(tmp=tmp_path, img=img) for a in args))
+    assert result.returncode == 2
+    target, why = target.format(tmp=tmp_path), why.format(tmp=tmp_path)
+    assert result.stderr.decode() == f"tuivmm: {target}: cannot write it there: {why}\n"  # no temporary file named
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("args", [["put", "{img}", "{host}"], ["rm", "{img}", "f"]])
+def test_a_change_that_cannot_be_saved_names_the_image_not_its_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    from tuivmm.cli.commands import main
+    from tuivmm.disk import tool
+
+    folder, moved = tmp_path / "disks", tmp_path / "moved"
+    folder.mkdir()
+    img, host = folder / "d.img", tmp_path / "host.txt"
+    mkfs(img, 64).write_file("f", b"in the image\n")
+    host.write_bytes(b"from the host\n")
+    real_open = tool.open_image
+
+    def open_then_lose_the_folder(path):
+        disk = real_open(path)
+        folder.rename(moved)  # the image's directory goes away while the tool holds the image
+        return disk
+
+    monkeypatch.setattr(tool, "open_image", open_then_lose_the_folder)
+    status = main(["disk", *(a.format(img=img, host=host) for a in args)])
+    assert status == 2
+    assert capsys.readouterr().err == f"tuivmm: {img}: cannot write it there: no such directory {folder}\n"
+    assert [p.name for p in moved.iterdir()] == ["d.img"]  # nothing left beside it
+
+
+def test_get_keeps_a_host_file_that_is_there_unless_forced(tmp_path: Path) -> None:
+    img, out = tmp_path / "d.img", tmp_path / "out.txt"
+    mkfs(img, 64).write_file("f", b"from the image\n")
+    out.write_bytes(b"the user's own file\n")
+    refused = tuivmm_disk("get", str(img), "f", str(out))
+    assert refused.returncode == 2
+    assert refused.stderr.decode() == f"tuivmm: {out}: already exists; --force overwrites it\n"
+    assert out.read_bytes() == b"the user's own file\n"
+    forced = tuivmm_disk("get", str(img), "f", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert out.read_bytes() == b"from the image\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.img", "out.txt"]  # written aside, renamed
+
+
+def test_get_without_a_host_file_keeps_the_one_of_that_name_in_the_current_directory(tmp_path: Path) -> None:
+    img = tmp_path / "d.img"
+    mkfs(img, 64).write_file("f", b"from the image\n")
+    (tmp_path / "f").write_bytes(b"the user's own file\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    refused = subprocess.run([sys.executable, "-m", "tuivmm", "disk", "get", str(img), "f"], cwd=tmp_path, env=env,
+                             capture_output=True, timeout=60, check=False)  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.decode() == "tuivmm: f: already exists; --force overwrites it\n"
+    assert (tmp_path / "f").read_bytes() == b"the user's own file\n"

@@ -70,6 +70,13 @@ class TuivmmRun:
         out, _ = self.proc.communicate(stdin, timeout=TIMEOUT)
         return self.proc.returncode, out
 
+    def rest_of_stderr(self) -> list[str]:
+        """Once the run is over: the lines of stderr that `port` did not read."""
+        rest = []
+        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
+            rest.append(line)
+        return rest
+
     def __enter__(self) -> TuivmmRun:
         return self
 
@@ -145,6 +152,19 @@ def test_gdb_on_one_guest_while_another_runs_and_a_guest_that_exits_under_gdb():
     assert "[Inferior 1 (Remote target) exited normally]" in out
     assert status == 0
     assert b"[hello] Hello from hello, a tuivmm guest!\n" in stdout and b"[compute] compute: done\n" in stdout
+
+
+def test_gdb_kill_ends_the_guest_and_the_run_says_so_with_status_137():
+    # The other guest runs to its end; the killed one makes the status 137 (128 + SIGKILL).
+    with TuivmmRun("unix", "compute", "--no-net", "--no-disk", "--gdb", "unix=0") as run:
+        port = run.port("unix")
+        out = gdb(UNIX, port, "kill")
+        status, stdout = run.finish(b"")
+        stderr = run.rest_of_stderr()
+    assert "[Inferior 1 (Remote target) killed]" in out
+    assert status == 137, stderr
+    assert stderr == ["tuivmm: unix was killed by the debugger (gdb's kill)"]
+    assert b"[compute] compute: done\n" in stdout and b"[unix]" not in stdout
 
 
 def test_a_gdb_port_in_use_is_a_one_line_error():

@@ -41,13 +41,11 @@ def command_output(console: str, command: str) -> str:
     return console[start : console.index(PROMPT, start)]
 
 
-def test_boots_to_the_shell_prompt_quickly_and_shutdown_powers_off_with_status_0():
-    started = time.monotonic()
+def test_boots_to_the_shell_prompt_and_shutdown_powers_off_with_status_0():
+    # How long it takes is for bench/ to measure, not for a test to assert.
     code, console = session("shutdown\n")
-    elapsed = time.monotonic() - started
     assert code == 0
     assert "unix shell: type help\n$ shutdown\nunix: power off\n" in console
-    assert elapsed < 5, f"boot and shutdown took {elapsed:.1f} s"
 
 
 def test_help_lists_the_commands_and_echo_prints_its_arguments():

@@ -2,8 +2,14 @@
 exit status, stdout and stderr.  The bare machine (`tuivmm bare`, itself checked
 against QEMU) is the oracle for what each guest prints."""
 
+import os
 import re
+import select
 import shutil
+import signal
+import sys
+import time
+from typing import Self
 
 import pytest
 from test_cli import tuivmm
@@ -271,45 +277,154 @@ def test_a_slow_script_gives_the_same_run_as_a_fast_one():
     assert slow == fast.stdout
 
 
+class OnATerminal:
+    """`tuivmm ARGS` with a pseudo-terminal of its own as stdin, stdout and stderr, as a
+    person runs it.  `seen` is everything it has written.  Every wait is bounded
+    (`WAIT` seconds, a guard against hangs, never a measurement): a regression fails
+    the test instead of hanging the suite, and the child is killed at the end,
+    however the test ends."""
+
+    WAIT = 120
+
+    def __init__(self, *args: str):
+        import pty
+
+        from test_cli import ROOT
+
+        self.seen = bytearray()
+        self.status: int | None = None
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: tuivmm on the terminal
+            try:
+                os.environ["PYTHONPATH"] = str(ROOT)
+                os.chdir(ROOT)
+                os.execv(sys.executable, [sys.executable, "-m", "tuivmm", *args])
+            finally:
+                os._exit(127)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def _read(self, timeout: float) -> bool:
+        """Add what the child writes within `timeout` seconds to `seen`; False at its end."""
+        if select.select([self.fd], [], [], timeout)[0]:
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:  # EIO: the child has gone, and so has its end of the terminal
+                return False
+            if not data:
+                return False
+            self.seen.extend(data)
+        return True
+
+    def read_until(self, text: bytes) -> None:
+        """Read until `text` appears in what comes next; fail if it does not."""
+        start = len(self.seen)
+        deadline = time.monotonic() + self.WAIT
+        while text not in self.seen[start:]:
+            if time.monotonic() > deadline or not self._read(0.1):
+                raise AssertionError(f"{text!r} never came; after it was awaited: {bytes(self.seen[start:])!r}")
+
+    def wait(self) -> int:
+        """Read to the end and wait for the child to exit: its exit status."""
+        deadline = time.monotonic() + self.WAIT
+        while self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() > deadline:
+                raise AssertionError(f"tuivmm did not exit; it wrote: {bytes(self.seen)!r}")
+            else:
+                self._read(0.1)  # (keeps the terminal drained, so the child never blocks writing)
+        while self._read(0):
+            pass
+        return self.status
+
+
 def test_on_a_terminal_keys_go_to_the_first_guest_and_ctrl_a_x_quits():
-    import os
-    import pty
-    import select
-    import sys
-    import time
-
-    from test_cli import ROOT
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: tuivmm on the terminal
-        os.environ["PYTHONPATH"] = str(ROOT)
-        os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "tuivmm", "run", "--no-disk", "unix", "hello"])
-    seen = bytearray()
-
-    def read_until(text: bytes, timeout: float = 60) -> None:
-        """Read until `text` appears in what comes next."""
-        start = len(seen)
-        end = time.monotonic() + timeout
-        while text not in seen[start:] and time.monotonic() < end:
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    seen.extend(os.read(fd, 4096))
-                except OSError:
-                    return
-
-    try:
-        read_until(b"[unix] $ ")  # an unfinished line (the prompt) shows on a terminal
-        os.write(fd, b"echo hi\r")
-        read_until(b"[unix] hi\r\n")
-        os.write(fd, b"ech")
-        read_until(b"$ ech")
-        os.write(fd, b"\x01x")
-        read_until(b"quit (Ctrl-A x)\r\n")
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 130
+    with OnATerminal("run", "--no-disk", "unix", "hello") as term:
+        term.read_until(b"[unix] $ ")  # an unfinished line (the prompt) shows on a terminal
+        term.type(b"echo hi\r")
+        term.read_until(b"[unix] hi\r\n")
+        term.type(b"ech")
+        term.read_until(b"$ ech")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    seen = term.seen
     assert b"[hello] Hello from hello, a tuivmm guest!\r\n" in seen
     assert b"[unix] $ echo hi\r\n[unix] hi\r\n" in seen
     assert seen.endswith(b"[unix] $ ech\r\ntuivmm: quit (Ctrl-A x)\r\n")
+
+
+def test_on_a_terminal_a_message_that_comes_while_it_is_raw_ends_with_cr_lf():
+    # The gdb stub's port is said once the terminal is raw: a bare LF would leave the
+    # next line starting mid-screen.
+    with OnATerminal("run", "--no-disk", "--no-net", "unix", "--gdb", "0") as term:
+        term.read_until(b"[unix] gdb: waiting on 127.0.0.1:")
+        term.read_until(b"\n")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    assert re.search(rb"\[unix\] gdb: waiting on 127\.0\.0\.1:\d+\r\n", term.seen), term.seen
+
+
+def test_on_a_terminal_bare_traces_to_stderr_in_lines_that_end_with_cr_lf(tmp_path):
+    source = tmp_path / "off.S"
+    source.write_text("_start:\n    li t0, 0x100000\n    li t1, 0x5555\n    sw t1, 0(t0)\n")
+    with OnATerminal("bare", "--trace", "-", str(source)) as term:
+        assert term.wait() == 0
+    lines = term.seen.split(b"\r\n")
+    assert [line.split()[2] for line in lines[:4]] == [b"80000000:", b"80000004:", b"80000008:", b"8000000c:"]
+    assert b"\n" not in b"".join(lines)  # no LF without its CR
+
+
+TICKER = """
+# prints "tick" every two million instructions or so, for ever
+_start:
+    li s0, 0x10000000       # UART
+again:
+    li t0, 1000000
+1:  addi t0, t0, -1
+    bnez t0, 1b
+    la t1, msg
+2:  lbu t2, 0(t1)
+    beqz t2, again
+    sb t2, 0(s0)
+    addi t1, t1, 1
+    j 2b
+msg: .asciz "tick\\n"
+"""
+
+
+def test_on_a_terminal_another_guests_lines_leave_no_stale_prompt_behind(tmp_path):
+    import pyte
+
+    ticker = tmp_path / "ticker.S"
+    ticker.write_text(TICKER)
+    with OnATerminal("run", "--no-disk", "--no-net", "unix", str(ticker)) as term:
+        term.read_until(b"[unix] $ ")
+        term.read_until(b"[ticker] tick\r\n")  # while unix waits at its prompt
+        term.read_until(b"[ticker] tick\r\n")
+        term.type(b"ec")
+        term.read_until(b"ec")
+        term.read_until(b"[ticker] tick\r\n")
+        term.type(b"\x01x")
+        term.read_until(b"quit (Ctrl-A x)\r\n")
+        assert term.wait() == 130
+    # The screen a person sees, and its scrollback, as a VT100 terminal shows them.
+    screen = pyte.HistoryScreen(80, 24, history=100000)
+    pyte.ByteStream(screen).feed(bytes(term.seen))
+    scrollback = ["".join(line[x].data for x in range(80)).rstrip() for line in screen.history.top]
+    lines = scrollback + [line.rstrip() for line in screen.display]
+    assert lines.count("[ticker] tick") >= 3
+    assert [line for line in lines if line.startswith("[unix] $")] == ["[unix] $ ec"]  # once: no stale prompts

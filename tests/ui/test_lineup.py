@@ -46,6 +46,7 @@ def test_the_readme_lineup_runs_as_its_comments_say(tmp_path, monkeypatch):
     ("text", "message"),
     [
         ("[[guest]]\nimage = 'unix'\nram = 64\n", "ram"),
+        ("[[guest]]\nimage = 'unix'\nram_mib = 1025\n", "ram_mib must be a whole number of MiB from 1 to 1024"),
         ("[[guest]]\nname = 'x'\n", "image"),
         ("[[guest]]\nimage = 'unix'\nremedy = 'magic'\n", "remedy must be one of"),
         ("flawed_eret = 'yes'\n", "flawed_eret"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
-from tuivmm.cli.common import UserError, image_path, load_image, positive_int
+from tuivmm.cli.common import UserError, check_ram, image_path, load_image, positive_int
+from tuivmm.lineup import MAX_RAM_MIB
 
 
 def add_parser(commands) -> None:
@@ -18,7 +20,8 @@ def add_parser(commands) -> None:
     bare.add_argument("image", metavar="IMAGE",
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, "
                            "or an assembly file (.s/.S/.asm) to assemble and run")
-    bare.add_argument("--ram", type=positive_int, default=128, metavar="MIB", help="RAM size in MiB (default 128)")
+    bare.add_argument("--ram", type=positive_int, default=128, metavar="MIB",
+                      help=f"RAM size in MiB (default 128, at most {MAX_RAM_MIB})")
     disk = bare.add_mutually_exclusive_group()
     disk.add_argument("--disk", metavar="FILE",
                       help="raw disk image for the virtio block device; if FILE does not exist, a fresh "
@@ -44,6 +47,7 @@ def add_parser(commands) -> None:
 def command(args: argparse.Namespace) -> int:
     from tuivmm.disk.attach import DiskSetupError, disk_for
 
+    check_ram(f"--ram {args.ram}", args.ram)
     image_path(args.image)  # a missing image is an error before any disk is made
     try:
         guest_disk = disk_for(args.image, args.disk, read_only=args.disk_ro, no_disk=args.no_disk)
@@ -58,18 +62,22 @@ def command(args: argparse.Namespace) -> int:
 def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
     from machine.board import Board
     from machine.runner import ConsoleRunner
-    from tuivmm.cli.terminal import QuitRequested, StdinInput, StdoutConsole
+    from tuivmm.cli.terminal import QuitRequested, StdinInput, StdoutConsole, TerminalText
 
     try:
         board = Board(args.ram * 1024 * 1024, disk=disk, disk_read_only=args.disk_ro,
                       flawed_eret=args.flawed_eret)  # fmt: skip
     except OSError as exc:
-        raise UserError(f"{disk}: {exc.strerror or exc}") from None
+        if exc.errno == errno.ENOMEM:  # the host cannot give the machine its RAM
+            raise UserError(f"--ram {args.ram}: the host cannot give the machine {args.ram} MiB of RAM "
+                            f"({exc.strerror})") from None  # fmt: skip
+        raise UserError(f"{exc.filename or disk}: {exc.strerror or exc}") from None
     trace_file = None
     try:
         load_image(board, args.image)
         if args.trace:
-            trace_file = sys.stderr if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
+            # stderr's lines come while the terminal is raw: TerminalText ends them right.
+            trace_file = TerminalText(sys.stderr) if args.trace == "-" else open(args.trace, "w")  # noqa: SIM115
             board.hart.stepping = True
             board.hart.tracer = _tracer(trace_file)
         stdin = StdinInput()
@@ -88,7 +96,7 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
             console.flush()
     finally:
         board.close()
-        if trace_file not in (None, sys.stderr):
+        if trace_file is not None and args.trace != "-":
             trace_file.close()
     if outcome.kind == "budget":
         print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)

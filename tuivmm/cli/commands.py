@@ -33,8 +33,9 @@ commands:
                 stdout, every line prefixed `[name] `; stdin goes to the first
                 guest (`printf 'echo hi\\nshutdown\\n' | tuivmm run unix hello`).
                 Exit status 0 when every guest powered off with success; else the
-                first failing guest's code, 4 when a guest crashed, 124 when
-                --max-insns ran out, 3 when the guests sleep forever with no input.
+                first failing guest's code, 4 when a guest crashed, 137 when gdb
+                killed one, 124 when --max-insns ran out, 3 when the guests sleep
+                forever with no input.
                 The tools: --gdb PORT (a guest for gdb), --save/--restore FILE
                 (snapshots), --record/--replay FILE, --pcap FILE (the virtual
                 Ethernet); `tuivmm run --help` has them all.

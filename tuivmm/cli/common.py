@@ -26,6 +26,15 @@ def positive_int(text: str) -> int:
 
 
 
+def check_ram(option: str, mib: int) -> None:
+    """UserError if `mib` (given as `option`, say "--ram unix=4096") is more RAM than
+    a guest may have: the same bound for `bare`, `run` and lineup files."""
+    from tuivmm.lineup import MAX_RAM_MIB
+
+    if mib > MAX_RAM_MIB:
+        raise UserError(f"{option}: a guest has at most {MAX_RAM_MIB} MiB of RAM")
+
+
 def named(kind: str, convert=str, *, need_name: bool = False):
     """An argparse type for `[NAME=]VALUE`: (NAME or None, VALUE converted)."""
 

@@ -23,9 +23,10 @@ lines; through a pipe whole lines are written, and the first guest's unfinished 
 unfinished line is ended with a newline when the run ends.
 
 The exit status: 0 when every guest powered off with success; otherwise the first
-failing guest's code (or 1), 4 if a guest crashed, 124 if one ran into --max-insns,
-3 if the run stopped because every guest left sleeps forever with no input to come,
-130 for Ctrl-A x; 2 if --save could not write a snapshot.
+failing guest's code (or 1), 4 if a guest crashed, 137 if a debugger killed one
+(gdb's `kill`), 124 if one ran into --max-insns, 3 if the run stopped because every
+guest left sleeps forever with no input to come, 130 for Ctrl-A x; 2 if --save could
+not write a snapshot.
 
 --restore starts guests from snapshots (tuivmm/tools/snapshot.py), first of all, each
 showing its console so far; --save writes snapshots when the run is over.
@@ -39,13 +40,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from tuivmm.cli.terminal import LinePrinter, StdinPump
+from tuivmm.cli.terminal import LinePrinter, StdinPump, TerminalText
 
 MIB = 1024 * 1024
 DEFAULT_RAM_MIB = 128
 
 EXIT_IDLE = 3
 EXIT_CRASH = 4
+EXIT_KILLED = 128 + 9  # a debugger killed a guest: as a shell shows a process's SIGKILL (gdb sees X09)
 EXIT_BUDGET = 124
 EXIT_QUIT = 130
 EXIT_SAVE = 2  # --save could not write its snapshot (or --record its log)
@@ -179,7 +181,8 @@ class HeadlessRun:
         self.stdin = stdin
         self.interactive = bool(stdin is not None and stdin.interactive)
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
-        self.stderr = stderr if stderr is not None else sys.stderr
+        # Messages may come while the terminal is raw (a gdb stub's port, --trace-exits -).
+        self.stderr = TerminalText(stderr if stderr is not None else sys.stderr)
         self.printer = LinePrinter(self.stdout, [p.name for p in plans], interactive=self.interactive)
         self.vmm = None
         self.guests: list = []
@@ -520,7 +523,9 @@ class HeadlessRun:
         from tuivmm.vmm import GuestState
 
         err = self.stderr
-        fail_code = crashed = budget = idle = None
+        from tuivmm.tools.debugger import KILLED_REASON
+
+        fail_code = crashed = killed = budget = idle = None
         for guest in self.guests:
             why = self.outcome.get(guest.name)
             if guest.state is GuestState.HALTED and guest.halt is not None:
@@ -533,6 +538,9 @@ class HeadlessRun:
                 reason = " ".join(str(guest.reason).split())
                 print(f"tuivmm: {guest.name} crashed: {reason}", file=err)
                 crashed = True
+            elif guest.state is GuestState.STOPPED and guest.reason == KILLED_REASON:
+                print(f"tuivmm: {guest.name} was killed by the debugger (gdb's kill)", file=err)
+                killed = True
             elif why == "budget":
                 print(f"tuivmm: {guest.name} stopped after {guest.retired_total} instructions "
                       f"(--max-insns {self.settings.max_insns})", file=err)  # fmt: skip
@@ -553,6 +561,8 @@ class HeadlessRun:
             return fail_code
         if crashed:
             return EXIT_CRASH
+        if killed:
+            return EXIT_KILLED
         if budget:
             return EXIT_BUDGET
         if idle:

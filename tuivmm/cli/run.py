@@ -12,6 +12,7 @@ from tuivmm.cli.common import (
     ASSEMBLY_SUFFIXES,
     UserError,
     assemble_file,
+    check_ram,
     file_name,
     image_path,
     named,
@@ -20,6 +21,7 @@ from tuivmm.cli.common import (
     tcp_port,
     terminated,
 )
+from tuivmm.lineup import MAX_RAM_MIB
 
 
 def add_parser(commands) -> None:
@@ -31,14 +33,15 @@ def add_parser(commands) -> None:
         "prefixed with `[name] ` (a second guest of the same name is name-2, ...); stdin goes to the "
         "first guest. Options that take [NAME=] apply to that guest only, or to every guest without "
         "NAME. Exit status: 0 when every guest powered off with success; otherwise the first failing "
-        "guest's code, 4 when a guest crashed, 124 when --max-insns ran out, 3 when every guest left "
-        "sleeps forever and there is no more input. On a terminal, Ctrl-A x quits.",
+        "guest's code, 4 when a guest crashed, 137 when a debugger killed one (gdb's kill), 124 when "
+        "--max-insns ran out, 3 when every guest left sleeps forever and there is no more input. On a "
+        "terminal, Ctrl-A x quits (status 130).",
     )
     run.add_argument("guests", nargs="*", metavar="GUEST",
                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file "
                           "(none needed with --restore or --replay)")
     run.add_argument("--ram", action="append", default=[], type=named("MIB", positive_int),
-                     metavar="[NAME=]MIB", help="guest RAM in MiB (default 128); repeatable")
+                     metavar="[NAME=]MIB", help=f"guest RAM in MiB (default 128, at most {MAX_RAM_MIB}); repeatable")
     disk = run.add_mutually_exclusive_group()
     disk.add_argument("--disk", action="append", default=[], type=named("FILE", file_name),
                       metavar="NAME=FILE",
@@ -114,6 +117,8 @@ def command(args: argparse.Namespace) -> int:
     if args.record is not None and (args.gdb or args.restore):
         raise UserError(f"--record cannot be used with {'--gdb' if args.gdb else '--restore'}: the log "
                         "can replay only guests started from their images and run without a debugger")
+    for name, mib in args.ram:
+        check_ram(f"--ram {mib}" if name is None else f"--ram {name}={mib}", mib)
     snapshots = _read_snapshots(args.restore)
     if not args.guests and not snapshots:
         raise UserError("run: no GUEST given (name one, or --restore FILE)")

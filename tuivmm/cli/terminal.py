@@ -22,6 +22,7 @@ import tty
 from typing import IO
 
 ESCAPE = 0x01  # Ctrl-A
+ERASE_LINE = b"\r\x1b[K"  # back to the start of the line, and erase it (VT100 EL)
 
 
 class QuitRequested(Exception):
@@ -100,14 +101,52 @@ class StdoutConsole:
         self.out.flush()
 
 
+class TerminalText:
+    """A text stream (stderr) for messages that may come while the terminal is raw.
+
+    Raw mode turns the terminal's output processing off, so a bare LF no longer
+    returns the carriage and the next line would start mid-screen.  On a terminal in
+    that state each LF goes out as CR LF; to a file, a pipe or a terminal in its usual
+    mode the text goes as it is.  The state is asked of the stream's own terminal at
+    each write, so it is right before, during and after a raw spell."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        try:
+            self.fd = stream.fileno() if os.isatty(stream.fileno()) else None
+        except (AttributeError, OSError, ValueError):
+            self.fd = None  # no terminal: nothing to do, ever
+
+    def write(self, text: str) -> int:
+        if self.fd is not None and "\n" in text and _raw_terminal(self.fd):
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _raw_terminal(fd: int) -> bool:
+    """Whether the terminal on `fd` does not turn LF into CR LF now (raw mode)."""
+    try:
+        oflag = termios.tcgetattr(fd)[1]
+    except (OSError, termios.error):
+        return False
+    return not (oflag & termios.OPOST and oflag & termios.ONLCR)
+
+
 class LinePrinter:
     """Guests' console bytes to one stream, each line prefixed with `[name] `.
 
     Through a pipe whole lines are written (flushed at each one), and an unfinished
     line only when asked (`show_partial`: the guest waits for input).  When a person
     is watching (`interactive`: stdout is the raw terminal), a guest's unfinished line
-    is shown as it grows; another guest's line first ends it on screen, and afterwards
-    the first guest's unfinished line (its prompt) is shown again."""
+    is shown as it grows; another guest's line first erases it where it is (so no
+    stale copy of it stays on the screen), and afterwards the first guest's unfinished
+    line (its prompt) is shown again below."""
 
     def __init__(self, out: IO[bytes], names: list[str], *, interactive: bool = False):
         self.out = out
@@ -169,8 +208,8 @@ class LinePrinter:
                 chunks.append(bytes(buf[self.screen[1] :]) + b"\n")
                 self.screen = None
             else:
-                if self.screen is not None:
-                    chunks.append(b"\n")
+                if self.screen is not None:  # another guest's line: it comes whole in its turn
+                    chunks.append(ERASE_LINE)
                     self.screen = None
                 chunks.append(self._prefix(name) + bytes(buf) + b"\n")
             buf.clear()
@@ -183,7 +222,8 @@ class LinePrinter:
         return f"[{name}] ".encode()
 
     def _end_screen_line(self) -> None:
-        self._write(b"\n")
+        """Take the unfinished line off the screen (it stays in `partial`)."""
+        self._write(ERASE_LINE)
         self.screen = None
 
     def _reshow(self) -> bytes:

@@ -4,6 +4,7 @@ disk-image tool (tuivmm.disk.tufs has the format and the API)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -14,6 +15,7 @@ from tuivmm.disk.tufs import (
     DEFAULT_SIZE_BLOCKS,
     DIRSIZ,
     DiskError,
+    cannot_write,
     mkfs,
     open_image,
 )
@@ -47,10 +49,12 @@ def add_commands(sub) -> None:
     put.add_argument("image")
     put.add_argument("hostfile")
     put.add_argument("name", nargs="?")
-    get = sub.add_parser("get", help="copy a file out to the host (default host file: its name)")
+    get = sub.add_parser("get", help="copy a file out to the host (default host file: its name; "
+                         "an existing one only with --force)")  # fmt: skip
     get.add_argument("image")
     get.add_argument("name")
     get.add_argument("hostfile", nargs="?")
+    get.add_argument("--force", action="store_true", help="overwrite the host file if there is one already")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,12 +86,17 @@ def run(args: argparse.Namespace) -> int:
         data = Path(args.hostfile).read_bytes()
         disk.write_file(args.name or Path(args.hostfile).name, data)
     elif command == "get":
-        _write_aside(Path(args.hostfile or args.name), disk.read_file(args.name))
+        data = disk.read_file(args.name)
+        target = Path(args.hostfile or args.name)
+        if not args.force and os.path.lexists(target):
+            raise DiskError(f"{target}: already exists; --force overwrites it")
+        _write_aside(target, data)
     return 0
 
 
 def _write_aside(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all: into a file beside it, then renamed."""
+    """Write `data` to `path` whole or not at all: into a file beside it, then renamed.
+    DiskError (naming `path`, never the file beside it) if it cannot be."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -95,8 +104,11 @@ def _write_aside(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # never made (no such directory), or already gone
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from None
         raise
 
 

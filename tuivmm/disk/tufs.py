@@ -51,11 +51,12 @@ Command line (errors are one line on stderr and a non-zero exit):
     tuivmm disk ls|check IMG
     tuivmm disk cat|rm IMG NAME
     tuivmm disk put IMG HOSTFILE [NAME]
-    tuivmm disk get IMG NAME HOSTFILE
+    tuivmm disk get IMG NAME [HOSTFILE] [--force]
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import tempfile
@@ -89,6 +90,17 @@ assert _INODE.size == INODE_SIZE and _DIRENT.size == DIRENT_SIZE
 
 class DiskError(Exception):
     """A problem with an image or a request, said in one line for a person."""
+
+
+def cannot_write(path: Path, exc: OSError) -> DiskError:
+    """The one line for a file (an image, or a host file copied out) that could not be
+    written at `path`: about `path` and its directory, never the temporary file beside
+    it that the error came from."""
+    parent = path.parent
+    if not parent.is_dir():
+        why = f"{parent} is not a directory" if parent.exists() else f"no such directory {parent}"
+        return DiskError(f"{path}: cannot write it there: {why}")
+    return DiskError(f"{path}: cannot write it: {exc.strerror or exc}")
 
 
 def layout(size_blocks: int, ninodes: int) -> tuple[int, int, int]:
@@ -303,8 +315,12 @@ class Disk:
         return _Change(self)
 
     def save(self) -> None:
-        """Write the image to a temporary file beside it, then put that in its place."""
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        """Write the image to a temporary file beside it, then put that in its place;
+        DiskError (naming the image, never the temporary file) if it cannot be."""
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise cannot_write(self.path, exc) from None
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(self.image)
@@ -313,8 +329,11 @@ class Disk:
             if self.path.exists():
                 os.chmod(tmp, self.path.stat().st_mode & 0o7777)
             os.replace(tmp, self.path)
-        except BaseException:
-            os.unlink(tmp)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):  # its directory may have gone with it
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise cannot_write(self.path, exc) from None
             raise
 
     # --- fsck ------------------------------------------------------------------

@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuivmm.lineup import MAX_RAM_MIB
 from tuivmm.vmm.monitor import REMEDIES
 
 
@@ -89,8 +90,8 @@ def load_lineup(path: str | Path) -> Lineup:
         if not isinstance(image, str) or not image:
             raise LineupError(f"{where}: needs image = \"NAME or PATH\"")
         ram = entry.get("ram_mib", 128)
-        if not isinstance(ram, int) or isinstance(ram, bool) or not 1 <= ram <= 1024:
-            raise LineupError(f"{where}: ram_mib must be a whole number of MiB from 1 to 1024")
+        if not isinstance(ram, int) or isinstance(ram, bool) or not 1 <= ram <= MAX_RAM_MIB:
+            raise LineupError(f"{where}: ram_mib must be a whole number of MiB from 1 to {MAX_RAM_MIB}")
         remedy = entry.get("remedy", "none")
         if remedy not in REMEDIES:
             raise LineupError(f"{where}: remedy must be one of {', '.join(REMEDIES)}")

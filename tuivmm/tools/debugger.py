@@ -69,6 +69,7 @@ BREAKPOINT = "breakpoint"
 INTERRUPTED = "interrupt"
 HELD = "held"
 WATCH_KINDS = ("watch", "rwatch", "awatch")  # write, read, access: gdb's names
+KILLED_REASON = "killed by the debugger"  # a killed guest's reason (its state: STOPPED)
 
 
 @dataclass
@@ -219,7 +220,7 @@ class DebugStub:
         self.clear()
         self.running = False
         self.guest.stop()
-        self.guest.reason = "killed by the debugger"
+        self.guest.reason = KILLED_REASON
 
     def _release_guest(self) -> None:
         # Through resume(), so a realtime guest's clock does not try to catch up.
