@@ -292,6 +292,7 @@ class OnATerminal:
         from test_cli import ROOT
 
         self.seen = bytearray()
+        self.matched = 0  # where the last read_until matched, in seen
         self.status: int | None = None
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: tuivmm on the terminal
@@ -327,12 +328,14 @@ class OnATerminal:
         return True
 
     def read_until(self, text: bytes) -> None:
-        """Read until `text` appears in what comes next; fail if it does not."""
-        start = len(self.seen)
+        """Read until `text` appears after what the last read_until matched (it may have
+        come already, in the same read as that); fail if it does not."""
+        start = self.matched
         deadline = time.monotonic() + self.WAIT
-        while text not in self.seen[start:]:
+        while (at := self.seen.find(text, start)) < 0:
             if time.monotonic() > deadline or not self._read(0.1):
                 raise AssertionError(f"{text!r} never came; after it was awaited: {bytes(self.seen[start:])!r}")
+        self.matched = at + len(text)
 
     def wait(self) -> int:
         """Read to the end and wait for the child to exit: its exit status."""

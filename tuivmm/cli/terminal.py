@@ -209,7 +209,7 @@ class LinePrinter:
                 self.screen = None
             else:
                 if self.screen is not None:  # another guest's line: it comes whole in its turn
-                    chunks.append(ERASE_LINE)
+                    chunks.append(self._take_off())
                     self.screen = None
                 chunks.append(self._prefix(name) + bytes(buf) + b"\n")
             buf.clear()
@@ -223,8 +223,14 @@ class LinePrinter:
 
     def _end_screen_line(self) -> None:
         """Take the unfinished line off the screen (it stays in `partial`)."""
-        self._write(ERASE_LINE)
+        self._write(self._take_off())
         self.screen = None
+
+    def _take_off(self) -> bytes:
+        """What takes a shown unfinished line off: on a terminal, erasing it in place;
+        through a pipe (a prompt shown for a script), ending it: the whole line comes
+        again, prefixed, when the guest finishes it."""
+        return ERASE_LINE if self.interactive else b"\n"
 
     def _reshow(self) -> bytes:
         """The first guest's unfinished line again, if nothing else is on screen."""
