@@ -284,9 +284,10 @@ def test_trap_log_stops_following_when_scrolled_up(session):
         await pilot.pause()
         assert len(log.events) > count and log.scroll_y == log.max_scroll_y
 
-        await pilot.press("f")  # hold where it is
+        await pilot.click("#trap-follow")  # the hold button: hold where it is
         assert not pane.following
-        await pilot.press("f")  # and follow again
+        await pilot.pause(0.3)  # the button's pressed look is over
+        await pilot.click("#trap-follow")  # and follow again
         await pilot.pause()
         assert pane.following and log.scroll_y == log.max_scroll_y
 

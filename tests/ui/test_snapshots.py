@@ -65,6 +65,26 @@ def test_every_console_tiled(snap_compare, still):
     assert snap_compare(still, press=["f4"], terminal_size=SIZE)
 
 
+def test_the_main_screen_on_an_80_by_24_terminal(snap_compare, still):
+    assert snap_compare(still, terminal_size=(80, 24))
+
+
+def test_the_trap_log_on_an_80_by_24_terminal(snap_compare, still):
+    assert snap_compare(still, press=["alt+t"], terminal_size=(80, 24))
+
+
+def test_every_console_tiled_on_an_80_by_24_terminal(snap_compare, still):
+    assert snap_compare(still, press=["f4"], terminal_size=(80, 24))
+
+
+def test_the_main_screen_on_a_200_by_55_terminal(snap_compare, still):
+    assert snap_compare(still, terminal_size=(200, 55))
+
+
+def test_the_flaw_dialog(snap_compare, still):
+    assert snap_compare(still, press=["alt+e"], terminal_size=SIZE)
+
+
 def test_the_help_screen(snap_compare, still):
     assert snap_compare(still, press=["f1"], terminal_size=SIZE)
 

@@ -66,6 +66,16 @@ def packaged_name(image: str | os.PathLike[str]) -> str | None:
     return None
 
 
+# Packaged guests built to show the ERET flaw: without a remedy they are meant to be
+# broken by it (the dashboard does not offer to protect them when the flaw goes on).
+SHOWS_THE_FLAW = {"eret-escape"}
+
+
+def shows_the_flaw(image: str | os.PathLike[str]) -> bool:
+    """Whether IMAGE is a guest built to show what the ERET flaw does."""
+    return packaged_name(image) in SHOWS_THE_FLAW
+
+
 def wants_disk(image: str | os.PathLike[str]) -> bool:
     """Whether IMAGE (a packaged guest's name or its image's path) is a guest that wants a disk."""
     return packaged_name(image) in WANTS_DISK

@@ -1,29 +1,39 @@
 """The dashboard: the guest list, and for the selected guest its console, memory map,
 trap log and exit counters; or every guest's console tiled.
 
-The app owns no state of its own beyond which guest is selected and which view is
-up: everything else is the `Session`'s.  Ten times a second a timer samples the
-session and redraws the panes that are visible; nothing is drawn per trap.
+The app owns no state of its own beyond which guest is selected, which view is up
+and which pane is shown: everything else is the `Session`'s.  Ten times a second a
+timer samples the session and redraws the panes that are visible; nothing is drawn
+per trap.  Where the panes go is layout.py's `plan`, asked again at every resize.
 
-The console has the keyboard, so the app binds only function keys and Alt
-combinations (plain keys, Ctrl-C/U/D/P, Tab and the arrows belong to the guest).
+The keyboard: the console has it from the start, so the app binds only function
+keys and Alt combinations (plain keys, Ctrl-C/U/D/P, Tab and the arrows belong to
+the guest).  Alt+M, Alt+X and Alt+T move it to the memory map, the exit counters or
+the trap log, to scroll them from the keyboard; there Esc (or Alt+C) gives it back
+to the console, and so does anything typed that the pane has no use for: it goes on
+to the guest.  The header says at all times where the keys go.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from tuivmm.ui.console import ConsoleGrid, ConsolePane
-from tuivmm.ui.dialogs import AddGuestDialog, PromptDialog
+from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
+from tuivmm.lineup.packaged import shows_the_flaw
+from tuivmm.ui.dialogs import AddGuestDialog, FlawDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
+from tuivmm.ui.layout import MIN_SIZE, PANES, Plan, plan
 from tuivmm.ui.memory import MemoryPane
+from tuivmm.ui.panebar import PANE_NAMES, PaneBar
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import CountersPane, TrapLogPane
 from tuivmm.vmm.monitor import REMEDIES
@@ -35,6 +45,9 @@ REFRESH_HZ = 10
 # type.  These bindings have priority, so the console does not send them to the guest.
 ALT_DIGIT_CHARACTERS = ("inverted_exclamation_mark", "trade_mark_sign", "pound_sign", "cent_sign", "infinity",
                         "section_sign", "pilcrow_sign", "bullet", "ª")  # fmt: skip
+
+# What each pane's title says while it has the keyboard (the console's says where it goes).
+KEYS_HINT = "⌨ ↑↓ PgUp PgDn Home End scroll · Esc: back to the console"
 
 
 def _key(keys: str, action: str, description: str, **kwargs) -> Binding:
@@ -69,6 +82,12 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+g", "debug", "gdb", show=False),
         Binding("alt+s", "save_snapshot", "Save", show=False),
         Binding("alt+o", "restore_snapshot", "Restore", show=False),
+        Binding("alt+c", "show_pane('console')", "Console", show=False),
+        Binding("alt+m", "show_pane('memory')", "Memory", show=False),
+        Binding("alt+x", "show_pane('exits')", "Exits", show=False),
+        Binding("alt+t", "show_pane('traps')", "Trap log", show=False),
+        # Not a priority: the console sends Esc to the guest; from another pane it comes back here.
+        Binding("escape", "show_pane('console')", "Console", show=False),
         _key("f10,alt+p", "command_palette", "Commands", priority=True),
         _key("f12,alt+q", "quit", "Quit", priority=True),
         *(Binding(f"alt+{n},{ALT_DIGIT_CHARACTERS[n - 1]}", f"select_number({n})", f"Guest {n}", show=False,
@@ -81,8 +100,11 @@ class TuivmmApp(App, inherit_bindings=False):
         self.autostart = autostart
         self.refresh_hz = refresh_hz
         self.selected: str | None = None
+        self.pane = "console"  # the pane the stacked arrangement shows
+        self.plan: Plan | None = None
         self._errors_shown = 0
         self._notices_shown = 0
+        self._keyboard = ""  # where the keys go, as the header last said it
 
     # --- building -------------------------------------------------------------------
 
@@ -97,25 +119,32 @@ class TuivmmApp(App, inherit_bindings=False):
         self.traps = TrapLogPane(session, id="traps")
         self.grid = ConsoleGrid(session, id="grid")
         self.views = ContentSwitcher(initial="single", id="views")
+        self.pane_bar = PaneBar(id="panebar")
+        self.upper = Horizontal(id="upper")
+        self.lower = Horizontal(id="lower")
+        self.too_small = Static(id="too-small")
         yield Header(icon="▣")
         yield self.guest_list
+        yield self.too_small
         with self.views:
             with Vertical(id="single"):
-                with Horizontal(id="upper"):
+                yield self.pane_bar
+                with self.upper:
                     yield self.console_pane
-                    with Vertical(id="side"):
-                        yield self.memory
-                        yield self.counters
-                yield self.traps
+                    yield self.memory
+                with self.lower:
+                    yield self.traps
+                    yield self.counters
             yield self.grid
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.main_screen = self.screen
         self.guest_list.border_title = "guests"
         self.memory.border_title = "memory map"
         self.counters.border_title = "exits"
         self.traps.border_title = "trap log"
-        self._show_flaw()
+        self.lay_out()
         if self.session.guests:
             self.select(self.session.guests[0].name)
         self.refresh_view()
@@ -129,6 +158,139 @@ class TuivmmApp(App, inherit_bindings=False):
         for name in list(self.session.debuggers):
             await self.session.undebug(name)
 
+    # --- laying out -----------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_later(self.lay_out)  # once the app knows its new size
+
+    def lay_out(self) -> None:
+        """Place the panes for the terminal's size (layout.plan), if that changed."""
+        width, height = self.size
+        new = plan(width, height, len(self.session.guests))
+        if new == self.plan:
+            return
+        self.plan = new
+        small = new.mode == "too small"
+        self.too_small.display = small
+        self.guest_list.display = self.views.display = not small
+        if small:
+            self.too_small.update(f"This terminal is {width} x {height}: tuivmm needs at least "
+                                  f"{MIN_SIZE[0]} x {MIN_SIZE[1]}. Make the window bigger (F12 quits).")  # fmt: skip
+            return
+        stacked = new.mode == "stacked"
+        for widget in (self.guest_list, self.views):
+            widget.set_class(stacked, "-stacked")
+        self.guest_list.styles.height = new.list_height
+        self.guest_list.visible_rows = new.list_rows
+        self.pane_bar.display = stacked
+        if stacked:
+            self._show_stacked()
+        else:
+            for widget in (self.upper, self.lower, self.console_pane, self.memory, self.traps, self.counters):
+                widget.display = True
+            self.upper.styles.height = new.upper
+            self.lower.styles.height = "1fr"
+            self.console_pane.styles.width = new.console_width
+            self.counters.styles.width = new.exits_width
+            self.memory.styles.width = self.traps.styles.width = "1fr"
+        self._show_keyboard()
+
+    def _show_stacked(self) -> None:
+        """The stacked arrangement: only `self.pane`, taking all the room."""
+        pane = self.pane
+        self.upper.display = pane in ("console", "memory")
+        self.lower.display = not self.upper.display
+        self.console_pane.display = pane == "console"
+        self.memory.display = pane == "memory"
+        self.traps.display = pane == "traps"
+        self.counters.display = pane == "exits"
+        self.upper.styles.height = self.lower.styles.height = "1fr"
+        for widget in (self.console_pane, self.memory, self.traps, self.counters):
+            widget.styles.width = "1fr"
+
+    @property
+    def stacked(self) -> bool:
+        return self.plan is not None and self.plan.mode == "stacked"
+
+    # --- the keyboard ---------------------------------------------------------------
+
+    def _pane_widgets(self) -> dict[str, Widget]:
+        return {"console": self.console_pane, "memory": self.memory, "exits": self.counters, "traps": self.traps}
+
+    def action_show_pane(self, pane: str) -> None:
+        """Alt+C/M/X/T (and Esc for the console): give that pane the keyboard, and in
+        the stacked arrangement show it."""
+        if pane not in PANES:
+            return
+        if self.views.current == "grid":
+            if pane == "console":
+                self.grid.focus()
+                return
+            self.views.current = "single"
+        self.pane = pane
+        if self.stacked:
+            self._show_stacked()
+        target = self._pane_widgets()[pane]
+        focus = target if pane == "console" else target.keyboard_widget()
+        self.call_after_refresh(focus.focus)  # once it is displayed
+        self.refresh_view()
+
+    def keyboard_pane(self) -> str | None:
+        """Which pane has the keyboard: "console", "memory", "exits", "traps", "grid", or None."""
+        node = self.main_screen.focused if hasattr(self, "main_screen") else None
+        panes = {id(w): name for name, w in self._pane_widgets().items()}
+        panes[id(self.grid)] = "grid"
+        while node is not None:
+            if id(node) in panes:
+                return panes[id(node)]
+            node = node.parent
+        return None
+
+    def _show_keyboard(self) -> None:
+        """Say where the keys go: in the header, on the pane bar, and in pane titles."""
+        pane = self.keyboard_pane()
+        name = self.selected or "no guest"
+        if pane in ("console", "grid"):
+            where = f"⌨ {name}'s console"
+        elif pane is not None:
+            where = f"⌨ {PANE_NAMES[pane][0]} · Esc: console"
+        else:
+            where = "⌨ nowhere · Esc: console"
+        flaw = "on" if self.session.vmm.flawed_eret else "off"
+        keyboard = f"ERET flaw {flaw} · {where} · F1 help"
+        if keyboard != self._keyboard:
+            self._keyboard = keyboard
+            self.sub_title = keyboard
+        console = f"console: {self.selected}" if self.selected else "console"
+        self.console_pane.border_title = f"⌨ {console}" if pane == "console" else f"{console} · Esc: type here"
+        for key, widget in (("memory", self.memory), ("exits", self.counters), ("traps", self.traps)):
+            title = PANE_NAMES[key][0]
+            widget.border_title = f"{title} {KEYS_HINT}" if pane == key else f"{title} · {PANE_NAMES[key][1]}"
+        self.pane_bar.show(self.pane, pane, self.selected)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_keyboard()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.call_later(self._show_keyboard)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key no widget and no binding took, typed in a pane other than the console:
+        it was meant for the guest.  Give the console the keyboard, and the key to it."""
+        if self.screen is not getattr(self, "main_screen", None) or event.key in self.screen.active_bindings:
+            return
+        data = key_bytes(event)
+        pane = self.keyboard_pane()
+        if data is None or pane in ("console", "grid") or self.selected is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self.action_show_pane("console")
+        self.console_pane.send(data)
+
+    def on_pane_bar_picked(self, message: PaneBar.Picked) -> None:
+        self.action_show_pane(message.pane)
+
     # --- the timer --------------------------------------------------------------------
 
     def refresh_view(self) -> None:
@@ -139,6 +301,8 @@ class TuivmmApp(App, inherit_bindings=False):
         names = [row.name for row in rows]
         if self.selected not in names:  # removed: show another
             self.select(names[0] if names else None)
+        if self.plan is not None and self.plan.list_rows != min(max(1, len(names)), self.plan.list_rows + 1):
+            self.lay_out()  # a guest came or went: the list may want another height
         self.guest_list.show_rows(rows, self.selected)
         if self.views.current == "grid":
             self.grid.refresh_from_session()
@@ -146,6 +310,7 @@ class TuivmmApp(App, inherit_bindings=False):
         else:
             for pane in self._guest_panes():
                 pane.refresh_from_session()
+        self._show_keyboard()
 
     def _guest_panes(self) -> tuple:
         return self.console_pane, self.memory, self.traps, self.counters
@@ -161,11 +326,11 @@ class TuivmmApp(App, inherit_bindings=False):
         self._errors_shown = len(session.errors)
 
     def _title_tiles(self) -> None:
-        """Name each tile, and mark the selected guest's: the keyboard still goes to it."""
+        """Name each tile, and mark the selected guest's: the keyboard goes to it."""
         for tile in self.grid.children:
             if not tile.name:
                 continue
-            title = f"{tile.name} ⌨" if tile.name == self.selected else tile.name
+            title = f"⌨ {tile.name}" if tile.name == self.selected else tile.name
             if tile.border_title != title:
                 tile.border_title = title
             tile.set_class(tile.name == self.selected, "selected")
@@ -173,15 +338,21 @@ class TuivmmApp(App, inherit_bindings=False):
     # --- selecting ----------------------------------------------------------------------
 
     def select(self, name: str | None) -> None:
-        """Show guest `name` in the panes, and give its console the keyboard."""
+        """Show guest `name` in the panes (and its tile marked in the grid); the keys
+        that went to the last guest's console go to this one's."""
         self.selected = name
-        self.console_pane.border_title = f"console: {name}" if name else "console"
+        self.grid.selected = name
         if name is not None:
             for pane in self._guest_panes():
                 pane.show(name)
         self.guest_list.show_rows(self.session.rows, name)
-        if self.views.current == "single":
-            self.console_pane.focus()
+        focused = self.keyboard_pane()
+        if self.views.current == "grid":
+            self.grid.focus()
+            self._title_tiles()
+        elif focused is None or (self.stacked and focused != self.pane):
+            self.action_show_pane(self.pane)
+        self._show_keyboard()
 
     def _names(self) -> list[str]:
         return [g.name for g in self.session.guests]
@@ -210,24 +381,38 @@ class TuivmmApp(App, inherit_bindings=False):
     def on_console_grid_selected(self, message: ConsoleGrid.Selected) -> None:
         self.views.current = "single"
         self.select(message.name)
-        self.refresh_view()
+        self.action_show_pane("console")
 
     def action_toggle_grid(self) -> None:
         switcher = self.views
         switcher.current = "single" if switcher.current == "grid" else "grid"
-        if switcher.current == "single":
-            self.console_pane.focus()
+        if switcher.current == "grid":
+            self.grid.selected = self.selected
+            self.call_after_refresh(self.grid.focus)
+        else:
+            self.action_show_pane(self.pane if self.keyboard_pane() not in (None, "grid") else "console")
         self.refresh_view()
 
     # --- controls on the selected guest ----------------------------------------------------
 
+    def _ended(self, what: str) -> bool:
+        """If the selected guest has ended (halted, crashed, stopped), say that `what`
+        cannot be done to it, and what can; True then."""
+        guest = self.session.guest(self.selected) if self.selected else None
+        if guest is None or not guest.state.finished:
+            return guest is None
+        why = f" ({guest.reason})" if guest.reason and guest.reason != guest.state.value else ""
+        self.notify(f"{guest.name} has {guest.state.value}{why}: nothing to {what}. F7 starts it again.",
+                    severity="warning", timeout=5)  # fmt: skip
+        return True
+
     def action_toggle_pause(self) -> None:
-        if self.selected:
+        if not self._ended("pause or resume"):
             self.session.toggle_pause(self.selected)
             self.refresh_view()
 
     def action_step(self) -> None:
-        if self.selected:
+        if not self._ended("step"):
             self.session.step(self.selected)
             self.refresh_view()
 
@@ -238,7 +423,7 @@ class TuivmmApp(App, inherit_bindings=False):
             self.refresh_view()
 
     def action_stop(self) -> None:
-        if self.selected:
+        if not self._ended("stop"):
             self.session.stop(self.selected)
             self.refresh_view()
 
@@ -264,20 +449,36 @@ class TuivmmApp(App, inherit_bindings=False):
             self.set_remedy(REMEDIES[(REMEDIES.index(guest.remedy) + 1) % len(REMEDIES)])
 
     def action_toggle_flaw(self) -> None:
-        self.set_flaw(not self.session.vmm.flawed_eret)
+        """Alt+E: the flaw off, or on — first asking which guests it would break to
+        protect, if any run."""
+        if self.session.vmm.flawed_eret:
+            self.set_flaw(False)
+            return
+        at_risk = [g for g in self.session.guests if g.remedy == "none" and g.uses_sret and not g.state.finished]
+        if not at_risk:
+            self.set_flaw(True)
+            return
+        guests = [(g.name, not shows_the_flaw(g.image)) for g in at_risk]
+        self.push_screen(FlawDialog(guests), self._flaw_on)
+
+    def _flaw_on(self, protect: list[str] | None) -> None:
+        if protect is None:
+            return
+        for name in protect:
+            self.session.set_remedy(name, "hw")
+        self.set_flaw(True)
+        if protect:
+            self.notify(f"remedy hw (the hardware assist) for {', '.join(protect)}", timeout=6)
+        self.refresh_view()
 
     def set_flaw(self, on: bool) -> None:
         self.session.set_flaw(on)
-        self._show_flaw()
+        self._show_keyboard()
         if on:
             self.notify("ERET flaw on: SRET/MRET in U-mode now run instead of trapping "
                         "(reset eret-escape to see what that does)", timeout=6)  # fmt: skip
         else:
             self.notify("ERET flaw off: SRET/MRET in U-mode trap, as the spec says", timeout=6)
-
-    def _show_flaw(self) -> None:
-        flaw = "on" if self.session.vmm.flawed_eret else "off"
-        self.sub_title = f"ERET flaw {flaw} · Alt+1..9 pick a guest · F1 help"
 
     # --- adding a guest ---------------------------------------------------------------
 
@@ -342,12 +543,14 @@ class TuivmmApp(App, inherit_bindings=False):
         if name in self.session.debuggers:
             self.run_worker(self._undebug(name), group="gdb")
             return
+        if self._ended("debug"):
+            return
         used = {stub.port for stub in self.session.debuggers.values()}
         port = next(p for p in range(self.GDB_PORT, self.GDB_PORT + 100) if p not in used)
         dialog = PromptDialog(f"Debug {name} with gdb: the port to listen on (127.0.0.1 only)",
                               hint=f"{name} stops where it is until gdb attaches and continues; Alt+G again "
                                    "lets it go. 0 picks a free port.", value=str(port), ok="Listen",
-                              dialog_id="gdb-port")  # fmt: skip
+                              paths=False, dialog_id="gdb-port")  # fmt: skip
         self.push_screen(dialog, lambda answer: self._debug(name, answer))
 
     def _debug(self, name: str, answer: str | None) -> None:
@@ -402,7 +605,7 @@ class TuivmmApp(App, inherit_bindings=False):
                                 lambda: self.set_flaw(False))  # fmt: skip
         else:
             yield SystemCommand("ERET flaw: on", "Alt+E: SRET/MRET in U-mode run instead of trapping",
-                                lambda: self.set_flaw(True))  # fmt: skip
+                                self.action_toggle_flaw)  # fmt: skip
         for remedy, what in (("none", "the naive VMM"), ("bt", "binary translation"),
                              ("pv", "hypercalls, for eret-escape-pv"), ("hw", "the hardware assist")):  # fmt: skip
             yield SystemCommand(f"Remedy: {remedy}", f"{what}, for {guest}", lambda r=remedy: self.set_remedy(r))

@@ -279,7 +279,64 @@ class TerminalView(Widget):
         self.refresh_from_session()
 
 
-class ConsolePane(TerminalView, can_focus=True):
+class GuestKeys:
+    """What a widget that types into a guest does (the console, and the grid for the
+    selected guest): every key a terminal would send goes to the guest's UART, as
+    does pasted text; function keys and Alt combinations bubble up to the app.  For a
+    moment after each key the widget looks at the screen every few milliseconds, so
+    the echo shows at once, not at the app's next tick."""
+
+    TYPING_POLL = 0.005  # seconds between looks at the screen just after a key
+    TYPING_WINDOW = 0.5  # ... for this long
+
+    session: Session
+    _typing_until = 0.0
+    _typing_handle: asyncio.TimerHandle | None = None
+
+    def keyboard_guest(self) -> str | None:
+        """The guest the keys go to."""
+        raise NotImplementedError
+
+    def send(self, data: bytes) -> None:
+        name = self.keyboard_guest()
+        if name is None:
+            return
+        self.session.send_keys(name, data)
+        # A bare loop callback, not a Textual timer: with busy guests on the loop every
+        # hop through a message queue costs a round of slices.
+        self._typing_until = time.monotonic() + self.TYPING_WINDOW
+        if self._typing_handle is None:
+            self._typing_handle = asyncio.get_running_loop().call_later(self.TYPING_POLL, self._typing_tick)
+
+    def _typing_tick(self) -> None:
+        self._typing_handle = None
+        if not self.is_attached:
+            return
+        self.refresh_from_session()
+        if time.monotonic() < self._typing_until:
+            self._typing_handle = asyncio.get_running_loop().call_later(self.TYPING_POLL, self._typing_tick)
+
+    def on_unmount(self) -> None:
+        if self._typing_handle is not None:
+            self._typing_handle.cancel()
+            self._typing_handle = None
+
+    def on_key(self, event: events.Key) -> None:
+        data = key_bytes(event)
+        if data is None or self.keyboard_guest() is None:
+            return  # the app's: let it bubble to the bindings
+        event.stop()
+        event.prevent_default()
+        self.send(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        if self.keyboard_guest() is None or not event.text:
+            return
+        event.stop()
+        self.send(paste_bytes(event.text))
+
+
+class ConsolePane(GuestKeys, TerminalView, can_focus=True):
     """One guest's console, the keyboard's while it has the focus."""
 
     DEFAULT_CSS = """
@@ -289,13 +346,8 @@ class ConsolePane(TerminalView, can_focus=True):
     }
     """
 
-    TYPING_POLL = 0.005  # seconds between looks at the screen just after a key
-    TYPING_WINDOW = 0.5  # ... for this long, so the echo shows at once, not at the next tick
-
-    def __init__(self, session: Session, **kwargs):
-        super().__init__(session, **kwargs)
-        self._typing_until = 0.0
-        self._typing_handle: asyncio.TimerHandle | None = None
+    def keyboard_guest(self) -> str | None:
+        return self.guest_name
 
     def cursor_visible(self) -> bool:
         return self.has_focus
@@ -321,49 +373,30 @@ class ConsolePane(TerminalView, can_focus=True):
     def on_blur(self, event: events.Blur) -> None:
         self.call_later(self.refresh_from_session)
 
-    # -- input --
 
-    def send(self, data: bytes) -> None:
-        if self.guest_name is None:
-            return
-        self.session.send_keys(self.guest_name, data)
-        # Look at the screen often for a moment, so the echo shows without waiting for
-        # the app's next tick.  A bare loop callback, not a Textual timer: with busy
-        # guests on the loop every hop through a message queue costs a round of slices.
-        self._typing_until = time.monotonic() + self.TYPING_WINDOW
-        if self._typing_handle is None:
-            self._typing_handle = asyncio.get_running_loop().call_later(self.TYPING_POLL, self._typing_tick)
-
-    def _typing_tick(self) -> None:
-        self._typing_handle = None
-        if not self.is_attached:
-            return
-        self.refresh_from_session()
-        if time.monotonic() < self._typing_until:
-            self._typing_handle = asyncio.get_running_loop().call_later(self.TYPING_POLL, self._typing_tick)
-
-    def on_unmount(self) -> None:
-        if self._typing_handle is not None:
-            self._typing_handle.cancel()
-            self._typing_handle = None
-
-    def on_key(self, event: events.Key) -> None:
-        data = key_bytes(event)
-        if data is None or self.guest_name is None:
-            return  # the app's: let it bubble to the bindings
-        event.stop()
-        event.prevent_default()
-        self.send(data)
-
-    def on_paste(self, event: events.Paste) -> None:
-        if self.guest_name is None or not event.text:
-            return
-        event.stop()
-        self.send(paste_bytes(event.text))
+def wrap_points(text: str, width: int) -> list[tuple[int, int]]:
+    """Where a line of `text` breaks to fit `width` columns, as a terminal window too
+    narrow for it would show it if it wrapped at words: (start, end) column pairs.
+    A line that fits is one pair; an empty line is (0, 0)."""
+    text = text.rstrip()
+    if width <= 0:
+        return [(0, len(text))]
+    pieces = []
+    start = 0
+    while len(text) - start > width:
+        cut = text.rfind(" ", start, start + width + 1)
+        end = cut + 1 if cut > start + width // 3 else start + width  # at a space, unless too early
+        pieces.append((start, end))
+        start = end
+        while start < len(text) and text[start] == " " and len(text) - start > width:
+            start += 1
+    pieces.append((start, len(text)))
+    return pieces
 
 
 class ConsoleTile(TerminalView):
-    """One guest's console in the grid: the bottom of its screen, cut to the tile."""
+    """One guest's console in the grid: the bottom of its screen, each line wrapped at
+    words to the tile's width (a tile is often narrower than the guest's screen)."""
 
     DEFAULT_CSS = """
     ConsoleTile {
@@ -382,20 +415,57 @@ class ConsoleTile(TerminalView):
         super().__init__(session, guest, name=guest, **kwargs)
         self.border_title = guest
         self._state = ""
-
-    def top_line(self, screen) -> int:
-        return max(0, min(screen.cursor.y + 1, screen.lines) - self.size.height)
+        self._rows: list[tuple[int, int, int]] = []  # each drawn line: (guest line, start, end column)
 
     def refresh_from_session(self) -> None:
         guest = self.session.guest(self.guest_name) if self.guest_name else None
         state = "removed" if guest is None else guest.state.value
         if state != self._state:
             self._state = self.border_subtitle = state
-        super().refresh_from_session()
+        terminal = self.session.terminals.get(self.guest_name) if self.guest_name else None
+        if terminal is not self.terminal:
+            self.terminal = terminal
+            self._version = -1
+        if terminal is None:
+            if self._rows:
+                self._rows = []
+                self.refresh()
+            return
+        geometry = (self.size.width, self.size.height)
+        if terminal.version == self._version and geometry == self._geometry:
+            return
+        self._version, self._geometry = terminal.version, geometry
+        self._rows = self._wrapped_rows(terminal.screen, *geometry)
+        self.refresh()
+
+    @staticmethod
+    def _wrapped_rows(screen, width: int, height: int) -> list[tuple[int, int, int]]:
+        """The last `height` lines of the screen up to the cursor's, wrapped to `width`."""
+        rows: list[tuple[int, int, int]] = []
+        display = screen.display
+        for y in range(min(screen.cursor.y, screen.lines - 1), -1, -1):
+            pieces = wrap_points(display[y], width)
+            rows[:0] = [(y, start, end) for start, end in pieces]
+            if len(rows) >= height:
+                break
+        # Blank lines at the top of the screen (a fresh guest) are not worth a row.
+        while rows and len(rows) > height:
+            rows.pop(0)
+        return rows
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self.terminal is None or y >= len(self._rows):
+            return Strip.blank(width)
+        line, start, end = self._rows[y]
+        screen = self.terminal.screen
+        strip = render_row(screen, line, screen.columns)
+        return strip.crop(start, end).adjust_cell_length(width)
 
 
-class ConsoleGrid(Widget):
-    """Every guest's console, tiled; a click on a tile picks that guest."""
+class ConsoleGrid(GuestKeys, Widget, can_focus=True):
+    """Every guest's console, tiled; the keyboard goes to the selected guest (its tile
+    is marked), a click on a tile picks that guest."""
 
     DEFAULT_CSS = """
     ConsoleGrid {
@@ -405,6 +475,9 @@ class ConsoleGrid(Widget):
         width: 1fr;
     }
     """
+
+    TILE_WIDTH = 82  # a guest's 80 columns and the tile's border: what a tile would like
+    TILE_HEIGHT = 12  # ... and the lines it would like at least
 
     class Selected(Message):
         """A tile was clicked: show this guest."""
@@ -417,9 +490,17 @@ class ConsoleGrid(Widget):
         super().__init__(**kwargs)
         self.session = session
         self.tiles: dict[str, ConsoleTile] = {}
+        self.selected: str | None = None  # the guest the keys go to
+        self._shape: tuple = ()
+
+    def keyboard_guest(self) -> str | None:
+        return self.selected
 
     def on_mount(self) -> None:
         self.refresh_from_session()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._reshape()
 
     def refresh_from_session(self) -> None:
         names = [g.name for g in self.session.guests]
@@ -438,9 +519,15 @@ class ConsoleGrid(Widget):
         self.tiles = {name: self.tiles[name] for name in names}
         if new:
             self.mount_all(new)
-        columns = max(1, math.ceil(math.sqrt(len(names))))
-        self.styles.grid_size_columns = columns
-        self.styles.grid_size_rows = max(1, math.ceil(len(names) / columns))
+        self._reshape()
+
+    def _reshape(self) -> None:
+        columns, rows = grid_shape(len(self.tiles), self.size.width, self.size.height,
+                                   self.TILE_WIDTH, self.TILE_HEIGHT)  # fmt: skip
+        if (columns, rows) != self._shape:
+            self._shape = (columns, rows)
+            self.styles.grid_size_columns = columns
+            self.styles.grid_size_rows = rows
 
     def on_click(self, event: events.Click) -> None:
         widget = event.widget
@@ -449,3 +536,22 @@ class ConsoleGrid(Widget):
         if isinstance(widget, ConsoleTile) and widget.guest_name:
             event.stop()
             self.post_message(self.Selected(widget.guest_name))
+
+
+def grid_shape(tiles: int, width: int, height: int, tile_width: int, tile_height: int) -> tuple[int, int]:
+    """(columns, rows) for `tiles` tiles in width x height cells: the number of
+    columns that leaves each tile the most of what it would like (tile_width x
+    tile_height); lines count for more than columns, which wrapping makes up for."""
+    tiles = max(1, tiles)
+    if width <= 0 or height <= 0:
+        columns = max(1, math.ceil(math.sqrt(tiles)))
+        return columns, max(1, math.ceil(tiles / columns))
+    best, best_score = 1, -1.0
+    for columns in range(1, tiles + 1):
+        rows = math.ceil(tiles / columns)
+        wide = min(width / columns / tile_width, 1.0)
+        tall = min(height / rows / tile_height, 1.0)
+        score = wide**0.75 * tall
+        if score > best_score + 1e-9:
+            best, best_score = columns, score
+    return best, math.ceil(tiles / best)

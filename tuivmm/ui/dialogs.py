@@ -1,5 +1,5 @@
-"""Small dialogs that ask for one line: a guest to add (a packaged guest's name or an
-ELF path), a snapshot file, a gdb port."""
+"""Small dialogs: those that ask for one line (a guest to add, a snapshot file, a gdb
+port), and the one that asks which guests to protect when the ERET flaw goes on."""
 
 from __future__ import annotations
 
@@ -7,38 +7,52 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label
 
 from tuivmm.lineup.packaged import packaged
+from tuivmm.ui.completion import CompletingInput, listing
+from tuivmm.ui.tick import Tick
 
 
 class PromptDialog(ModalScreen[str | None]):
-    """Ask for one line of text: `question`, a muted `hint` under it, the Input holding
-    `value` to start with (or showing `placeholder`, and completing from `suggestions`).
-    Dismissed with what was typed (stripped), or None when cancelled or left empty."""
+    """Ask for one line of text: `question`, a muted `hint` under it, the input holding
+    `value` to start with (or showing `placeholder`).  Tab completes the word typed, as
+    a shell does, from `names` (for the first word) and, if `paths`, the files there;
+    more than one candidate is listed under the input.  Dismissed with what was typed
+    (stripped), or None when cancelled or left empty."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, question: str, *, hint: str = "", value: str = "", placeholder: str = "",
-                 suggestions: list[str] | None = None, ok: str = "OK", dialog_id: str = "prompt"):  # fmt: skip
+                 names: list[str] | None = None, paths: bool = True, ok: str = "OK",
+                 dialog_id: str = "prompt"):  # fmt: skip
         super().__init__()
         self.question, self.hint, self.value, self.ok = question, hint, value, ok
-        self.placeholder, self.suggestions, self.dialog_id = placeholder, suggestions, dialog_id
+        self.placeholder, self.names, self.paths, self.dialog_id = placeholder, names or [], paths, dialog_id
 
     def compose(self) -> ComposeResult:
         with Vertical(id=self.dialog_id, classes="prompt"):
             yield Label(self.question)
             if self.hint:
                 yield Label(self.hint, classes="hint")
-            suggester = SuggestFromList(self.suggestions) if self.suggestions else None
-            yield Input(value=self.value, placeholder=self.placeholder, suggester=suggester, id="answer")
+            yield CompletingInput(value=self.value, placeholder=self.placeholder, names=self.names,
+                                  paths=self.paths, id="answer")  # fmt: skip
+            yield Label("", id="completions", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button(self.ok, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        self.query_one("#completions").display = False
+
+    def on_completing_input_completions(self, event: CompletingInput.Completions) -> None:
+        label = self.query_one("#completions", Label)
+        label.update(listing(event.candidates))
+        label.display = True
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#completions").display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -66,5 +80,47 @@ class AddGuestDialog(PromptDialog):
     def __init__(self) -> None:
         names = [g.name for g in packaged()]
         super().__init__("Add a guest: a packaged guest's name or the path of an RV32 ELF image",
-                         hint=f"packaged: {', '.join(names)}", placeholder="unix, hello, path/to/image.elf ...",
-                         suggestions=names, ok="Add", dialog_id="add-guest")  # fmt: skip
+                         hint=f"packaged: {', '.join(names)}; Tab completes names and paths",
+                         placeholder="unix, hello, path/to/image.elf ...", names=names, ok="Add",
+                         dialog_id="add-guest")  # fmt: skip
+
+
+class FlawDialog(ModalScreen[list[str] | None]):
+    """Alt+E, turning the machine's ERET flaw on while guests run that it would break:
+    which of them get the hardware assist (remedy hw) at once.  `guests` are (name,
+    ticked at first).  Dismissed with the names ticked, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    HINT = ("These guests' kernels return to their programs with SRET, which the flawed hardware "
+            "runs without trapping. On the naive monitor (remedy none) the guest then loses track "
+            "of its mode: unix panics (\"usertrap: not from user mode\"), eret-escape escapes. "
+            "Ticked guests get the hardware assist (hw) now; Alt+R changes a remedy later.")  # fmt: skip
+
+    def __init__(self, guests: list[tuple[str, bool]]):
+        super().__init__()
+        self.guests = guests
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="flaw", classes="prompt"):
+            yield Label("Turn the ERET flaw on: SRET and MRET in U-mode will run instead of trapping")
+            yield Label(self.HINT, classes="hint")
+            with Vertical(id="flaw-guests"):
+                for name, ticked in self.guests:
+                    yield Tick(f"{name}: give it the hardware assist", ticked, name=name, compact=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Turn the flaw on", variant="warning", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Tick).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self.dismiss([tick.name for tick in self.query(Tick) if tick.value])
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,10 +1,13 @@
 """The guest list, like virt-top: one line per guest, drawn from `Session.rows`.
 
-It is plain text in fixed columns, painted only when a figure changes, and laid
-out again only when a guest comes or goes (a DataTable re-renders every cell on
-each change, and `Static.update` lays out the whole screen: at ten samples a
-second either costs more than the guests).  It never takes the keyboard focus (the console keeps it, so
-typing always goes to the guest); a click on a line posts `GuestList.Selected`.
+It is plain text in fixed columns, painted only when a figure changes (a DataTable
+re-renders every cell on each change, and `Static.update` lays out the whole
+screen: at ten samples a second either costs more than the guests).  It shows
+`visible_rows` guests at a time (the app sets it from the terminal's size) and
+scrolls to keep the selected guest in view, as F2/F3 move the selection; the mouse
+wheel scrolls it too, and its bottom border says how many guests are above and
+below.  It never takes the keyboard focus (the console keeps it, so typing always
+goes to the guest); a click on a line posts `GuestList.Selected`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from tuivmm.ui.session import GuestRow
 # (heading, width, right-aligned); the last column (why a guest stopped) takes what is left.
 COLUMNS = (
     ("#", 2, True),
-    ("guest", 14, False),
+    ("guest", 16, False),
     ("state", 11, False),
     ("priv", 4, False),
     ("pc", 8, False),
@@ -64,7 +67,7 @@ def row_cells(number: int, row: GuestRow) -> list[str]:
     """The text of each column, in COLUMNS order."""
     live = row.state in LIVE_STATES
     return [
-        str(number) if number <= 9 else "",
+        str(number),
         row.name,
         SHORT_STATES.get(row.state, row.state),
         row.priv,
@@ -78,10 +81,32 @@ def row_cells(number: int, row: GuestRow) -> list[str]:
     ]
 
 
-def _line(cells: list[str], styles: list[str] | None = None) -> Text:
+# The columns a narrow list leaves out, first to last, to keep WHY_MIN for the last.
+DROP_ORDER = ("RAM", "pc", "MIPS", "uptime", "priv")
+WHY_MIN = 12
+
+
+def shown_columns(width: int) -> list[int]:
+    """Which COLUMNS a list `width` cells wide shows (their indices)."""
+    shown = list(range(len(COLUMNS)))
+    titles = [title for title, _, _ in COLUMNS]
+
+    def needed() -> int:
+        return sum(COLUMNS[i][1] + 2 for i in shown[:-1]) + WHY_MIN
+
+    for title in DROP_ORDER:
+        if needed() <= width:
+            break
+        shown.remove(titles.index(title))
+    return shown
+
+
+def _line(cells: list[str], columns: list[int], styles: list[str] | None = None) -> Text:
     line = Text()
-    for i, (cell, (_, width, right)) in enumerate(zip(cells, COLUMNS, strict=True)):
-        if i:
+    for n, i in enumerate(columns):
+        _, width, right = COLUMNS[i]
+        cell = cells[i]
+        if n:
             line.append("  ")
         if width:
             cell = cell[:width].rjust(width) if right else cell[:width].ljust(width)
@@ -105,31 +130,63 @@ class GuestList(Widget, can_focus=False):
         super().__init__(**kwargs)
         self.names: list[str] = []
         self.selected: str | None = None
+        self.visible_rows = 9  # guests shown at once
+        self.top = 0  # the first guest shown
         self._shown: tuple[list[list[str]], str | None] = ([], None)  # each line's cells, the selected
+        self._window: tuple[int, int] = (0, 0)
 
     def show_rows(self, rows: list[GuestRow], selected: str | None) -> None:
-        """Redraw from the session's rows, if anything changed."""
+        """Redraw from the session's rows, if anything changed; scroll so the selected
+        guest is in view if it was not."""
         shown = ([row_cells(n, row) for n, row in enumerate(rows, 1)], selected)
-        if shown == self._shown:
+        names = [row.name for row in rows]
+        moved = selected != self.selected or self.visible_rows != self._window[1] or len(names) != len(self.names)
+        if moved and selected in names:  # a new selection, or a new size: the selected in view
+            self._follow(names.index(selected), len(names))
+        if shown == self._shown and (self.top, self.visible_rows) == self._window:
             return
-        relayout = len(rows) != len(self.names)  # the list's height changes
         self._shown = shown
-        self.names = [row.name for row in rows]
+        self.names = names
         self.selected = selected
-        self.refresh(layout=relayout)
+        self._scroll_to(self.top)
+
+    def _follow(self, index: int, count: int) -> None:
+        if index < self.top:
+            self.top = index
+        elif index >= self.top + self.visible_rows:
+            self.top = index - self.visible_rows + 1
+        self.top = max(0, min(self.top, count - self.visible_rows))
+
+    def _scroll_to(self, top: int) -> None:
+        self.top = max(0, min(top, len(self.names) - self.visible_rows))
+        self._window = (self.top, self.visible_rows)
+        above, below = self.top, max(0, len(self.names) - self.top - self.visible_rows)
+        parts = []
+        if above:
+            parts.append(f"▲ {above} more")
+        if below:
+            parts.append(f"▼ {below} more")
+        self.border_subtitle = "  ".join(parts)
+        self.refresh()
+
+    def shown_names(self) -> list[str]:
+        """The guests on screen now, top to bottom."""
+        return self.names[self.top : self.top + self.visible_rows]
 
     def render(self) -> Text:
         cells, selected = self._shown
         heading = self.get_component_rich_style("guest-list--heading")
         highlight = self.get_component_rich_style("guest-list--selected")
-        lines = [_line([name for name, _, _ in COLUMNS])]
+        columns = shown_columns(self.content_region.width or FULL_WIDTH)
+        lines = [_line([name for name, _, _ in COLUMNS], columns)]
         lines[0].stylize(heading)
-        for name, texts in zip(self.names, cells, strict=True):
+        window = slice(self.top, self.top + self.visible_rows)
+        for name, texts in zip(self.names[window], cells[window], strict=True):
             state = texts[2]
             styles = [""] * len(COLUMNS)
             styles[2] = STATE_STYLES.get(state, "")
             styles[-1] = "red" if state == "crashed" else "dim"
-            line = _line(texts, styles)
+            line = _line(texts, columns, styles)
             if name == selected:
                 line.pad_right(FULL_WIDTH - line.cell_len)  # the band spans the list (tcss clips it)
                 line.stylize(Style(bgcolor=highlight.bgcolor, bold=highlight.bold))  # keeps the state's colour
@@ -140,7 +197,18 @@ class GuestList(Widget, can_focus=False):
         """What guest `name`'s line shows, column by column."""
         return self._shown[0][self.names.index(name)]
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
+
     def on_click(self, event: events.Click) -> None:
-        index = event.y - self.gutter.top - 1 + int(self.scroll_y)  # the heading is line 0
-        if 0 <= index < len(self.names):
+        index = self.top + event.y - self.gutter.top - 1  # the heading is line 0
+        if self.top <= index < min(len(self.names), self.top + self.visible_rows):
             self.post_message(self.Selected(self.names[index]))
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._scroll_to(self.top + 1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._scroll_to(self.top - 1)

@@ -23,7 +23,9 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   U: what the guest believes it runs in; the real hart is always in U), its pc,
   millions of guest instructions per second of wall time, exits per second (how
   often it traps to the monitor), its RAM, its uptime (the guest's own virtual
-  clock), the remedy for the ERET flaw, and why it stopped.
+  clock), the remedy for the ERET flaw, and why it stopped. On a narrow terminal the
+  less needed columns are left out; with more guests than fit, it scrolls to keep
+  the selected one in view (its bottom edge says how many more there are).
 - **Console**: the selected guest's UART as a VT100 screen. It has the keyboard:
   everything you type goes to the guest (Ctrl-C, Tab and arrows too); only the
   function keys and Alt combinations are the dashboard's.
@@ -35,10 +37,24 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 - **Trap log**: the newest exits, newest at the bottom: the guest, its virtual
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
-  choose which exits and which guests it shows.
-- **Exits**: the exit counters by reason, with their rates (as `kvm_stat` shows).
-- **Grid** (F4): every guest's console at once. The keyboard still goes to the
-  selected guest (its tile is highlighted); click a tile to open that console.
+  choose which exits and which guests it shows. A reset leaves a line in it.
+- **Exits**: the exit counters by reason, the most frequent first, with their rates
+  (as `kvm_stat` shows).
+- **Grid** (F4): every guest's console at once, long lines wrapped to the tile. The
+  keyboard goes to the selected guest (its tile is marked ⌨); click a tile to open
+  that console.
+
+On a big terminal every pane is on screen; on a small one (under 140 x 36) the
+console has the room, and the pane bar above it names the others: Alt+M, Alt+X and
+Alt+T show the memory map, the exits and the trap log in its place.
+
+## The keyboard
+
+The header always says where the keys go (⌨). Alt+M, Alt+X and Alt+T give the
+keyboard to the memory map, the exits or the trap log, to scroll them with the
+arrows, PgUp, PgDn, Home and End (End in the trap log: follow the newest again).
+Esc or Alt+C gives it back to the console — and so does typing: what you type in
+another pane goes to the guest, as you meant it to.
 
 ## What a guest gets from the monitor
 
@@ -55,13 +71,15 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 |---|---|
 | Alt+1 … Alt+9 | show guest 1 … 9 (a click in the guest list does too) |
 | F2 / F3 | previous / next guest |
-| F4 | every console tiled, or back |
+| F4 | every console tiled, or back (typing still goes to the selected guest) |
+| Alt+M / Alt+X / Alt+T | the memory map, the exits, the trap log: show it (small terminal) and give it the keys |
+| Alt+C or Esc | the keys back to the console |
 | F5 | pause the selected guest, or resume it |
 | F6 | step it by one instruction (or one exit); it stays paused |
-| F7 | reset it (power-cycle; its disk keeps its files) |
+| F7 | reset it: power-cycle it (a fresh machine, its clock and counters from zero; its disk keeps its files) |
 | F8 | stop it |
-| F9 | add a guest: a packaged guest's name or an ELF path |
-| Alt+E | switch the machine's ERET flaw on or off |
+| F9 | add a guest: a packaged guest's name or an ELF path (Tab completes) |
+| Alt+E | switch the machine's ERET flaw on or off (on: first it names the guests it would break, to protect them) |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
@@ -87,6 +105,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Markdown(HELP)
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()  # so the arrows and PgUp/PgDn scroll it
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -24,13 +24,15 @@ from typing import NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Checkbox, DataTable, Static
+from textual.widgets import DataTable, Static
 
 from machine.cpu import csrs as C
 from machine.cpu.csrs import PRIV_NAMES
 from tuivmm.ui.session import Session
+from tuivmm.ui.tick import Tick
+from tuivmm.ui.words import plural
 
 MIB = 1 << 20
 BAR_WIDTH = 64  # cells, until the bar knows its own width
@@ -260,19 +262,20 @@ PT_COLUMNS = ("virtual", "guest-physical", "guest rwxu ad", "host-physical", "sh
 PT_WIDTHS = (10, 14, 13, 13, 10, 6)
 
 
-class MemoryPane(Vertical):
-    """Who owns host RAM, and how the selected guest's memory reaches it."""
+class MemoryPane(VerticalScroll):
+    """Who owns host RAM, and how the selected guest's memory reaches it.  One scroll
+    for all of it: with the keyboard (Alt+M) the arrows and PgUp/PgDn scroll it."""
 
     DEFAULT_CSS = """
     MemoryPane { height: 1fr; }
     MemoryPane .mem-title { height: 1; text-style: bold; color: $accent; }
     MemoryPane #mem-bar { height: 1; }
     MemoryPane #mem-legend { height: auto; margin-bottom: 1; }
-    MemoryPane #mem-gpa { height: auto; max-height: 10; margin-bottom: 1; }
+    MemoryPane #mem-gpa { height: auto; margin-bottom: 1; }
     MemoryPane #mem-pt-row { height: auto; }
     MemoryPane #mem-pt-info { width: 1fr; height: auto; }
     MemoryPane #mem-filled-only { width: auto; }
-    MemoryPane #mem-pt { height: 1fr; min-height: 8; }
+    MemoryPane #mem-pt { height: auto; }
     """
 
     def __init__(self, session: Session, **kwargs):
@@ -298,12 +301,12 @@ class MemoryPane(Vertical):
         yield Static(id="mem-bar")
         yield Static(id="mem-legend")
         yield Static("guest-physical map", classes="mem-title", id="mem-gpa-title")
-        yield DataTable(id="mem-gpa", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="mem-gpa", cursor_type="none", zebra_stripes=True)
         yield Static("page tables", classes="mem-title", id="mem-pt-title")
         with Horizontal(id="mem-pt-row"):
             yield Static(id="mem-pt-info")
-            yield Checkbox("filled only", id="mem-filled-only", compact=True)
-        yield DataTable(id="mem-pt", cursor_type="row", zebra_stripes=True)
+            yield Tick("filled only", id="mem-filled-only", compact=True)
+        yield DataTable(id="mem-pt", cursor_type="none", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self._bar = self.query_one("#mem-bar", Static)
@@ -313,7 +316,9 @@ class MemoryPane(Vertical):
         self._pt_title = self.query_one("#mem-pt-title", Static)
         self._pt_info = self.query_one("#mem-pt-info", Static)
         self._pt = self.query_one("#mem-pt", DataTable)
-        self._filled_only = self.query_one("#mem-filled-only", Checkbox)
+        self._filled_only = self.query_one("#mem-filled-only", Tick)
+        for table in (self._gpa, self._pt):
+            table.can_focus = False  # the pane scrolls, as one
         for column in GPA_COLUMNS:
             self._gpa.add_column(column, key=column)
         for column, width in zip(PT_COLUMNS, PT_WIDTHS):
@@ -328,12 +333,16 @@ class MemoryPane(Vertical):
     def on_resize(self) -> None:
         self.refresh_from_session()
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+    def on_checkbox_changed(self, event: Tick.Changed) -> None:
         event.stop()
         self._force = True
         self.refresh_from_session()
 
     # --- public ------------------------------------------------------------------------------
+
+    def keyboard_widget(self) -> Widget:
+        """What takes the keyboard when the pane is given it (the pane itself: it scrolls)."""
+        return self
 
     def show(self, name: str) -> None:
         self.guest_name = name
@@ -397,7 +406,7 @@ class MemoryPane(Vertical):
                 note = f"\n   {pool.used} of {pool.pages} pages used ({100 * pool.used / pool.pages:.1f}%)"
                 if guest is not None:
                     mine = sum(1 + len(t.tables) for t in guest.shadows.values())
-                    note += f"; {guest.name}'s {len(guest.shadows)} shadows: {mine} pages"
+                    note += f"; {guest.name}'s {plural(len(guest.shadows), 'shadow')}: {plural(mine, 'page')}"
                 legend.append(note, style="dim")
             elif label == self.guest_name:
                 legend.append("  ◀ selected", style="dim")
@@ -418,7 +427,7 @@ class MemoryPane(Vertical):
             if host is not None:
                 backing = Text(f"host {host:#010x}–{host + end - start:#010x}", style="green")
             else:
-                backing = Text("emulated (every access traps to the VMM)", style="dark_orange")
+                backing = Text("emulated: each access traps", style="dark_orange")
             rows.append((what, (f"{start:#010x}–{end:#010x}", size_text(end - start), what, backing)))
         self._gpa_rows = sync_table(self._gpa, self._gpa_rows, rows, GPA_COLUMNS)
 

@@ -383,6 +383,11 @@ class Session:
     def _why(self, guest: Guest) -> str:
         """The list's last column: why it stopped, and whether gdb is on it."""
         stub = self.debuggers.get(guest.name)
+        if stub is not None and guest.state.finished and not stub.attached:
+            # Nothing left to debug: close the port rather than offer it.
+            self._drop_debugger(guest.name)
+            self.notices.append(f"{guest.name} has ended ({guest.reason}): its gdb port {stub.port} is closed")
+            stub = None
         if stub is None:
             return guest.reason
         gdb = f"gdb {'attached' if stub.attached else 'may attach'} on {HOST}:{stub.port}"

@@ -18,24 +18,25 @@ import functools
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import ClassVar
 
 from rich.text import Span, Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Button, Checkbox, DataTable, Select, Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Select, Sparkline, Static
 
 from machine.clock import TIMEBASE_HZ
-from machine.cpu.csrs import PRIV_NAMES, cause_name
+from machine.cpu.csrs import CAUSE_NAMES, INTERRUPT_NAMES, PRIV_NAMES, cause_name
 from machine.cpu.disasm import disassemble
 from tuivmm.ui.memory import on_display, sync_table
 from tuivmm.ui.session import Session
+from tuivmm.ui.tick import Tick
+from tuivmm.ui.words import plural
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.traplog import REASONS, TrapEvent
 
@@ -48,8 +49,10 @@ REASON_STYLES = {
 }  # fmt: skip
 ACTION_STYLES = {T.TRUE: "bold red", T.CRASHED: "bold white on red", T.HIDDEN: "dim", T.INJECTED: "bold"}
 
-# (title, width) of each column; the last (detail) takes what is left.
-COLUMNS = (("guest", 12), ("time (s)", 11), ("pc", 8), ("p", 1), ("instruction", 26), ("cause", 28),
+# (title, width) of each column; the last (detail) takes what is left.  A guest's name
+# has at most 16 characters; the cause column fits the longest cause's name.
+CAUSE_WIDTH = max(len(name) for name in (*CAUSE_NAMES.values(), *INTERRUPT_NAMES.values()))
+COLUMNS = (("guest", 16), ("time (s)", 11), ("pc", 8), ("p", 1), ("instruction", 26), ("cause", CAUSE_WIDTH),
            ("action", 12), ("detail", 0))  # fmt: skip
 
 
@@ -227,11 +230,6 @@ class TrapLines(ScrollView, can_focus=True):
 class TrapLogPane(Vertical):
     """The newest exits of the selected guest (or of all), newest at the bottom."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "toggle_follow", "follow/hold", show=True),
-        Binding("a", "toggle_all", "all guests", show=False),
-    ]
-
     DEFAULT_CSS = """
     TrapLogPane { height: 1fr; }
     TrapLogPane #trap-toolbar { height: 1; }
@@ -256,7 +254,7 @@ class TrapLogPane(Vertical):
         with Horizontal(id="trap-toolbar"):
             yield Select([(reason, reason) for reason in REASONS], prompt="all exits", allow_blank=True,
                          id="trap-reason", compact=True)  # fmt: skip
-            yield Checkbox("all guests", id="trap-all", compact=True)
+            yield Tick("all guests", id="trap-all", compact=True)
             yield Button("hold", id="trap-follow", compact=True)
             yield Static(id="trap-status")
         yield TrapLines(self.lines, id="trap-lines")
@@ -264,7 +262,7 @@ class TrapLogPane(Vertical):
     def on_mount(self) -> None:
         self._log = self.query_one(TrapLines)
         self._reason_select = self.query_one("#trap-reason", Select)
-        self._all = self.query_one("#trap-all", Checkbox)
+        self._all = self.query_one("#trap-all", Tick)
         self._follow_button = self.query_one("#trap-follow", Button)
         self._status_widget = self.query_one("#trap-status", Static)
         self.watch(self._log, "following", self._following_changed, init=False)
@@ -279,6 +277,10 @@ class TrapLogPane(Vertical):
     def show(self, name: str | None) -> None:
         self.guest_name = name
         self.refresh_from_session()
+
+    def keyboard_widget(self) -> Widget:
+        """What takes the keyboard when the pane is given it: the lines, which scroll."""
+        return self._log
 
     @property
     def following(self) -> bool:
@@ -345,11 +347,11 @@ class TrapLogPane(Vertical):
         what = f"{reason} exits" if reason else "all exits"
         who = scope if scope is not None else "all guests"
         if log.following:
-            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {len(log.events)} lines")
+            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {plural(len(log.events), 'line')}")
         else:
             below = log.lines_below()
-            status = Text.assemble(("‖ held", "yellow"), f"  {who}, {what}  ·  {below} line{'' if below == 1 else 's'} below"
-                                   "  ·  End or f to follow")  # fmt: skip
+            status = Text.assemble(("‖ held", "yellow"), f"  {who}, {what}  ·  {plural(below, 'line')} below"
+                                   "  ·  End to follow")  # fmt: skip
         if status != self._status:
             self._status = status
             self._status_widget.update(status)
@@ -363,7 +365,7 @@ class TrapLogPane(Vertical):
         event.stop()
         self.refresh_from_session()
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+    def on_checkbox_changed(self, event: Tick.Changed) -> None:
         event.stop()
         self.refresh_from_session()
 
@@ -391,9 +393,10 @@ COUNTER_COLUMNS = ("exit reason", "total", "per second", "share")
 COUNTER_WIDTHS = (14, 13, 10, 6)
 
 
-class CountersPane(Vertical):
-    """Exits by reason for the selected guest: totals and rates, and the total rate's
-    recent history."""
+class CountersPane(VerticalScroll):
+    """Exits by reason for the selected guest, the most frequent first: totals and
+    rates, and the total rate's recent history.  It scrolls (Alt+X gives it the
+    keyboard)."""
 
     DEFAULT_CSS = """
     CountersPane { height: 1fr; }
@@ -417,7 +420,7 @@ class CountersPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="ctr-title")
         yield Sparkline([], id="ctr-spark")
-        yield DataTable(id="ctr-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="ctr-table", cursor_type="none", zebra_stripes=True)
         yield Static(id="ctr-actions")
 
     def on_mount(self) -> None:
@@ -425,6 +428,7 @@ class CountersPane(Vertical):
         self._spark = self.query_one("#ctr-spark", Sparkline)
         for column, width in zip(COUNTER_COLUMNS, COUNTER_WIDTHS, strict=True):
             self._table.add_column(column, key=column, width=width)
+        self._table.can_focus = False  # the pane scrolls, as one
         self._ready = True
         self.refresh_from_session()
 
@@ -436,6 +440,10 @@ class CountersPane(Vertical):
         self.guest_name = name
         self._at = -1e9
         self.refresh_from_session()
+
+    def keyboard_widget(self) -> Widget:
+        """What takes the keyboard when the pane is given it (the pane itself: it scrolls)."""
+        return self
 
     def _set(self, wid: str, text) -> None:
         if self._texts.get(wid) != text:
@@ -471,7 +479,10 @@ class CountersPane(Vertical):
                 self._history = history
                 self._spark.data = list(history)
             rows = []
-            for reason, count in log.counts.items():
+            # The most frequent first (the order of REASONS among equals), so the reasons
+            # that matter are on screen however short the pane.
+            by_count = sorted(log.counts.items(), key=lambda item: -item[1])
+            for reason, count in by_count:
                 rate = rates.get(reason, 0.0)
                 share = f"{100 * count / log.total:.1f}%" if log.total else "-"
                 rows.append((reason, (Text(reason, style=REASON_STYLES.get(reason, "")),

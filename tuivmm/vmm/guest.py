@@ -36,6 +36,8 @@ MAX_LAG_CYCLES = TIMEBASE_HZ // 10  # realtime: how far behind the wall clock a 
 
 REMEDIES = ("none", "bt", "pv", "hw")
 
+SRET_BYTES = (0x10200073).to_bytes(4, "little")  # sret, as it sits in memory
+
 
 class VmmError(Exception):
     """Something the user asked of the VMM that cannot be done (one line)."""
@@ -111,6 +113,7 @@ class Guest(GuestExits):
         self.replay_feed: Callable[[Guest], None] | None = None
         self.wake = asyncio.Event()
         self.debug_stub = None  # a tuivmm.tools.gdbstub.GdbStub while one serves this guest
+        self._uses_sret: bool | None = None
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.board.on_output = lambda data: self.on_output(data)
 
@@ -142,6 +145,19 @@ class Guest(GuestExits):
 
     def registers(self) -> list[int]:
         return list(self.vcpu.x)
+
+    @property
+    def uses_sret(self) -> bool:
+        """Whether the guest's image holds an SRET: a kernel that returns to its user
+        programs with one, which the machine's ERET flaw lets run unseen (so, on the
+        naive VMM, remedy none, the guest loses track of its mode)."""
+        if self._uses_sret is None:
+            if self.program is not None:
+                chunks = [bytes(self.program.data)]
+            else:
+                chunks = [segment.data for segment in self.board.image.segments] if self.board.image else []
+            self._uses_sret = any(SRET_BYTES in chunk for chunk in chunks)
+        return self._uses_sret
 
     # --- control -----------------------------------------------------------------------
 
