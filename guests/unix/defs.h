@@ -41,6 +41,7 @@ CSR(mip)
 #define MIE_MTIE (1u << 7)
 #define IRQ_S_SOFT     (CAUSE_INTERRUPT | 1)
 #define IRQ_S_EXTERNAL (CAUSE_INTERRUPT | 9)
+#define VIRTIO_NET_IRQ (VIRTIO_IRQ_BASE + VIRTIO_NET_SLOT)   // a PLIC source
 
 static inline void intr_on(void)  { w_sstatus(r_sstatus() | SSTATUS_SIE); }
 static inline void intr_off(void) { w_sstatus(r_sstatus() & ~SSTATUS_SIE); }
@@ -85,7 +86,7 @@ void main(void);
 
 // net.c
 void netinit(void);
-void net_poll(void);
+void netintr(void);
 int net_ping(uint32 ip, uint32 seq);
 #define UDP_MAX 512                 // the largest UDP payload sent or kept
 struct datagram { uint32 ip; uint16 port, len; uint8 data[UDP_MAX]; };
@@ -96,6 +97,7 @@ int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout);
 
 // plic.c
 void plicinit(void);
+void plic_enable(int irq);
 int plic_claim(void);
 void plic_complete(int irq);
 
@@ -154,6 +156,7 @@ void virtio_disk_rw(void *buf, uint32 blockno, int write);
 
 // virtio_net.c
 int virtio_net_init(uint8 mac[6]);
+void virtio_net_ack(void);
 void virtio_net_send(const void *frame, uint32 len);
 uint32 virtio_net_recv(void *buf, uint32 max);
 

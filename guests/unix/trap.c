@@ -35,11 +35,10 @@ static const char *fault_name(uint32 cause)
     }
 }
 
-// A clock tick: time passes, frames that arrived are handled, sleepers on ticks wake.
+// A clock tick: time passes, sleepers on ticks wake.
 static void clockintr(void)
 {
     ticks++;
-    net_poll();
     wakeup((void *)&ticks);
 }
 
@@ -56,6 +55,8 @@ static int devintr(uint32 scause)
         int irq = plic_claim();
         if (irq == UART0_IRQ)
             uartintr();
+        else if (irq == VIRTIO_NET_IRQ)
+            netintr();
         else if (irq)
             printf("devintr: unexpected irq %d\n", irq);
         if (irq)
