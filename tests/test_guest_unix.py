@@ -135,6 +135,43 @@ def test_sleep_waits_the_ticks_it_is_asked_for():
     assert ticks >= 50
 
 
+# The clock tick runs only while a process runs or waits for time ("tickless idle"):
+# ticks are read from mtime, not counted, and the shell at its prompt leaves no timer
+# armed at all.  Under the VMM: tests/vmm/test_whole_guests.py.
+
+
+def uptimes(console: str) -> list[int]:
+    return [int(t) for t in re.findall(r"up (\d+) ticks", console)]
+
+
+def test_sleep_between_two_uptimes_takes_its_ticks_and_hardly_more():
+    code, console = session("uptime\nsleep 50\nuptime\nsleep 1\nuptime\nshutdown\n")
+    assert code == 0
+    first, second, third = uptimes(console)
+    # Virtual time: the same every run.  Starting the programs (fork, exec) takes a
+    # tick or two of it on top of the sleep.
+    assert 50 <= second - first <= 53
+    assert 1 <= third - second <= 4
+
+
+def test_a_script_without_shutdown_ends_with_unix_asleep_at_its_prompt_with_no_timer_armed():
+    result = tuivmm("bare", "--no-disk", str(UNIX), stdin=b"echo hi\n")
+    assert result.returncode == 3
+    assert result.stdout.decode().endswith("$ echo hi\nhi\n$ ")
+    assert result.stderr.decode() == "tuivmm: the guest is asleep with no timer armed and no input left; stopping\n"
+
+
+def test_a_cpu_bound_job_is_still_preempted_so_the_shell_answers_beside_it():
+    # Were the tick stopped while spin runs, the shell would never run again and the
+    # run would never end.
+    code, console = session("spin &\necho x\nuptime\nps\nkill 2\necho done\nshutdown\n", timeout=60)
+    assert code == 0
+    console = console.replace(".", "")  # spin's dots land anywhere
+    assert command_output(console, "echo x") == "x\n"
+    assert re.search(r"^ +2 +1 runble +\d+ spin$", command_output(console, "ps"), re.M)
+    assert "$ echo done\ndone\n" in console
+
+
 def test_backspace_erases_a_character_and_ctrl_u_the_whole_line():
     code, console = session(b"ecx\x7fho hi\ngarbage\x15echo ok\nshutdown\n")
     assert code == 0
@@ -375,7 +412,8 @@ def _step(board) -> str | None:
 def test_two_machines_on_a_wire_ping_each_other_by_ip_address():
     """Both machines run in this process, a slice at a time in turn, typed into like
     users: A pings B three times while B's shell sleeps (its kernel answers ARP and
-    echo requests on clock ticks), then B pings A once, then both power off."""
+    echo requests from the card's interrupt, its clock tick stopped), then B pings A
+    once, then both power off."""
     a, b = _wire_two_machines()
     typed = {id(a): [], id(b): []}
     script = {id(a): ["ping 10.0.0.2 3\n", "shutdown\n"], id(b): ["ping 10.0.0.1 1\n", "shutdown\n"]}

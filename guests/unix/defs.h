@@ -30,7 +30,7 @@ typedef uint32 *pagetable_t;        // 1024 PTEs: one Sv32 page-table page
 
 #define NPROC     16
 #define MAXARG    16
-#define TICK_HZ   100                           // timer interrupts per second
+#define TICK_HZ   100                           // clock ticks per second (clock.c)
 #define TICK_INTERVAL (TIMEBASE_HZ / TICK_HZ)   // in mtime units
 
 // Supervisor interrupt bits (sie/sip, 4.1.3) and M-mode ones (mie/mip, 3.1.9).
@@ -43,6 +43,8 @@ CSR(mip)
 #define IRQ_S_EXTERNAL (CAUSE_INTERRUPT | 9)
 #define VIRTIO_NET_IRQ (VIRTIO_IRQ_BASE + VIRTIO_NET_SLOT)   // a PLIC source
 
+// Clear bits of sip in one instruction, so none set meanwhile (timervec's SSIP) is lost.
+static inline void sip_clear(uint32 bits) { asm volatile("csrc sip, %0" : : "r"(bits) : "memory"); }
 static inline void intr_on(void)  { w_sstatus(r_sstatus() | SSTATUS_SIE); }
 static inline void intr_off(void) { w_sstatus(r_sstatus() & ~SSTATUS_SIE); }
 
@@ -54,6 +56,14 @@ extern uint32 kdev_offset;
 
 struct proc;
 struct procinfo;
+
+// clock.c
+void clockinit(void);
+uint32 clock_ticks(void);
+void clock_sleep(void);
+void clockintr(void);
+void clock_busy(void);
+void clock_idle(void);
 
 // console.c
 void consoleinit(void);
@@ -108,7 +118,6 @@ void poweroff(uint32 code) __attribute__((noreturn));
 
 // proc.c
 extern struct proc *initproc;
-extern volatile uint32 ticks;
 struct proc *myproc(void);
 void procinit(void);
 void userinit(void);
@@ -124,6 +133,7 @@ int killed(struct proc *p);
 void setkilled(struct proc *p);
 void sleep(void *chan);
 void wakeup(void *chan);
+int sleeping_on(void *chan);
 int growproc(int n);
 int procs_snapshot(struct procinfo *out, int max);
 int file_is_open(uint32 inum);

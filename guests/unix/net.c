@@ -4,10 +4,10 @@
 //
 // Our address is 10.0.0.N/24 where N is the last byte of the card's MAC, so
 // 52:54:00:00:00:01 is 10.0.0.1.  Frames are handled as they arrive, from the
-// card's interrupt (netintr), not polled on clock ticks.  A process waiting for
-// an answer (ping, udp with a timeout) sleeps on the clock and looks again at
-// each tick; one waiting for a datagram with no timeout sleeps on its port, and
-// udp_input wakes it.
+// card's interrupt (netintr), so an idle machine with its clock tick stopped
+// still answers ARP and ping.  A process waiting for an answer (ping, udp with a
+// timeout) sleeps on the clock and looks again at each tick; one waiting for a
+// datagram with no timeout sleeps on its port, and udp_input wakes it.
 // Everything runs on one hart with interrupts off in the kernel, so no locks.
 
 #include "defs.h"
@@ -267,13 +267,13 @@ void netintr(void)
 // Wait, sleeping on clock ticks, until done() or WAIT_TICKS pass; 1 if done.
 static int wait_for(int (*done)(uint32), uint32 arg)
 {
-    uint32 start = ticks;
+    uint32 start = clock_ticks();
     for (;;) {
         if (done(arg))
             return 1;
-        if (ticks - start >= WAIT_TICKS || killed(myproc()))
+        if (clock_ticks() - start >= WAIT_TICKS || killed(myproc()))
             return 0;
-        sleep((void *)&ticks);
+        clock_sleep();
     }
 }
 
@@ -371,7 +371,7 @@ int udp_send(uint32 sport, uint32 ip, uint32 dport, const void *data, uint32 n, 
 int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout)
 {
     struct udpport *p = port_of(port);
-    uint32 start = ticks;
+    uint32 start = clock_ticks();
     for (;;) {
         if (!p || p->pid != pid || killed(myproc()))
             return -1;
@@ -381,9 +381,9 @@ int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout)
             sleep(p);                   // no clock needed: udp_input wakes us
             continue;
         }
-        if (ticks - start >= timeout)
+        if (clock_ticks() - start >= timeout)
             return -2;
-        sleep((void *)&ticks);
+        clock_sleep();
     }
     *d = p->q[p->head];
     p->head = (p->head + 1) % NQUEUE;
