@@ -360,6 +360,40 @@ def test_a_disk_session_prints_and_writes_exactly_what_it_does_on_qemu(tmp_path)
     assert ours_image.read_bytes() == qemu_image.read_bytes()
 
 
+def read_only_session(image: Path, script: bytes) -> str:
+    result = tuivmm("bare", "--disk", str(image), "--disk-ro", str(UNIX), stdin=script, timeout=120)
+    assert result.returncode == 0 and result.stderr == b""
+    return result.stdout.decode()
+
+
+RO_SCRIPT = b"ls\ncat notes\nwrite f hi\nwrite notes changed\nrm notes\nrm nosuch\nls\ncat notes\nshutdown\n"
+
+
+def test_a_read_only_disk_is_named_at_boot_reads_as_usual_and_refuses_every_change(tmp_path):
+    image = fresh_image(tmp_path / "disk.img", notes=b"from the host\n")
+    before = image.read_bytes()
+    console = read_only_session(image, RO_SCRIPT)
+    assert "unix: disk of 2048 blocks, 256 inodes, read-only\n" in console
+    assert command_output(console, "write f hi") == "write: read-only disk\n"
+    assert command_output(console, "write notes changed") == "write: read-only disk\n"
+    assert command_output(console, "rm notes") == "rm: notes: read-only disk\n"
+    assert command_output(console, "rm nosuch") == "rm: cannot remove nosuch\n"
+    assert console.count("$ ls\nnotes 14\n$ ") == 2
+    assert console.count("$ cat notes\nfrom the host\n$ ") == 2
+    assert "panic" not in console
+    assert image.read_bytes() == before
+
+
+def test_a_read_only_disk_session_prints_what_it_prints_on_qemu(tmp_path):
+    ours_image = fresh_image(tmp_path / "ours.img", notes=b"from the host\n")
+    qemu_image = tmp_path / "qemu.img"
+    qemu_image.write_bytes(ours_image.read_bytes())
+    qemu_code, qemu_out = run_qemu(UNIX, stdin=RO_SCRIPT, disk=qemu_image, disk_read_only=True)
+    assert qemu_code == 0
+    assert read_only_session(ours_image, RO_SCRIPT) == qemu_out.decode()
+    assert "read-only disk" in qemu_out.decode()
+
+
 def test_a_full_disk_makes_write_fail_cleanly_and_rm_makes_room(tmp_path):
     image = tmp_path / "small.img"
     assert diskfs("create", str(image), "--size-kib", "64").returncode == 0

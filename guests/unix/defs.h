@@ -78,7 +78,7 @@ int exec(const char *name, char **argv);
 void fsinit(void);
 int fs_present(void);
 int fs_open(const char *name, int create);
-void fs_truncate(uint32 inum);
+int fs_truncate(uint32 inum);
 int fs_read(uint32 inum, int user, uint32 dst, uint32 off, uint32 n);
 int fs_write(uint32 inum, int user, uint32 src, uint32 off, uint32 n);
 int fs_unlink(const char *name);
@@ -162,6 +162,7 @@ void uart_rx_enable(int on);
 // virtio_disk.c
 int virtio_disk_init(void);
 uint32 virtio_disk_blocks(void);
+int virtio_disk_readonly(void);
 void virtio_disk_rw(void *buf, uint32 blockno, int write);
 
 // virtio_net.c

@@ -79,9 +79,10 @@ static int sys_open(void)
     uint32 flags = p->trapframe->a1;
     int inum = fd < NOFILE ? fs_open(name, flags & O_CREATE) : -1;
     if (inum < 0)
-        return -1;
-    if (flags & O_TRUNC)
-        fs_truncate(inum);
+        return inum;
+    int r = flags & O_TRUNC ? fs_truncate(inum) : 0;
+    if (r < 0)
+        return r;
     p->ofile[fd] = (struct ofile){inum, 0};
     return FD_FIRSTFILE + fd;
 }
