@@ -158,6 +158,7 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
             app.refresh_view()
             cells = row_text(app, "unix")
             assert cells[2] == "in debugger" and cells[-1] == f"stopped in debugger · gdb may attach on 127.0.0.1:{port}"
+            basic.send_input(b"10 GOTO 10\nRUN\n")  # busy: at its prompt basic would sleep, idle
             held_at, basic_before = unix.instructions, basic.instructions
             await wait_for(pilot, lambda: basic.instructions > basic_before + 10_000, "basic to run on")
             assert unix.instructions == held_at
@@ -365,6 +366,7 @@ async def test_f1_explains_the_panes_and_the_lecture_table_and_escape_closes_it(
 @pytest.mark.asyncio
 async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_others_run():
     session = Session(lineup_from_names(["basic"]))
+    session.guest("basic").send_input(b"10 GOTO 10\nRUN\n")  # busy: at its prompt basic would sleep, idle
     app = TuivmmApp(session)
     notes = recording_notify(app)
     try:

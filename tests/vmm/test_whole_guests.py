@@ -209,3 +209,19 @@ def test_a_realtime_unix_idle_for_a_second_counts_that_second_in_its_uptime():
     assert not vmm.run_round() and g.log.total == exits  # asleep, no tick: nothing ran
     second = uptime()
     assert 100 <= second - first < 1000, (first, second)
+
+
+def test_basic_idles_at_its_prompt_and_again_after_a_pause_cut_short_by_ctrl_c():
+    vmm = Vmm()
+    g = vmm_guest(vmm, "basic", net=False)
+    vmm.run(max_rounds=2_000)
+    assert g.output.endswith(b"READY.\n")
+    assert_idle_with_no_timer(g)
+    g.send_input(b"PAUSE 100000\n", interactive=False)
+    vmm.run(max_rounds=50)
+    assert g.state is GuestState.RUNNING and g.vcpu.sleeping  # in PAUSE: its alarm armed, 1000 s away
+    assert g.board.clint.mtimecmp != NO_TIMER
+    g.send_input(b"\x03PRINT TICKS<100\n", interactive=False)
+    vmm.run(max_rounds=2_000)
+    assert g.output.endswith(b"PAUSE 100000\nBREAK\nREADY.\nPRINT TICKS<100\n1\nREADY.\n"), bytes(g.output)
+    assert_idle_with_no_timer(g)
