@@ -4,6 +4,8 @@ edited, listed and run; every error is reported and the next command still works
 Ctrl-C stops a program that never waits for a key; TICKS and PAUSE keep time with no
 clock tick; QEMU prints the same bytes."""
 
+import time
+
 from test_cli import tuivmm
 from toolchain import run_qemu
 
@@ -226,3 +228,38 @@ def test_ticks_reads_the_time_and_pause_waits_exactly_its_ticks():
 def test_ctrl_c_cuts_a_long_pause_short():
     out = session(b"PAUSE 100000\n\x03PRINT 1\nBYE\n")
     assert out == "PAUSE 100000\nBREAK\nREADY.\nPRINT 1\n1\nREADY.\nBYE\n"
+
+
+class SlowTypist:
+    """A person at the keyboard: each line typed `delay` seconds after the previous
+    one was read (an interactive input, as a terminal is)."""
+
+    interactive = True
+
+    def __init__(self, lines: list[bytes], delay: float):
+        self.lines = lines
+        self.delay = delay
+        self.due = time.monotonic() + delay
+
+    def poll(self, timeout: float | None) -> bytes | None:
+        if not self.lines:
+            return None
+        wait = self.due - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, timeout if timeout is not None else wait))
+            if time.monotonic() < self.due:
+                return b""
+        self.due = time.monotonic() + self.delay
+        return self.lines.pop(0)
+
+
+def test_on_a_terminal_the_time_basic_waits_for_a_key_passes_for_it_too():
+    # No timer is armed at the prompt, so nothing but the runner moves basic's clock
+    # while it waits: the wall-clock time the person took.
+    board = Board()
+    board.load(BASIC)
+    outcome = ConsoleRunner(board, SlowTypist([b"PRINT TICKS\n", b"BYE\n"], delay=0.5)).run(50_000_000)
+    assert outcome.kind == "pass"
+    ticks = int(board.output.decode().split("PRINT TICKS\n")[1].split("\n")[0])
+    # Half a second less what booting took on the host (virtual time alone: 0 ticks).
+    assert 25 <= ticks < 1000
