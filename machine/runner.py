@@ -14,11 +14,15 @@ sent before the guest has set up its UART is not lost.
 
 When the hart sleeps with a timer armed, time skips ahead to the alarm (virtual time
 owes nothing to the wall clock); in interactive use the runner first waits, in real
-time, for the keyboard up to how long that sleep would have lasted.
+time, for the keyboard up to how long that sleep would have lasted.  A hart asleep
+with no timer armed at all (a tickless kernel at its prompt) waits for input; in
+interactive use the time it waited on the wall clock passes for it too, so its
+clock does not stand still while a person thinks.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -122,9 +126,13 @@ class ConsoleRunner:
             hart.skip_to_alarm()
             return True
         self.on_wait()
+        started = time.monotonic()
         while not self.input_closed:
             self._collect(0.1)
             if self._offer_input():
+                if self.input.interactive:
+                    waited = time.monotonic() - started
+                    hart.idle_cycles += int(waited * TIMEBASE_HZ) * clock.cycles_per_tick
                 return True
         return False
 

@@ -116,7 +116,7 @@ def test_gdb_breaks_at_a_kernel_symbol_steps_reads_memory_and_registers_and_watc
                   "info registers pc",
                   "x/4wx $pc",
                   "info registers priv sstatus mstatus",
-                  "watch ticks",
+                  "watch nextpid",  # 1 -> 2 when the first process is made
                   "continue",
                   "delete",
                   # Ctrl-C, as gdb's own event loop sends it a second into the continue.
@@ -134,8 +134,8 @@ def test_gdb_breaks_at_a_kernel_symbol_steps_reads_memory_and_registers_and_watc
     assert words == elf_words(UNIX, main + 4, 4)
     assert re.search(r"^priv\s+0x1\s+prv:1 \[Supervisor\]", out, re.MULTILINE), out
     assert registers(out, "sstatus") and registers(out, "mstatus")
-    assert "Hardware watchpoint 2: ticks" in out
-    assert re.search(r"Old value = 0\s+New value = 1", out), out
+    assert "Hardware watchpoint 2: nextpid" in out
+    assert re.search(r"Old value = 1\s+New value = 2", out), out
     assert "Program received signal SIGINT, Interrupt." in out
     assert re.search(r"^unix: stopped in debugger, [SU]-mode, pc 0x[0-9a-f]{8}, \d+ instructions$", out, re.MULTILINE)
     assert "[Inferior 1 (Remote target) detached]" in out

@@ -1,7 +1,10 @@
 """The basic guest: a 1980s-style BASIC machine in M-mode, typed at through the UART
 by interrupt.  Each test types a session and reads the console: programs are entered,
 edited, listed and run; every error is reported and the next command still works;
-Ctrl-C stops a program that never waits for a key; QEMU prints the same bytes."""
+Ctrl-C stops a program that never waits for a key; TICKS and PAUSE keep time with no
+clock tick; QEMU prints the same bytes."""
+
+import time
 
 from test_cli import tuivmm
 from toolchain import run_qemu
@@ -209,3 +212,54 @@ def test_qemu_prints_the_same_sessions_byte_for_byte():
         code, qemu_out = run_qemu(BASIC, stdin=typed, timeout=30)
         assert ours.returncode == code == 0
         assert ours.stdout.decode() == qemu_out.decode()
+
+
+# basic keeps no tick: TICKS reads mtime, and the timer is armed only while PAUSE
+# waits, so at its prompt basic sleeps with no timer at all (under the VMM:
+# tests/vmm/test_whole_guests.py).
+
+
+def test_ticks_reads_the_time_and_pause_waits_exactly_its_ticks():
+    out = session(b"T=TICKS:PAUSE 120:PRINT TICKS-T\nPAUSE 0\nPRINT TICKS>=120;TICKS<200\nBYE\n")
+    assert out == ("T=TICKS:PAUSE 120:PRINT TICKS-T\n120\nREADY.\nPAUSE 0\nREADY.\n"
+                   "PRINT TICKS>=120;TICKS<200\n11\nREADY.\nBYE\n")
+
+
+def test_ctrl_c_cuts_a_long_pause_short():
+    out = session(b"PAUSE 100000\n\x03PRINT 1\nBYE\n")
+    assert out == "PAUSE 100000\nBREAK\nREADY.\nPRINT 1\n1\nREADY.\nBYE\n"
+
+
+class SlowTypist:
+    """A person at the keyboard: each line typed `delay` seconds after the previous
+    one was read (an interactive input, as a terminal is)."""
+
+    interactive = True
+
+    def __init__(self, lines: list[bytes], delay: float):
+        self.lines = lines
+        self.delay = delay
+        self.due = time.monotonic() + delay
+
+    def poll(self, timeout: float | None) -> bytes | None:
+        if not self.lines:
+            return None
+        wait = self.due - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, timeout if timeout is not None else wait))
+            if time.monotonic() < self.due:
+                return b""
+        self.due = time.monotonic() + self.delay
+        return self.lines.pop(0)
+
+
+def test_on_a_terminal_the_time_basic_waits_for_a_key_passes_for_it_too():
+    # No timer is armed at the prompt, so nothing but the runner moves basic's clock
+    # while it waits: the wall-clock time the person took.
+    board = Board()
+    board.load(BASIC)
+    outcome = ConsoleRunner(board, SlowTypist([b"PRINT TICKS\n", b"BYE\n"], delay=0.5)).run(50_000_000)
+    assert outcome.kind == "pass"
+    ticks = int(board.output.decode().split("PRINT TICKS\n")[1].split("\n")[0])
+    # Half a second less what booting took on the host (virtual time alone: 0 ticks).
+    assert 25 <= ticks < 1000

@@ -133,6 +133,43 @@ def test_sleep_waits_the_ticks_it_is_asked_for():
     assert ticks >= 50
 
 
+# The clock tick runs only while a process runs or waits for time ("tickless idle"):
+# ticks are read from mtime, not counted, and the shell at its prompt leaves no timer
+# armed at all.  Under the VMM: tests/vmm/test_whole_guests.py.
+
+
+def uptimes(console: str) -> list[int]:
+    return [int(t) for t in re.findall(r"up (\d+) ticks", console)]
+
+
+def test_sleep_between_two_uptimes_takes_its_ticks_and_hardly_more():
+    code, console = session("uptime\nsleep 50\nuptime\nsleep 1\nuptime\nshutdown\n")
+    assert code == 0
+    first, second, third = uptimes(console)
+    # Virtual time: the same every run.  Starting the programs (fork, exec) takes a
+    # tick or two of it on top of the sleep.
+    assert 50 <= second - first <= 53
+    assert 1 <= third - second <= 4
+
+
+def test_a_script_without_shutdown_ends_with_unix_asleep_at_its_prompt_with_no_timer_armed():
+    result = tuivmm("bare", "--no-disk", str(UNIX), stdin=b"echo hi\n")
+    assert result.returncode == 3
+    assert result.stdout.decode().endswith("$ echo hi\nhi\n$ ")
+    assert result.stderr.decode() == "tuivmm: the guest is asleep with no timer armed and no input left; stopping\n"
+
+
+def test_a_cpu_bound_job_is_still_preempted_so_the_shell_answers_beside_it():
+    # Were the tick stopped while spin runs, the shell would never run again and the
+    # run would never end.
+    code, console = session("spin &\necho x\nuptime\nps\nkill 2\necho done\nshutdown\n", timeout=60)
+    assert code == 0
+    console = console.replace(".", "")  # spin's dots land anywhere
+    assert command_output(console, "echo x") == "x\n"
+    assert re.search(r"^ +2 +1 runble +\d+ spin$", command_output(console, "ps"), re.M)
+    assert "$ echo done\ndone\n" in console
+
+
 def test_backspace_erases_a_character_and_ctrl_u_the_whole_line():
     code, console = session(b"ecx\x7fho hi\ngarbage\x15echo ok\nshutdown\n")
     assert code == 0
@@ -321,6 +358,40 @@ def test_a_disk_session_prints_and_writes_exactly_what_it_does_on_qemu(tmp_path)
     assert ours_image.read_bytes() == qemu_image.read_bytes()
 
 
+def read_only_session(image: Path, script: bytes) -> str:
+    result = tuivmm("bare", "--disk", str(image), "--disk-ro", str(UNIX), stdin=script, timeout=120)
+    assert result.returncode == 0 and result.stderr == b""
+    return result.stdout.decode()
+
+
+RO_SCRIPT = b"ls\ncat notes\nwrite f hi\nwrite notes changed\nrm notes\nrm nosuch\nls\ncat notes\nshutdown\n"
+
+
+def test_a_read_only_disk_is_named_at_boot_reads_as_usual_and_refuses_every_change(tmp_path):
+    image = fresh_image(tmp_path / "disk.img", notes=b"from the host\n")
+    before = image.read_bytes()
+    console = read_only_session(image, RO_SCRIPT)
+    assert "unix: disk of 2048 blocks, 256 inodes, read-only\n" in console
+    assert command_output(console, "write f hi") == "write: read-only disk\n"
+    assert command_output(console, "write notes changed") == "write: read-only disk\n"
+    assert command_output(console, "rm notes") == "rm: notes: read-only disk\n"
+    assert command_output(console, "rm nosuch") == "rm: cannot remove nosuch\n"
+    assert console.count("$ ls\nnotes 14\n$ ") == 2
+    assert console.count("$ cat notes\nfrom the host\n$ ") == 2
+    assert "panic" not in console
+    assert image.read_bytes() == before
+
+
+def test_a_read_only_disk_session_prints_what_it_prints_on_qemu(tmp_path):
+    ours_image = fresh_image(tmp_path / "ours.img", notes=b"from the host\n")
+    qemu_image = tmp_path / "qemu.img"
+    qemu_image.write_bytes(ours_image.read_bytes())
+    qemu_code, qemu_out = run_qemu(UNIX, stdin=RO_SCRIPT, disk=qemu_image, disk_read_only=True)
+    assert qemu_code == 0
+    assert read_only_session(ours_image, RO_SCRIPT) == qemu_out.decode()
+    assert "read-only disk" in qemu_out.decode()
+
+
 def test_a_full_disk_makes_write_fail_cleanly_and_rm_makes_room(tmp_path):
     image = tmp_path / "small.img"
     assert diskfs("create", str(image), "--size-kib", "64").returncode == 0
@@ -373,7 +444,8 @@ def _step(board) -> str | None:
 def test_two_machines_on_a_wire_ping_each_other_by_ip_address():
     """Both machines run in this process, a slice at a time in turn, typed into like
     users: A pings B three times while B's shell sleeps (its kernel answers ARP and
-    echo requests on clock ticks), then B pings A once, then both power off."""
+    echo requests from the card's interrupt, its clock tick stopped), then B pings A
+    once, then both power off."""
     a, b = _wire_two_machines()
     typed = {id(a): [], id(b): []}
     script = {id(a): ["ping 10.0.0.2 3\n", "shutdown\n"], id(b): ["ping 10.0.0.1 1\n", "shutdown\n"]}

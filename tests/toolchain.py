@@ -65,21 +65,22 @@ def build_program(name: str) -> Path:
 
 
 def run_qemu(elf: Path, stdin: bytes = b"", timeout: float = 30,
-             disk: Path | None = None) -> tuple[int, bytes]:
+             disk: Path | None = None, disk_read_only: bool = False) -> tuple[int, bytes]:
     """Boot `elf` on QEMU's virt board with no firmware, as our bare machine does.
 
     The UART is wired to stdin/stdout with no monitor multiplexed in, so every
     byte of `stdin` reaches the guest.  `disk` is a raw image for a virtio-blk
     device in virtio-mmio slot 0 (0x1000_1000, IRQ 1), version 2 ("modern") as
-    ours is.  Returns QEMU's exit status (the sifive_test finisher's code) and
-    everything the guest wrote to the UART.
+    ours is; read-only (QEMU then offers VIRTIO_BLK_F_RO) if `disk_read_only`, as
+    `--disk-ro` makes ours.  Returns QEMU's exit status (the sifive_test finisher's
+    code) and everything the guest wrote to the UART.
     """
     command = [find_tool(QEMU), "-machine", "virt", "-bios", "none", "-m", "128M",
                "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "stdio",
                "-kernel", str(elf)]
     if disk is not None:
         command += ["-global", "virtio-mmio.force-legacy=false",
-                    "-drive", f"file={disk},if=none,format=raw,id=d0",
+                    "-drive", f"file={disk},if=none,format=raw,id=d0{',readonly=on' if disk_read_only else ''}",
                     "-device", "virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"]
     return _run(command, f"{elf.name} did not power QEMU off within {timeout} s", stdin, timeout)
 

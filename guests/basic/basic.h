@@ -43,11 +43,13 @@ void plic_init(void);
 int  plic_claim(void);
 void plic_complete(int irq);
 
-// ---- timer.c: CLINT, 100 ticks a second ----
+// ---- timer.c: CLINT, time in ticks of 1/100 s, and an alarm ----
 #define TICK_HZ 100
-extern volatile uint32 ticks;
-void timer_init(void);
-void timer_intr(void);
+void   timer_init(void);
+uint32 timer_ticks(void);               // ticks since boot, read from mtime
+void   timer_alarm(uint32 start, uint32 n); // interrupt n ticks after tick start
+void   timer_alarm_off(void);
+void   timer_intr(void);
 
 // ---- trap.c ----
 void trap_init(void);

@@ -89,7 +89,7 @@ static int primary(void)
     if (accept_number(&v))
         return v;
     if (accept_word("TICKS"))
-        return ticks;
+        return timer_ticks();
     if (accept_word("ABS")) {
         v = parenthesized();
         return v < 0 ? checked_sub(0, v) : v;

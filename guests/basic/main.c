@@ -9,7 +9,7 @@ void main(void)
 {
     uart_init();        // console, receive interrupt
     plic_init();        // route UART IRQ to M-mode
-    timer_init();       // first tick
+    timer_init();       // time starts; no alarm
     trap_init();        // mtvec, mie, mstatus.MIE
     repl();             // READY.
 }

@@ -153,13 +153,15 @@ enum flow do_pause(void)
     int n = expr();
     if (n < 0)
         error(E_QUANTITY);
-    uint32 start = ticks;
-    intr_off();                 // test and sleep with no tick slipping between
-    while (ticks - start < (uint32)n && !uart_break_pending()) {
+    uint32 start = timer_ticks();
+    intr_off();                 // test and sleep with no interrupt slipping between
+    timer_alarm(start, n);      // the timer wakes us when the time is up; a key may too
+    while (timer_ticks() - start < (uint32)n && !uart_break_pending()) {
         wfi();
         intr_on();
         intr_off();
     }
+    timer_alarm_off();
     intr_on();
     check_break();
     return GO_ON;

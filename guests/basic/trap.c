@@ -1,6 +1,6 @@
 // Traps, all in M-mode.  entry.S's trapvec saves the registers and calls
 // machine_trap().  The only traps basic expects are interrupts: the PLIC's
-// (the UART) and the CLINT's (the tick).  Any exception is a bug in basic, as
+// (the UART) and the CLINT's (PAUSE's alarm).  Any exception is a bug in basic, as
 // the interpreter checks what the user types, so it panics.
 
 #include "basic.h"

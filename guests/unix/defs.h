@@ -30,7 +30,7 @@ typedef uint32 *pagetable_t;        // 1024 PTEs: one Sv32 page-table page
 
 #define NPROC     16
 #define MAXARG    16
-#define TICK_HZ   100                           // timer interrupts per second
+#define TICK_HZ   100                           // clock ticks per second (clock.c)
 #define TICK_INTERVAL (TIMEBASE_HZ / TICK_HZ)   // in mtime units
 
 // Supervisor interrupt bits (sie/sip, 4.1.3) and M-mode ones (mie/mip, 3.1.9).
@@ -41,7 +41,10 @@ CSR(mip)
 #define MIE_MTIE (1u << 7)
 #define IRQ_S_SOFT     (CAUSE_INTERRUPT | 1)
 #define IRQ_S_EXTERNAL (CAUSE_INTERRUPT | 9)
+#define VIRTIO_NET_IRQ (VIRTIO_IRQ_BASE + VIRTIO_NET_SLOT)   // a PLIC source
 
+// Clear bits of sip in one instruction, so none set meanwhile (timervec's SSIP) is lost.
+static inline void sip_clear(uint32 bits) { asm volatile("csrc sip, %0" : : "r"(bits) : "memory"); }
 static inline void intr_on(void)  { w_sstatus(r_sstatus() | SSTATUS_SIE); }
 static inline void intr_off(void) { w_sstatus(r_sstatus() & ~SSTATUS_SIE); }
 
@@ -53,6 +56,14 @@ extern uint32 kdev_offset;
 
 struct proc;
 struct procinfo;
+
+// clock.c
+void clockinit(void);
+uint32 clock_ticks(void);
+void clock_sleep(void);
+void clockintr(void);
+void clock_busy(void);
+void clock_idle(void);
 
 // console.c
 void consoleinit(void);
@@ -67,7 +78,7 @@ int exec(const char *name, char **argv);
 void fsinit(void);
 int fs_present(void);
 int fs_open(const char *name, int create);
-void fs_truncate(uint32 inum);
+int fs_truncate(uint32 inum);
 int fs_read(uint32 inum, int user, uint32 dst, uint32 off, uint32 n);
 int fs_write(uint32 inum, int user, uint32 src, uint32 off, uint32 n);
 int fs_unlink(const char *name);
@@ -85,7 +96,7 @@ void main(void);
 
 // net.c
 void netinit(void);
-void net_poll(void);
+void netintr(void);
 int net_ping(uint32 ip, uint32 seq);
 #define UDP_MAX 512                 // the largest UDP payload sent or kept
 struct datagram { uint32 ip; uint16 port, len; uint8 data[UDP_MAX]; };
@@ -96,6 +107,7 @@ int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout);
 
 // plic.c
 void plicinit(void);
+void plic_enable(int irq);
 int plic_claim(void);
 void plic_complete(int irq);
 
@@ -106,7 +118,6 @@ void poweroff(uint32 code) __attribute__((noreturn));
 
 // proc.c
 extern struct proc *initproc;
-extern volatile uint32 ticks;
 struct proc *myproc(void);
 void procinit(void);
 void userinit(void);
@@ -122,6 +133,7 @@ int killed(struct proc *p);
 void setkilled(struct proc *p);
 void sleep(void *chan);
 void wakeup(void *chan);
+int sleeping_on(void *chan);
 int growproc(int n);
 int procs_snapshot(struct procinfo *out, int max);
 int file_is_open(uint32 inum);
@@ -150,10 +162,12 @@ void uart_rx_enable(int on);
 // virtio_disk.c
 int virtio_disk_init(void);
 uint32 virtio_disk_blocks(void);
+int virtio_disk_readonly(void);
 void virtio_disk_rw(void *buf, uint32 blockno, int write);
 
 // virtio_net.c
 int virtio_net_init(uint8 mac[6]);
+void virtio_net_ack(void);
 void virtio_net_send(const void *frame, uint32 len);
 uint32 virtio_net_recv(void *buf, uint32 max);
 

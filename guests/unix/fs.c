@@ -6,9 +6,11 @@
 
 #include "proc.h"
 #include "fs.h"
+#include "syscall.h"
 
 static struct superblock sb;
 static int fs_ready;                    // a valid TUFS was found at boot
+static int readonly;                    // on a read-only disk: changes fail with ERR_READONLY
 static uint8 scratch[BSIZE];            // the bitmap / inode / directory block in hand
 static uint8 data[BSIZE];               // a content block in hand
 
@@ -34,7 +36,9 @@ void fsinit(void)
         return;
     }
     fs_ready = 1;
-    printf("unix: disk of %d blocks, %d inodes\n", sb.size, sb.ninodes);
+    readonly = virtio_disk_readonly();
+    printf("unix: disk of %d blocks, %d inodes%s\n", sb.size, sb.ninodes,
+           readonly ? ", read-only" : "");
 }
 
 int fs_present(void) { return fs_ready; }
@@ -155,9 +159,12 @@ int fs_read(uint32 inum, int user, uint32 dst, uint32 off, uint32 n)
 }
 
 // Copy n bytes from src (user address if user) into inode inum at offset off,
-// growing it; bytes written (short if the disk or the file fills), or -1.
+// growing it; bytes written (short if the disk or the file fills), or -1, or
+// ERR_READONLY.
 int fs_write(uint32 inum, int user, uint32 src, uint32 off, uint32 n)
 {
+    if (readonly)
+        return ERR_READONLY;
     struct dinode di;
     iread(inum, &di);
     if (off > di.size)
@@ -225,7 +232,8 @@ static int dirlookup(const char *name, struct dirent *out)
 }
 
 // Open name in the root directory, creating an empty file if create; its inode
-// number, or -1 (no file system, bad name, missing, a directory, disk full).
+// number, or -1 (no file system, bad name, missing, a directory, disk full), or
+// ERR_READONLY (missing, and the disk is read-only).
 int fs_open(const char *name, int create)
 {
     struct dirent de;
@@ -238,6 +246,8 @@ int fs_open(const char *name, int create)
     }
     if (!create)
         return -1;
+    if (readonly)
+        return ERR_READONLY;
     // A free inode, then a free directory slot (or the end of the directory).
     struct dinode di;
     uint32 inum;
@@ -268,16 +278,19 @@ int fs_open(const char *name, int create)
     return inum;
 }
 
-// Empty inode inum (for open's truncate).
-void fs_truncate(uint32 inum)
+// Empty inode inum (for open's truncate); 0, or ERR_READONLY.
+int fs_truncate(uint32 inum)
 {
+    if (readonly)
+        return ERR_READONLY;
     struct dinode di;
     iread(inum, &di);
     itrunc(inum, &di);
+    return 0;
 }
 
-// Remove name from the root directory and free its file; 0, or -1.  The caller
-// makes sure no process has the file open.
+// Remove name from the root directory and free its file; 0, or -1, or
+// ERR_READONLY.  The caller makes sure no process has the file open.
 int fs_unlink(const char *name)
 {
     struct dirent de;
@@ -288,6 +301,8 @@ int fs_unlink(const char *name)
     iread(de.inum, &di);
     if (di.type != T_FILE)
         return -1;
+    if (readonly)
+        return ERR_READONLY;
     uint32 inum = de.inum;
     memset(&de, 0, sizeof de);
     fs_write(ROOTINO, 0, (uint32)&de, off, DIRENT_SIZE);

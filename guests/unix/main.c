@@ -12,6 +12,7 @@ void main(void)
     printf("\nunix: %d KiB free, %d pages\n", kfree_count() * 4, kfree_count());
     procinit();         // empty process table
     trapinithart();     // install kernel trap vector
+    clockinit();        // time since boot; the tick starts with the first process
     plicinit();         // route uart interrupts
     fsinit();           // disk and file system, if any
     netinit();          // network card, if any

@@ -3,8 +3,11 @@
 // one wire.
 //
 // Our address is 10.0.0.N/24 where N is the last byte of the card's MAC, so
-// 52:54:00:00:00:01 is 10.0.0.1.  Frames are polled, never interrupt-driven: the
-// clock tick calls net_poll, and so does net_ping while it waits for a reply.
+// 52:54:00:00:00:01 is 10.0.0.1.  Frames are handled as they arrive, from the
+// card's interrupt (netintr), so an idle machine with its clock tick stopped
+// still answers ARP and ping.  A process waiting for an answer (ping, udp with a
+// timeout) sleeps on the clock and looks again at each tick; one waiting for a
+// datagram with no timeout sleeps on its port, and udp_input wakes it.
 // Everything runs on one hart with interrupts off in the kernel, so no locks.
 
 #include "defs.h"
@@ -200,6 +203,7 @@ static void udp_input(uint32 src, uint32 dst, struct udp *u, uint32 n)
     d->port = htons(u->sport);
     d->len = len - sizeof *u;
     memmove(d->data, u + 1, d->len);
+    wakeup(p);                          // its owner, if it waits with no timeout
 }
 
 // Handle one received frame of n bytes.
@@ -241,6 +245,7 @@ void netinit(void)
     if (!virtio_net_init(mymac))
         return;                         // no card: say nothing, as before
     myip = 10u << 24 | mymac[5];
+    plic_enable(VIRTIO_NET_IRQ);        // frames arrive by interrupt (netintr)
     printf("unix: net 10.0.0.%d mac ", mymac[5]);
     for (int i = 0; i < 6; i++)
         printf("%s%c%c", i ? ":" : "", "0123456789abcdef"[mymac[i] >> 4],
@@ -248,10 +253,13 @@ void netinit(void)
     printf("\n");
 }
 
-// Handle every frame that has arrived.
-void net_poll(void)
+// The card interrupted (trap.c): acknowledge it, then handle every frame that
+// has arrived.  In that order, so a frame that arrives meanwhile either is
+// handled here or interrupts again.
+void netintr(void)
 {
     uint32 n;
+    virtio_net_ack();
     while (myip && (n = virtio_net_recv(frame, sizeof frame)) != 0)
         net_input(n);
 }
@@ -259,14 +267,13 @@ void net_poll(void)
 // Wait, sleeping on clock ticks, until done() or WAIT_TICKS pass; 1 if done.
 static int wait_for(int (*done)(uint32), uint32 arg)
 {
-    uint32 start = ticks;
+    uint32 start = clock_ticks();
     for (;;) {
-        net_poll();
         if (done(arg))
             return 1;
-        if (ticks - start >= WAIT_TICKS || killed(myproc()))
+        if (clock_ticks() - start >= WAIT_TICKS || killed(myproc()))
             return 0;
-        sleep((void *)&ticks);
+        clock_sleep();
     }
 }
 
@@ -364,16 +371,19 @@ int udp_send(uint32 sport, uint32 ip, uint32 dport, const void *data, uint32 n, 
 int udp_recv(uint32 port, int pid, struct datagram *d, uint32 timeout)
 {
     struct udpport *p = port_of(port);
-    uint32 start = ticks;
+    uint32 start = clock_ticks();
     for (;;) {
         if (!p || p->pid != pid || killed(myproc()))
             return -1;
-        net_poll();
         if (p->count)
             break;
-        if (timeout && ticks - start >= timeout)
+        if (!timeout) {
+            sleep(p);                   // no clock needed: udp_input wakes us
+            continue;
+        }
+        if (clock_ticks() - start >= timeout)
             return -2;
-        sleep((void *)&ticks);
+        clock_sleep();
     }
     *d = p->q[p->head];
     p->head = (p->head + 1) % NQUEUE;

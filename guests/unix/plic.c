@@ -1,4 +1,5 @@
-// The PLIC: route the UART's interrupt to this hart's S-mode (context 1).
+// The PLIC: route device interrupts (the UART's, the network card's) to this
+// hart's S-mode (context 1).
 
 #include "defs.h"
 
@@ -7,12 +8,18 @@
 #define PLIC_STHRESHOLD     (PLIC_BASE + 0x200000 + 0x1000 * 1)
 #define PLIC_SCLAIM         (PLIC_STHRESHOLD + 4)
 
-// Give the UART priority 1 and let every priority above 0 through to S-mode.
+// Let every priority above 0 through to S-mode, and enable the UART.
 void plicinit(void)
 {
-    DEVREG32(PLIC_PRIORITY(UART0_IRQ)) = 1;
-    DEVREG32(PLIC_SENABLE) = 1u << UART0_IRQ;
     DEVREG32(PLIC_STHRESHOLD) = 0;
+    plic_enable(UART0_IRQ);
+}
+
+// Deliver source irq to S-mode, at priority 1.
+void plic_enable(int irq)
+{
+    DEVREG32(PLIC_PRIORITY(irq)) = 1;
+    DEVREG32(PLIC_SENABLE) |= 1u << irq;
 }
 
 // The highest-priority pending interrupt, now claimed (0: none).

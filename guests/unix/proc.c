@@ -4,7 +4,8 @@
 // One hart, and the kernel runs with interrupts off except while the scheduler
 // idles, so nothing here needs a lock: a kernel code path runs undisturbed until
 // it sleeps or returns to user mode.  Preemption happens only at a clock tick
-// taken from user mode (trap.c).
+// taken from user mode (trap.c); the tick runs only while a process runs or
+// waits for time (clock.c).
 
 #include "proc.h"
 
@@ -13,7 +14,6 @@ static struct proc *current;            // the RUNNING process, or 0 in the sche
 static struct context scheduler_context;
 struct proc *initproc;
 static int nextpid = 1;
-volatile uint32 ticks;                  // clock ticks since boot (trap.c)
 
 extern void swtch(struct context *old, struct context *new);
 extern pagetable_t kernel_pagetable;
@@ -255,9 +255,25 @@ void wakeup(void *chan)
             p->state = RUNNABLE;
 }
 
+// Whether any process sleeps on chan.
+int sleeping_on(void *chan)
+{
+    for (struct proc *p = proc; p < &proc[NPROC]; p++)
+        if (p->state == SLEEPING && p->chan == chan)
+            return 1;
+    return 0;
+}
+
 // Round robin over the table, forever.  A process runs on its own page table;
-// the scheduler itself on the kernel's, so a zombie's table can be freed.  With
-// nothing to run, sleep in WFI with interrupts on until an interrupt arrives.
+// the scheduler itself on the kernel's, so a zombie's table can be freed.
+//
+// With nothing to run, the hart sleeps in WFI until an interrupt is pending, and
+// the clock tick stops unless someone waits for time (clock_idle).  Interrupts
+// stay off from the scan through the WFI: WFI wakes on a pending interrupt that
+// sie enables whatever sstatus.SIE says (privileged spec 3.3.3), so an interrupt
+// arriving after the scan still ends it and is taken just after.  Were they on,
+// one could be taken between the scan and the WFI, make a process runnable, and
+// leave the hart asleep with the tick stopped and no further interrupt to come.
 void scheduler(void)
 {
     struct proc *next = proc;
@@ -271,11 +287,13 @@ void scheduler(void)
             }
         }
         if (!p) {
-            intr_on();
+            clock_idle();
             asm volatile("wfi");
+            intr_on();                  // take the interrupt that ended the WFI
             intr_off();
             continue;
         }
+        clock_busy();                   // a running process needs the tick
         next = p + 1 == &proc[NPROC] ? proc : p + 1;
         p->state = RUNNING;
         current = p;

@@ -1,36 +1,29 @@
 // M-mode setup, then mret to main() in S-mode.  M-mode keeps only one job after
-// this: the CLINT timer, which only M-mode can take on this board.  Its handler
-// (timervec in vectors.S) re-arms mtimecmp and raises the S-mode software
-// interrupt, which the kernel treats as its clock tick ("timer forwarding": works
-// on QEMU 7.2, which lacks the Sstc extension, and on our machine).
+// this: the CLINT timer, whose interrupt only M-mode can take on this board.  The
+// kernel arms mtimecmp itself for each clock tick it wants (clock.c); when one is
+// due, M-mode's handler (timervec in vectors.S) disarms the timer and raises the
+// S-mode software interrupt, which the kernel takes as the tick ("timer
+// forwarding": works on QEMU 7.2, which lacks the Sstc extension, and on ours).
 
 #include "defs.h"
 
 __attribute__((aligned(16))) char stack0[4096];   // entry.S's boot stack
 
-// timervec's scratch area, which mscratch points at: four saved registers, then
-// the address of mtimecmp and the interval between ticks.
-static uint32 timer_scratch[6];
+// timervec's scratch area, which mscratch points at: two saved registers, then
+// the address of mtimecmp.
+static uint32 timer_scratch[3];
 
 extern char timervec[];
 
-// Arm the first tick and send the timer interrupt to timervec.
+// Leave the timer disarmed (QEMU resets mtimecmp to 0, which would be due at
+// once) and send its interrupt to timervec.
 static void timerinit(void)
 {
-    volatile uint32 *mtime = (volatile uint32 *)CLINT_MTIME;
     volatile uint32 *mtimecmp = (volatile uint32 *)CLINT_MTIMECMP;
-    uint32 hi, lo;
-    do {                                // read 64-bit mtime as two halves, consistently
-        hi = mtime[1];
-        lo = mtime[0];
-    } while (mtime[1] != hi);
-    uint64 when = (((uint64)hi << 32) | lo) + TICK_INTERVAL;
-    mtimecmp[0] = 0xFFFFFFFF;           // no early interrupt while the halves differ
-    mtimecmp[1] = (uint32)(when >> 32);
-    mtimecmp[0] = (uint32)when;
+    mtimecmp[0] = 0xFFFFFFFF;           // all ones: the CLINT's "never"
+    mtimecmp[1] = 0xFFFFFFFF;
 
-    timer_scratch[4] = CLINT_MTIMECMP;
-    timer_scratch[5] = TICK_INTERVAL;
+    timer_scratch[2] = CLINT_MTIMECMP;
     w_mscratch((uint32)timer_scratch);
     w_mtvec((uint32)timervec);
     w_mstatus(r_mstatus() | MSTATUS_MIE);

@@ -11,7 +11,7 @@ static int sys_exit(void)    { exit(myproc()->trapframe->a0); }
 static int sys_wait(void)    { return wait(myproc()->trapframe->a0); }
 static int sys_kill(void)    { return kill(myproc()->trapframe->a0); }
 static int sys_getpid(void)  { return myproc()->pid; }
-static int sys_uptime(void)  { return ticks; }
+static int sys_uptime(void)  { return clock_ticks(); }
 
 // sbrk(n): grow the heap by n bytes; the old end of memory, or -1.
 static int sys_sbrk(void)
@@ -23,11 +23,11 @@ static int sys_sbrk(void)
 // sleep(n): wait n clock ticks; -1 if killed meanwhile.
 static int sys_sleep(void)
 {
-    uint32 n = myproc()->trapframe->a0, start = ticks;
-    while (ticks - start < n) {
+    uint32 n = myproc()->trapframe->a0, start = clock_ticks();
+    while (clock_ticks() - start < n) {
         if (killed(myproc()))
             return -1;
-        sleep((void *)&ticks);
+        clock_sleep();
     }
     return 0;
 }
@@ -79,9 +79,10 @@ static int sys_open(void)
     uint32 flags = p->trapframe->a1;
     int inum = fd < NOFILE ? fs_open(name, flags & O_CREATE) : -1;
     if (inum < 0)
-        return -1;
-    if (flags & O_TRUNC)
-        fs_truncate(inum);
+        return inum;
+    int r = flags & O_TRUNC ? fs_truncate(inum) : 0;
+    if (r < 0)
+        return r;
     p->ofile[fd] = (struct ofile){inum, 0};
     return FD_FIRSTFILE + fd;
 }

@@ -35,6 +35,8 @@
 //   read/write(fd, buf, n)-> bytes moved at the fd's offset, which advances; 0 at
 //                            the end of a file; -1 on error.  fds 0..2: the console.
 //   unlink(name)          -> 0, or -1 (missing, or open in some process).
+//   On a read-only disk, what would change it fails with ERR_READONLY: open that
+//   would create or truncate a file, write to a file, unlink.
 //   listdir(i, struct dirinfo *buf) -> 1 and the i'th name (i = 0, 1, ...) and its
 //                            size, 0 past the last, -1 if there is no file system.
 // ping(ip, seq): send ICMP echo request seq to ip (host order, 10.0.0.2 is
@@ -53,3 +55,4 @@
 //                             or killed), -2 if timeout ticks passed (0: wait on).
 #define O_CREATE 0x1
 #define O_TRUNC  0x2
+#define ERR_READONLY (-2)

@@ -35,20 +35,12 @@ static const char *fault_name(uint32 cause)
     }
 }
 
-// A clock tick: time passes, frames that arrived are handled, sleepers on ticks wake.
-static void clockintr(void)
-{
-    ticks++;
-    net_poll();
-    wakeup((void *)&ticks);
-}
-
 // Serve a device interrupt if scause is one: 2 for a clock tick, 1 for another
 // device, 0 if scause is not an interrupt we expect.
 static int devintr(uint32 scause)
 {
-    if (scause == IRQ_S_SOFT) {             // timervec's forwarded tick
-        w_sip(r_sip() & ~MIP_SSIP);
+    if (scause == IRQ_S_SOFT) {             // timervec's forwarded timer interrupt
+        sip_clear(MIP_SSIP);                // before clockintr re-arms the timer
         clockintr();
         return 2;
     }
@@ -56,6 +48,8 @@ static int devintr(uint32 scause)
         int irq = plic_claim();
         if (irq == UART0_IRQ)
             uartintr();
+        else if (irq == VIRTIO_NET_IRQ)
+            netintr();
         else if (irq)
             printf("devintr: unexpected irq %d\n", irq);
         if (irq)

@@ -7,7 +7,7 @@
 #   kernelvec          a trap while in S-mode (an interrupt while the scheduler
 #                      idles, or a kernel bug): save caller-saved registers on the
 #                      current stack, call kerneltrap(), restore, sret.
-#   timervec           M-mode's timer interrupt: re-arm mtimecmp, raise S-mode's
+#   timervec           M-mode's timer interrupt: disarm the timer, raise S-mode's
 #                      software interrupt, mret.
 
 # Trapframe layout (proc.h): x1..x31 at 4*n, then epc at 128, kernel_sp at 132.
@@ -132,33 +132,25 @@ kernelvec:
     addi    sp, sp, 64
     sret
 
-# mscratch -> timer_scratch (start.c): [0..3] save area, [4] &mtimecmp, [5] interval.
+# M-mode's timer interrupt: the tick the kernel armed (clock.c) is due.  Disarm the
+# timer, as only a store to mtimecmp lowers its interrupt, and raise S-mode's
+# software interrupt; the kernel's clockintr() arms the next tick if it wants one.
+# mscratch -> timer_scratch (start.c): [0..1] save area, [2] &mtimecmp.
     .balign 4
     .globl timervec
 timervec:
     csrrw   a0, mscratch, a0
     sw      a1, 0(a0)
     sw      a2, 4(a0)
-    sw      a3, 8(a0)
-    sw      a4, 12(a0)
 
-    lw      a1, 16(a0)              # a1 = &mtimecmp
-    lw      a2, 0(a1)               # a4:a3 = mtimecmp + interval, as 64 bits
-    lw      a4, 4(a1)
-    lw      a3, 20(a0)
-    add     a3, a2, a3
-    sltu    a2, a3, a2              # carry out of the low half
-    add     a4, a4, a2
+    lw      a1, 8(a0)               # a1 = &mtimecmp
     li      a2, -1
-    sw      a2, 0(a1)               # low half all ones first: no spurious interrupt
-    sw      a4, 4(a1)
-    sw      a3, 0(a1)
+    sw      a2, 0(a1)               # all ones, the CLINT's "never"
+    sw      a2, 4(a1)
 
     li      a1, 2                   # mip.SSIP: S-mode sees a software interrupt
     csrs    mip, a1
 
-    lw      a4, 12(a0)
-    lw      a3, 8(a0)
     lw      a2, 4(a0)
     lw      a1, 0(a0)
     csrrw   a0, mscratch, a0

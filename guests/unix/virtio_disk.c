@@ -8,6 +8,7 @@
 
 #define VIRTIO_MMIO(r)   (VIRTIO_BASE + VIRTIO_BLK_SLOT * VIRTIO_STRIDE + (r))
 #define VIRTIO_ID_BLOCK   2
+#define VIRTIO_BLK_F_RO   (1u << 5)     // the device is read-only (5.2.3)
 
 #define QSIZE 4                 // descriptors: one request uses three
 
@@ -31,6 +32,7 @@ static struct {
     volatile uint8 status;
     uint16 used_seen;           // used.idx we have consumed up to
     int present;
+    int readonly;               // VIRTIO_BLK_F_RO was offered (and accepted)
 } disk __attribute__((aligned(4096)));
 
 #define REG(r) DEVREG32(VIRTIO_MMIO(r))
@@ -48,12 +50,15 @@ int virtio_disk_init(void)
     REG(MMIO_STATUS) = status;
     status |= STATUS_DRIVER;
     REG(MMIO_STATUS) = status;
-    // Features: accept VERSION_1 only (no read-only, no flush, no anything else).
+    // Features: VERSION_1, and RO if the device offers it (5.2.3: the device is
+    // read-only, and fails writes); no flush, no anything else.
     REG(MMIO_DEV_FEAT_SEL) = 1;
     if (!(REG(MMIO_DEV_FEAT) & VIRTIO_F_VERSION_1_HI))
         panic("virtio_disk_init: device lacks VIRTIO_F_VERSION_1");
+    REG(MMIO_DEV_FEAT_SEL) = 0;
+    disk.readonly = (REG(MMIO_DEV_FEAT) & VIRTIO_BLK_F_RO) != 0;
     REG(MMIO_DRV_FEAT_SEL) = 0;
-    REG(MMIO_DRV_FEAT) = 0;
+    REG(MMIO_DRV_FEAT) = disk.readonly ? VIRTIO_BLK_F_RO : 0;
     REG(MMIO_DRV_FEAT_SEL) = 1;
     REG(MMIO_DRV_FEAT) = VIRTIO_F_VERSION_1_HI;
     status |= STATUS_FEATURES_OK;
@@ -88,12 +93,20 @@ uint32 virtio_disk_blocks(void)
     return REG(MMIO_CONFIG) / (BSIZE / 512);
 }
 
+// Whether the disk is read-only: virtio_disk_rw must not be asked to write.
+int virtio_disk_readonly(void)
+{
+    return disk.readonly;
+}
+
 // Read (write = 0) or write block blockno of the disk to/from buf (BSIZE bytes):
 // header, data and status descriptors, chained; notify; poll the used ring.
 void virtio_disk_rw(void *buf, uint32 blockno, int write)
 {
     if (!disk.present)
         panic("virtio_disk_rw: no disk");
+    if (write && disk.readonly)
+        panic("virtio_disk_rw: write to a read-only disk");
     disk.req.type = write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
     disk.req.reserved = 0;
     disk.req.sector = (uint64)blockno * (BSIZE / 512);

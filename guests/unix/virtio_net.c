@@ -1,8 +1,12 @@
 // The virtio network device in virtio-mmio slot 1 (virtio 1.1, sections 4.2 and 5.1).
 // Queue 0 receives, queue 1 transmits.  Every buffer starts with a 12-byte
 // virtio_net_hdr (5.1.6); we negotiate no offloads, so it is all zeros on transmit
-// and ignored on receive.  Both queues are polled: net.c calls virtio_net_recv on
-// every clock tick and while a process waits for a reply, so no interrupt is used.
+// and ignored on receive.  Reception is interrupt-driven: the device interrupts
+// (PLIC source VIRTIO_NET_IRQ) when it has put frames in the receive queue, and
+// net.c's netintr acknowledges (virtio_net_ack) and takes them (virtio_net_recv).
+// Transmission is polled: virtio_net_send waits for the device to take the frame,
+// with the transmit queue's interrupts suppressed (VRING_AVAIL_F_NO_INTERRUPT,
+// 2.7.7), so the card interrupts for received frames only.
 
 #include "defs.h"
 #include "virtio.h"
@@ -16,6 +20,7 @@
 #define TXQ 1
 #define QSIZE 8                 // descriptors per queue; each buffer uses one
 #define NET_HDR 12              // sizeof(struct virtio_net_hdr) with VERSION_1
+#define VRING_AVAIL_F_NO_INTERRUPT 1
 #define BUFSIZE (NET_HDR + 1514)  // header + the largest Ethernet frame (no FCS)
 
 struct vring_desc { uint64 addr; uint32 len; uint16 flags, next; };
@@ -92,6 +97,7 @@ int virtio_net_init(uint8 mac[6])
     if (!(REG(MMIO_STATUS) & STATUS_FEATURES_OK))
         panic("virtio_net_init: features not accepted");
     setup_queue(RXQ, &rx);
+    tx.avail.flags = VRING_AVAIL_F_NO_INTERRUPT;    // we poll for transmit completions
     setup_queue(TXQ, &tx);
     for (int i = 0; i < 6; i++)
         mac[i] = DEVREG8(VIRTIO_MMIO(MMIO_CONFIG + i));
@@ -123,6 +129,13 @@ void virtio_net_send(const void *frame, uint32 len)
         ;
     __sync_synchronize();
     tx.used_seen++;
+}
+
+// Acknowledge the device's interrupt (4.2.2: InterruptACK takes the bits read in
+// InterruptStatus: used buffers, configuration change), which lowers it.  The
+// caller then takes every received frame.
+void virtio_net_ack(void)
+{
     REG(MMIO_INTR_ACK) = REG(MMIO_INTR_STATUS) & 3;
 }
 
@@ -145,6 +158,5 @@ uint32 virtio_net_recv(void *buf, uint32 max)
     post_rx(id);
     __sync_synchronize();
     REG(MMIO_QUEUE_NOTIFY) = RXQ;
-    REG(MMIO_INTR_ACK) = REG(MMIO_INTR_STATUS) & 3;
     return len;
 }

@@ -76,6 +76,7 @@ void kvminit(void)
         map_megapage(kernel_pagetable, a, a, PTE_R | PTE_W);
 
     kvmmap(KDEV_OFFSET + FINISHER_BASE, PGSIZE, FINISHER_BASE, PTE_R | PTE_W);
+    kvmmap(KDEV_OFFSET + CLINT_BASE, 0x10000, CLINT_BASE, PTE_R | PTE_W);  // clock.c
     kvmmap(KDEV_OFFSET + UART0_BASE, PGSIZE, UART0_BASE, PTE_R | PTE_W);
     kvmmap(KDEV_OFFSET + VIRTIO_BASE, 8 * VIRTIO_STRIDE, VIRTIO_BASE, PTE_R | PTE_W);
     map_megapage(kernel_pagetable, KDEV_OFFSET + PLIC_BASE, PLIC_BASE, PTE_R | PTE_W);

@@ -103,7 +103,8 @@ async def test_the_default_lineup_boots_and_what_is_typed_reaches_the_first_unix
             assert "echo hello" not in session.terminals["unix-2"].text()
             # Every guest ran on the app's loop meanwhile.
             assert all(g.instructions > 0 for g in session.guests)
-            assert row_text(app, "unix")[1:3] == ["unix", "running"]
+            # Back at its prompt, unix sleeps with its clock tick stopped: the list says so.
+            await wait_for(pilot, lambda: row_text(app, "unix")[1:3] == ["unix", "idle"], "unix idle in the list")
     finally:
         session.close()
 
@@ -157,6 +158,7 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
             app.refresh_view()
             cells = row_text(app, "unix")
             assert cells[2] == "in debugger" and cells[-1] == f"stopped in debugger · gdb may attach on 127.0.0.1:{port}"
+            basic.send_input(b"10 GOTO 10\nRUN\n")  # busy: at its prompt basic would sleep, idle
             held_at, basic_before = unix.instructions, basic.instructions
             await wait_for(pilot, lambda: basic.instructions > basic_before + 10_000, "basic to run on")
             assert unix.instructions == held_at
@@ -214,7 +216,9 @@ async def test_alt_s_saves_a_guest_and_alt_o_brings_it_back_beside_the_first_wit
             await answer_prompt(pilot, str(tmp_path / "junk.snap"))
             app.refresh_view()
             assert any("junk.snap" in n and severity == "error" for n, severity in notes), notes
-            assert len(session.guests) == 2 and all(g.state is GuestState.RUNNING for g in session.guests)
+            # Both go on (each asleep at its prompt, or running).
+            assert len(session.guests) == 2
+            assert all(g.state in (GuestState.RUNNING, GuestState.IDLE) for g in session.guests)
     finally:
         session.close()
 
@@ -366,6 +370,7 @@ async def test_f1_explains_the_panes_and_the_lecture_table_and_escape_closes_it(
 @pytest.mark.asyncio
 async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_others_run():
     session = Session(lineup_from_names(["basic"]))
+    session.guest("basic").send_input(b"10 GOTO 10\nRUN\n")  # busy: at its prompt basic would sleep, idle
     app = TuivmmApp(session)
     notes = recording_notify(app)
     try:

@@ -1,16 +1,20 @@
 """Whole guests under the VMM: every packaged guest prints what it prints on the bare
 board; several guests of different kinds at once (two unix guests pinging each other
 through the virtual switch); the same session twice is the same run, trap for trap;
-and the ERET gotcha matrix, through the API."""
+the ERET gotcha matrix, through the API; and the tickless guests, idle at their
+prompts with no timer armed."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import time
 
 import pytest
 from test_guests import SCRIPTS
 
 from machine.board import Board
+from machine.clock import NEVER
 from machine.runner import BytesInput, ConsoleRunner
 from tuivmm.lineup.packaged import DESCRIPTIONS, IMAGES
 from tuivmm.vmm import GuestState, Vmm
@@ -152,3 +156,72 @@ def test_each_remedy_leaves_its_own_mark_in_the_trap_log(matrix):
     assert not any(e.insn == 0x1020_0073 for e in xrets(pv))
     for g in (correct, naive, bt, hw):
         assert g.log.counts[T.HYPERCALL] == 0
+
+
+# --- the tickless guests: asleep at their prompts, they cost the monitor nothing ---------------------
+
+NO_TIMER = (1 << 64) - 1  # mtimecmp all ones: the CLINT's "never"
+
+
+def assert_idle_with_no_timer(g) -> None:
+    assert g.state is GuestState.IDLE, (g.name, g.state, g.reason)
+    assert g.board.clint.mtimecmp == NO_TIMER
+    assert g.vcpu.clock.alarm_cycle >= NEVER
+
+
+def test_unix_idles_at_its_prompt_with_its_timer_disarmed_and_still_answers_a_ping():
+    vmm = Vmm()
+    one, two = vmm_guest(vmm, "unix"), vmm_guest(vmm, "unix")
+    vmm.run(max_rounds=20_000)  # both boot, then wait at their prompts
+    for g in (one, two):
+        assert g.output.endswith(b"unix shell: type help\n$ ")
+        assert_idle_with_no_timer(g)
+    assert not vmm.run_round()  # nothing to run at all
+    asleep_exits, asleep_output = two.log.total, bytes(two.output)
+    one.send_input(PING, interactive=False)
+    vmm.run(max_rounds=20_000)
+    assert one.output.endswith(b"2 packets transmitted, 2 received\n$ "), bytes(one.output)[-300:]
+    # Two answered ARP and both echo requests from its card's interrupt, with no input
+    # and no clock tick to wake it, then went back to sleep the same way.
+    assert two.board.net.frames_received >= 3 and two.board.net.frames_sent >= 3
+    assert two.log.total > asleep_exits and bytes(two.output) == asleep_output
+    for g in (one, two):
+        assert_idle_with_no_timer(g)
+
+
+def test_a_realtime_unix_idle_for_a_second_counts_that_second_in_its_uptime():
+    vmm = Vmm(realtime=True)  # as the dashboard runs guests
+    g = vmm_guest(vmm, "unix", net=False)
+
+    def uptime() -> int:
+        g.send_input(b"uptime\n", interactive=False)
+        before = len(re.findall(rb"up \d+ ticks", bytes(g.output)))
+        deadline = time.monotonic() + 60
+        while g.state is not GuestState.IDLE or len(re.findall(rb"up \d+ ticks", bytes(g.output))) == before:
+            assert time.monotonic() < deadline, bytes(g.output)[-300:]
+            vmm.run_round()
+        return int(re.findall(rb"up (\d+) ticks", bytes(g.output))[-1])
+
+    first = uptime()
+    assert_idle_with_no_timer(g)
+    exits = g.log.total
+    time.sleep(1.0)
+    assert not vmm.run_round() and g.log.total == exits  # asleep, no tick: nothing ran
+    second = uptime()
+    assert 100 <= second - first < 1000, (first, second)
+
+
+def test_basic_idles_at_its_prompt_and_again_after_a_pause_cut_short_by_ctrl_c():
+    vmm = Vmm()
+    g = vmm_guest(vmm, "basic", net=False)
+    vmm.run(max_rounds=2_000)
+    assert g.output.endswith(b"READY.\n")
+    assert_idle_with_no_timer(g)
+    g.send_input(b"PAUSE 100000\n", interactive=False)
+    vmm.run(max_rounds=50)
+    assert g.state is GuestState.RUNNING and g.vcpu.sleeping  # in PAUSE: its alarm armed, 1000 s away
+    assert g.board.clint.mtimecmp != NO_TIMER
+    g.send_input(b"\x03PRINT TICKS<100\n", interactive=False)
+    vmm.run(max_rounds=2_000)
+    assert g.output.endswith(b"PAUSE 100000\nBREAK\nREADY.\nPRINT TICKS<100\n1\nREADY.\n"), bytes(g.output)
+    assert_idle_with_no_timer(g)

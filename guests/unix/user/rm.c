@@ -5,10 +5,13 @@
 int main(int argc, char **argv)
 {
     int status = 0;
-    for (int i = 1; i < argc; i++)
-        if (unlink(argv[i]) < 0) {
+    for (int i = 1; i < argc; i++) {
+        int r = unlink(argv[i]);
+        if (r == ERR_READONLY)
+            printf("rm: %s: read-only disk\n", argv[i]);
+        else if (r < 0)
             printf("rm: cannot remove %s\n", argv[i]);
-            status = 1;
-        }
+        status |= r < 0;
+    }
     return status;
 }

@@ -20,6 +20,7 @@ struct dirinfo {
 };
 #define O_CREATE 0x1            // open: make the file if it is missing
 #define O_TRUNC  0x2            // open: empty the file
+#define ERR_READONLY (-2)       // open (to create or empty), write, unlink: read-only disk
 
 // System calls: -1 on error.
 int fork(void);

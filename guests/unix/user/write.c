@@ -9,6 +9,10 @@ int main(int argc, char **argv)
         return 1;
     }
     int fd = open(argv[1], O_CREATE | O_TRUNC);
+    if (fd == ERR_READONLY) {
+        printf("write: read-only disk\n");
+        return 1;
+    }
     if (fd < 0) {
         printf("write: cannot open %s\n", argv[1]);
         return 1;
