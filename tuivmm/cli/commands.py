@@ -11,7 +11,7 @@ import sys
 
 from tuivmm import __version__
 from tuivmm.cli import bare, dash, run
-from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError
+from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, SpecError, UserError
 
 DESCRIPTION = """\
 tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V computer
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "disk":
             return cmd_disk(args)
         parser.error(f"unknown command {args.command}")
-    except UserError as exc:
+    except (UserError, SpecError) as exc:
         if args.debug:
             raise
         print(f"tuivmm: {exc}", file=sys.stderr)
