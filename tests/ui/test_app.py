@@ -378,7 +378,7 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
             before = basic.vcpu.cycles
             await open_add_guest_dialog(pilot)
             await type_keys(pilot, *"no/such/guest.elf", "enter")
-            error = ("no/such/guest.elf: no such file", "error")
+            error = ("no/such/guest.elf: no such file or packaged guest (`tuivmm guests` lists them)", "error")
             await wait_for(pilot, lambda: error in notes, "the error to be shown", 10)
             assert [g.name for g in session.guests] == ["basic", "hello"]
             await wait_for(pilot, lambda: basic.vcpu.cycles > before, "basic to go on running")
@@ -448,7 +448,7 @@ def tuivmm(*args: str) -> subprocess.CompletedProcess:
 def test_dash_with_an_image_that_is_not_there_is_a_one_line_error_and_status_2():
     result = tuivmm("dash", "nonexistent.elf")
     assert result.returncode == 2
-    assert result.stderr == "tuivmm: nonexistent.elf: no such file\n"
+    assert result.stderr == "tuivmm: nonexistent.elf: no such file or packaged guest (`tuivmm guests` lists them)\n"
 
 
 def test_dash_with_a_lineup_file_that_has_an_unknown_key_is_a_one_line_error_and_status_2(tmp_path):
