@@ -105,3 +105,56 @@ def test_gdb_without_a_name_is_the_first_new_guests_and_ports_are_not_shared():
         apply_options(GuestOptions(gdb=[(None, 1234), ("unix", 1234)]), specs("hello", "unix"))
     with pytest.raises(SpecError, match="saved is restored from a snapshot and keeps its own"):
         apply_options(GuestOptions(ram=[("saved", 64)]), [GuestSpec("saved.snap", snapshot=Snap())])
+
+
+# --- the line typed after F9 ---------------------------------------------------------------------------
+
+
+def test_an_f9_line_names_a_guest_as_a_command_line_does(tmp_path):
+    from tuivmm.lineup.options import parse_guest_line
+
+    (tmp_path / "my tiny.S").write_text(HELLO_S)
+    tiny = parse_guest_line(f"'{tmp_path / 'my tiny.S'}' --ram 16 --remedy bt --no-net --max-insns 500 --gdb 0")
+    assert (tiny.base, tiny.ram_mib, tiny.remedy, tiny.net, tiny.max_insns, tiny.gdb_port) == (
+        "my tiny", 16, "bt", False, 500, 0)  # fmt: skip
+    assert tiny.program is not None
+    unix = parse_guest_line("unix --name box --disk box.img")
+    assert unix == GuestSpec("unix", name="box", disk="box.img") and unix.path == str(IMAGES / "unix.elf")
+    assert parse_guest_line("  hello  ") == GuestSpec("hello")
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("uinx", "uinx: no such file or packaged guest; did you mean unix? (`tuivmm guests` lists them)"),
+        ("hello --ram lots", "argument --ram: not a number: 'lots'"),
+        ("hello --ram 4096", "argument --ram: must be a whole number of MiB from 1 to 1024: '4096'"),
+        ("hello --remedy magic", "argument --remedy: invalid choice: 'magic' (choose from none, bt, pv, hw)"),
+        ("hello --gdb 70000", "argument --gdb: not a TCP port: '70000'"),
+        ("hello --name 'a b'", "argument --name: a guest's name is 1 to 16 letters, digits, '.', '-' or '_': 'a b'"),
+        ("hello --disk a.img --no-disk", "argument --no-disk: not allowed with argument --disk"),
+        ("hello --ram", "argument --ram: expected one argument"),
+        ("hello --bogus", "unrecognized arguments: --bogus"),
+        ("hello unix", "one guest at a time, not 2: hello unix"),
+        ("--ram 16", "no IMAGE: IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] "
+                     "[--no-net] [--max-insns N] [--gdb PORT]"),
+        ("'hello", "no closing quotation: 'hello"),
+    ],
+)
+def test_a_bad_f9_line_is_one_line_saying_what_is_wrong(line, error):
+    from tuivmm.lineup.options import parse_guest_line
+
+    with pytest.raises(SpecError) as caught:
+        parse_guest_line(line)
+    assert str(caught.value) == error
+
+
+def test_a_lineup_file_and_an_f9_line_make_the_same_spec(tmp_path):
+    from tuivmm.lineup.file import load_lineup
+    from tuivmm.lineup.options import parse_guest_line
+
+    (tmp_path / "l.toml").write_text('[[guest]]\nimage = "hello"\nname = "box"\nram_mib = 16\ndisk = "b.img"\n'
+                                     'remedy = "pv"\nnet = false\nmax_insns = 9\ngdb = 1234\n')  # fmt: skip
+    (from_file,) = load_lineup(tmp_path / "l.toml").guests
+    line = "hello --name box --ram 16 --disk b.img --remedy pv --no-net --max-insns 9 --gdb 1234"
+    assert from_file == parse_guest_line(line)

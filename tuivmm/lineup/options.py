@@ -1,5 +1,9 @@
-"""Naming guests on a command line: the option types (argparse) and the per-guest
-options `tuivmm run` and `tuivmm dash` share, each with one help text.
+"""Naming guests on a command line: the option types (argparse), the per-guest options
+`tuivmm run` and `tuivmm dash` share, each with one help text, and the line typed
+after F9 in the dashboard, which names one guest the same way:
+
+    IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY]
+          [--no-net] [--max-insns N] [--gdb PORT]
 
 The rules behind them (what an IMAGE is, which value a guest gets) are spec.py's.
 """
@@ -7,6 +11,7 @@ The rules behind them (what an IMAGE is, which value a guest gets) are spec.py's
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from tuivmm.lineup.spec import (
     DEFAULT_RAM_MIB,
@@ -14,6 +19,8 @@ from tuivmm.lineup.spec import (
     NAME_RULE,
     RAM_RULE,
     GuestOptions,
+    GuestSpec,
+    SpecError,
     valid_name,
     valid_ram_mib,
 )
@@ -131,3 +138,55 @@ def guest_options(args: argparse.Namespace) -> GuestOptions:
     """The options `add_guest_options` added, as parsed."""
     return GuestOptions(ram=args.ram, disk=args.disk, remedy=args.remedy, gdb=args.gdb, no_disk=args.no_disk,
                         no_net=args.no_net, max_insns=args.max_insns)  # fmt: skip
+
+
+# --- the line typed after F9 ---------------------------------------------------------------------------
+
+LINE_SYNTAX = ("IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] [--no-net] "
+               "[--max-insns N] [--gdb PORT]")  # fmt: skip
+
+
+class _LineParser(argparse.ArgumentParser):
+    """An ArgumentParser that raises SpecError instead of printing and exiting."""
+
+    def error(self, message: str):
+        raise SpecError(message)
+
+    def exit(self, status: int = 0, message: str | None = None):
+        raise SpecError((message or "").strip() or f"status {status}")
+
+
+def _line_parser() -> _LineParser:
+    line = _LineParser(prog="add", add_help=False, allow_abbrev=False)
+    line.add_argument("images", nargs="*", metavar="IMAGE")
+    line.add_argument("--name", type=guest_name)
+    line.add_argument("--ram", type=ram_mib, default=None)
+    disk = line.add_mutually_exclusive_group()
+    disk.add_argument("--disk", type=file_name)
+    disk.add_argument("--no-disk", action="store_true")
+    line.add_argument("--remedy", type=remedy_choice, default="none")
+    line.add_argument("--no-net", action="store_true")
+    line.add_argument("--max-insns", type=positive_int)
+    line.add_argument("--gdb", type=tcp_port)
+    return line
+
+
+def parse_guest_line(text: str) -> GuestSpec:
+    """The guest a line names, as a command line would (see the module's syntax),
+    its image resolved; SpecError with one line saying what is wrong."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an open quote
+        raise SpecError(f"{str(exc).lower()}: {text}") from None
+    args = _line_parser().parse_args(words)
+    if not args.images:
+        raise SpecError(f"no IMAGE: {LINE_SYNTAX}")
+    if len(args.images) > 1:
+        raise SpecError(f"one guest at a time, not {len(args.images)}: {' '.join(args.images)}")
+    spec = GuestSpec(args.images[0], name=args.name, disk=args.disk, remedy=args.remedy, net=not args.no_net,
+                     no_disk=args.no_disk, gdb_port=args.gdb, max_insns=args.max_insns)  # fmt: skip
+    if args.ram is not None:
+        spec.ram_mib = args.ram
+    spec.resolve()
+    spec.check_fits()
+    return spec

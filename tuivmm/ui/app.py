@@ -19,6 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header
 
+from tuivmm.lineup.options import parse_guest_line
+from tuivmm.lineup.spec import SpecError
 from tuivmm.ui.console import ConsoleGrid, ConsolePane
 from tuivmm.ui.dialogs import AddGuestDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
@@ -284,10 +286,17 @@ class TuivmmApp(App, inherit_bindings=False):
     def action_add_guest(self) -> None:
         self.push_screen(AddGuestDialog(), self._add_guest)
 
-    def _add_guest(self, image: str | None) -> None:
-        if not image:
+    def _add_guest(self, line: str | None) -> None:
+        """F9's answer: a guest named as on a command line (tuivmm/lineup/options.py)."""
+        if not line:
             return
-        guest = self.session.add(image)
+        try:
+            spec = parse_guest_line(line)
+        except SpecError as exc:
+            self.session.errors.append(str(exc))
+            self.refresh_view()  # shown as a toast
+            return
+        guest = self.session.add(spec)
         if guest is not None:
             self.notify(f"{guest.name}: added", timeout=3)
             self.select(guest.name)

@@ -60,7 +60,7 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 | F6 | step it by one instruction (or one exit); it stays paused |
 | F7 | reset it (power-cycle; its disk keeps its files) |
 | F8 | stop it |
-| F9 | add a guest: a packaged guest's name or an ELF path |
+| F9 | add a guest, named as on the command line: `IMAGE [--name N] [--ram MIB] [--disk FILE] [--no-disk] [--remedy R] [--no-net] [--max-insns N] [--gdb PORT]`; IMAGE is a packaged guest's name, an ELF or an assembly file |
 | Alt+E | switch the machine's ERET flaw on or off |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
