@@ -169,10 +169,13 @@ def test_help_documents_the_bare_command_and_its_options():
     ],
 )
 def test_bare_and_run_refuse_more_ram_than_a_guest_may_have_naming_the_limit(args, given):
-    # One bound for every guest, as in a lineup file's ram_mib: 1 to 1024 MiB.
+    # One bound for every guest, as in a lineup file's ram_mib: 1 to 1024 MiB; a usage
+    # error, as any other bad option value is.
     result = tuivmm(*args)
     assert result.returncode == 2
-    assert _one_line_error(result) == f"tuivmm: --ram {given}: a guest has at most 1024 MiB of RAM"
+    err = result.stderr.decode()
+    assert err.startswith(f"usage: tuivmm {args[0]}") and "Traceback" not in err
+    assert err.splitlines()[-1].endswith(f"argument --ram: must be a whole number of MiB from 1 to 1024: '{given.split('=')[-1]}'")
     assert result.stdout == b""
 
 

@@ -66,9 +66,13 @@ class TuivmmRun:
         raise AssertionError(f"no gdb port for {name} on stderr: {self.stderr}")
 
     def finish(self, stdin: bytes) -> tuple[int, bytes]:
-        """Type `stdin`, close it, and wait for the end: (exit status, stdout)."""
-        out, _ = self.proc.communicate(stdin, timeout=TIMEOUT)
-        return self.proc.returncode, out
+        """Type `stdin`, close it, and wait for the end: (exit status, stdout).  (Not
+        Popen.communicate: it would read stderr too, against the thread that does.)"""
+        if stdin:
+            self.proc.stdin.write(stdin)
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()  # to its end, when the run is over
+        return self.proc.wait(timeout=TIMEOUT), out
 
     def rest_of_stderr(self) -> list[str]:
         """Once the run is over: the lines of stderr that `port` did not read."""

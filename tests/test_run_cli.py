@@ -180,6 +180,34 @@ def test_a_missing_image_is_a_one_line_error():
     )
 
 
+def test_a_misspelled_guest_name_is_one_line_with_the_close_match_and_the_hint():
+    result = tuivmm("run", "hello", "uinx")
+    assert result.returncode == 2
+    assert one_line_error(result) == (
+        "tuivmm: uinx: no such file or packaged guest; did you mean unix? (`tuivmm guests` lists them)"
+    )
+
+
+def test_a_disk_for_a_misspelled_guest_name_is_refused_and_no_file_is_made(tmp_path):
+    result = tuivmm("run", "--disk", f"unxi={tmp_path / 'x.img'}", "unix")
+    assert result.returncode == 2
+    assert one_line_error(result).startswith("tuivmm: --disk unxi=...: no guest named unxi in this run (unix); "
+                                             "did you mean unix?")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_guest_takes_a_disk_file_without_its_name(tmp_path):
+    result = tuivmm("run", "--disk", str(tmp_path / "u.img"), "unix", stdin=b"shutdown\n")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "u.img").stat().st_size == 2 << 20
+
+
+def test_more_ram_than_a_guest_may_have_is_refused():
+    result = tuivmm("run", "--ram", "hello=1025", "hello")
+    assert result.returncode == 2
+    assert "argument --ram: must be a whole number of MiB from 1 to 1024: '1025'" in result.stderr.decode()
+
+
 def test_an_image_that_does_not_load_is_a_one_line_error():
     result = tuivmm("run", "hello", "/bin/true")
     assert result.returncode == 2

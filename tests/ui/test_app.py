@@ -387,7 +387,7 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
             before = basic.vcpu.cycles
             await open_add_guest_dialog(pilot)
             await type_keys(pilot, *"no/such/guest.elf", "enter")
-            error = ("no/such/guest.elf: no such file", "error")
+            error = ("no/such/guest.elf: no such file or packaged guest (`tuivmm guests` lists them)", "error")
             await wait_for(pilot, lambda: error in notes, "the error to be shown", 10)
             assert [g.name for g in session.guests] == ["basic", "hello"]
             await wait_for(pilot, lambda: basic.vcpu.cycles > before, "basic to go on running")
@@ -397,6 +397,31 @@ async def test_the_add_guest_dialog_adds_hello_and_reports_a_bad_path_while_the_
             await type_keys(pilot, *"unix", "escape")  # cancelled: nothing added
             await wait_for(pilot, lambda: not isinstance(app.screen, AddGuestDialog), "the dialog to close", 10)
             assert [g.name for g in session.guests] == ["basic", "hello"]
+    finally:
+        session.close()
+
+
+@pytest.mark.asyncio
+async def test_f9_takes_a_line_named_as_on_the_command_line_and_shows_a_bad_lines_error(tmp_path):
+    (tmp_path / "tiny.S").write_text("_start:\n    li t0, 0x100000\n    li t1, 0x5555\n    sw t1, 0(t0)\n")
+    session = Session(lineup_from_names(["basic"]))
+    app = TuivmmApp(session)
+    notes = recording_notify(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await type_keys(pilot, "f9")
+            await answer_prompt(pilot, f"{tmp_path / 'tiny.S'} --ram 16 --name t1")
+            await wait_for(pilot, lambda: session.guest("t1") is not None, "the guest to be added", 10)
+            t1 = session.guest("t1")
+            assert t1.window.size == 16 << 20 and app.selected == "t1"
+            await wait_for(pilot, lambda: t1.state is GuestState.HALTED, "it to power off")
+            for line, error in (("hello --ram lots", "argument --ram: not a number: 'lots'"),
+                                ("uinx", "uinx: no such file or packaged guest; did you mean unix? "
+                                         "(`tuivmm guests` lists them)")):  # fmt: skip
+                await type_keys(pilot, "f9")
+                await answer_prompt(pilot, line)
+                await wait_for(pilot, lambda error=error: (error, "error") in notes, "the error to be shown", 10)
+            assert [g.name for g in session.guests] == ["basic", "t1"]
     finally:
         session.close()
 
@@ -457,7 +482,7 @@ def tuivmm(*args: str) -> subprocess.CompletedProcess:
 def test_dash_with_an_image_that_is_not_there_is_a_one_line_error_and_status_2():
     result = tuivmm("dash", "nonexistent.elf")
     assert result.returncode == 2
-    assert result.stderr == "tuivmm: nonexistent.elf: no such file\n"
+    assert result.stderr == "tuivmm: nonexistent.elf: no such file or packaged guest (`tuivmm guests` lists them)\n"
 
 
 def test_dash_with_a_lineup_file_that_has_an_unknown_key_is_a_one_line_error_and_status_2(tmp_path):

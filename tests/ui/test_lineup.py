@@ -1,4 +1,4 @@
-"""Lineup files (TOML) for `tuivmm dash --config`: the README's example, and mistakes."""
+"""Lineup files (TOML) for `tuivmm dash --config`: the README's example, every key, and mistakes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tuivmm.lineup.file import LineupError, load_lineup
+from tuivmm.lineup.file import GuestSpec, LineupError, load_lineup
 from tuivmm.ui.session import Session
 from tuivmm.vmm import GuestState
+from tuivmm.vmm.monitor import LIMIT_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +59,65 @@ def test_a_wrong_lineup_file_says_what_is_wrong(tmp_path, text, message):
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(LineupError, match=message):
         load_lineup(tmp_path / "bad.toml")
+
+
+def test_every_key_of_a_guest_table_reads_into_its_guest_spec(tmp_path):
+    (tmp_path / "all.toml").write_text('[[guest]]\nimage = "hello"\nname = "box"\nram_mib = 16\ndisk = "b.img"\n'
+                                       'remedy = "bt"\nnet = false\nmax_insns = 5000\ngdb = 0\n'
+                                       '[[guest]]\nimage = "unix"\n')  # fmt: skip
+    lineup = load_lineup(tmp_path / "all.toml")
+    assert lineup.guests == [GuestSpec("hello", name="box", ram_mib=16, disk="b.img", remedy="bt", net=False,
+                                       max_insns=5000, gdb_port=0), GuestSpec("unix")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max_insns = 0", "guest 1: max_insns must be a positive whole number"),
+        ("max_insns = '9'", "guest 1: max_insns must be a positive whole number"),
+        ("gdb = 70000", "guest 1: gdb must be a TCP port, 0 to 65535"),
+        ("gdb = true", "guest 1: gdb must be a TCP port"),
+        ("name = 'a b'", "guest 1: name must be 1 to 16 letters, digits, '.', '-' or '_'"),
+        ("ram_mib = 1025", "guest 1: ram_mib must be a whole number of MiB from 1 to 1024"),
+    ],
+)
+def test_the_keys_are_checked_by_the_rules_of_the_command_line(tmp_path, text, message):
+    (tmp_path / "bad.toml").write_text(f"[[guest]]\nimage = 'hello'\n{text}\n")
+    with pytest.raises(LineupError, match=re.escape(message)):
+        load_lineup(tmp_path / "bad.toml")
+
+
+def test_a_lineup_guest_may_be_an_assembly_file_and_may_be_stopped_after_max_insns(tmp_path):
+    (tmp_path / "tiny.S").write_text(TINY)
+    (tmp_path / "lineup.toml").write_text(f'[[guest]]\nimage = "{tmp_path / "tiny.S"}"\nram_mib = 1\n'
+                                          '[[guest]]\nimage = "compute"\nmax_insns = 1000\n')  # fmt: skip
+    session = Session(load_lineup(tmp_path / "lineup.toml"), realtime=False)
+    try:
+        assert session.errors == []
+        session.vmm.run(max_rounds=200)
+        tiny, compute = session.guest("tiny"), session.guest("compute")
+        assert bytes(tiny.output) == b"tiny\n" and tiny.state is GuestState.HALTED
+        assert tiny.window.size == 1 << 20
+        assert compute.state is GuestState.STOPPED and compute.reason == LIMIT_REASON
+        assert compute.retired_total == 1000
+    finally:
+        session.close()
+
+
+TINY = """
+_start:
+    li t0, 0x10000000
+    li t1, 't'
+    sb t1, 0(t0)
+    li t1, 'i'
+    sb t1, 0(t0)
+    li t1, 'n'
+    sb t1, 0(t0)
+    li t1, 'y'
+    sb t1, 0(t0)
+    li t1, 10
+    sb t1, 0(t0)
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+"""

@@ -6,8 +6,9 @@ import argparse
 import errno
 import sys
 
-from tuivmm.cli.common import UserError, check_ram, image_path, load_image, positive_int
-from tuivmm.lineup import MAX_RAM_MIB
+from tuivmm.cli.common import UserError, image_path, load_image, positive_int
+from tuivmm.lineup.options import ram_mib
+from tuivmm.lineup.spec import DEFAULT_RAM_MIB, MAX_RAM_MIB
 
 
 def add_parser(commands) -> None:
@@ -20,8 +21,8 @@ def add_parser(commands) -> None:
     bare.add_argument("image", metavar="IMAGE",
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, "
                            "or an assembly file (.s/.S/.asm) to assemble and run")
-    bare.add_argument("--ram", type=positive_int, default=128, metavar="MIB",
-                      help=f"RAM size in MiB (default 128, at most {MAX_RAM_MIB})")
+    bare.add_argument("--ram", type=ram_mib, default=DEFAULT_RAM_MIB, metavar="MIB",
+                      help=f"RAM size in MiB (default {DEFAULT_RAM_MIB}, at most {MAX_RAM_MIB})")
     disk = bare.add_mutually_exclusive_group()
     disk.add_argument("--disk", metavar="FILE",
                       help="raw disk image for the virtio block device; if FILE does not exist, a fresh "
@@ -47,7 +48,6 @@ def add_parser(commands) -> None:
 def command(args: argparse.Namespace) -> int:
     from tuivmm.disk.attach import DiskSetupError, disk_for
 
-    check_ram(f"--ram {args.ram}", args.ram)
     image_path(args.image)  # a missing image is an error before any disk is made
     try:
         guest_disk = disk_for(args.image, args.disk, read_only=args.disk_ro, no_disk=args.no_disk)

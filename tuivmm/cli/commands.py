@@ -11,7 +11,7 @@ import sys
 
 from tuivmm import __version__
 from tuivmm.cli import bare, dash, run
-from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError
+from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, SpecError, UserError
 
 DESCRIPTION = """\
 tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V computer
@@ -28,10 +28,11 @@ commands:
                 ran out, 3 when the guest sleeps forever with no input left,
                 4 when it is stuck trapping without retiring an instruction.
                 On a terminal, Ctrl-A x quits.
-  run GUEST...  run guests (packaged names or ELF images) together on the virtual
-                machine monitor, without the dashboard: each guest's console on
-                stdout, every line prefixed `[name] `; stdin goes to the first
-                guest (`printf 'echo hi\\nshutdown\\n' | tuivmm run unix hello`).
+  run GUEST...  run guests (packaged names, ELF images or assembly files)
+                together on the virtual machine monitor, without the dashboard:
+                each guest's console on stdout, every line prefixed `[name] `;
+                stdin goes to the first guest
+                (`printf 'echo hi\\nshutdown\\n' | tuivmm run unix hello`).
                 Exit status 0 when every guest powered off with success; else the
                 first failing guest's code, 4 when a guest crashed, 137 when gdb
                 killed one, 124 when --max-insns ran out, 3 when the guests sleep
@@ -45,7 +46,9 @@ commands:
   dash [GUEST...]
                 the dashboard: the guests (or --config FILE's lineup, or with
                 neither, the default lineup) running together, each guest's
-                console, memory map and trap log; F1 there explains it. Plain
+                console, memory map and trap log; F1 there explains it. It
+                takes run's per-guest options (--ram, --disk, --no-disk,
+                --no-net, --max-insns, --remedy, --gdb, --restore). Plain
                 `tuivmm` is `tuivmm dash` with the default lineup: two unix
                 machines on the virtual switch, basic, and eret-escape.
 """
@@ -85,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # plain `tuivmm`: the dashboard, with dash's defaults
+        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "dash"])
     try:
-        if args.command in (None, "dash"):
+        if args.command == "dash":
             return dash.command(args)
         if args.command == "bare":
             return bare.command(args)
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "disk":
             return cmd_disk(args)
         parser.error(f"unknown command {args.command}")
-    except UserError as exc:
+    except (UserError, SpecError) as exc:
         if args.debug:
             raise
         print(f"tuivmm: {exc}", file=sys.stderr)

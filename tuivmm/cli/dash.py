@@ -6,29 +6,34 @@ import argparse
 import signal
 import sys
 
-from tuivmm.cli.common import EXIT_USAGE, UserError, remedy_choice, terminated
+from tuivmm.cli.common import EXIT_USAGE, UserError, terminated
+from tuivmm.lineup.options import LINE_SYNTAX, add_guest_options, guest_options
 
 
 def add_parser(commands) -> None:
     dash = commands.add_parser(
         "dash",
         help="the dashboard, with these guests",
-        description="Start the dashboard with these guests (packaged names or RV32 ELF images), or with the "
-        "lineup in a TOML file (--config), or with neither, the default lineup. A guest that cannot be "
-        "loaded is a one-line error; the others start. In the dashboard F1 shows the keys, F12 quits.",
+        description="Start the dashboard with these guests (packaged names, RV32 ELF images or assembly "
+        "files), or with the lineup in a TOML file (--config), or with neither, the default lineup. "
+        "Options that take [NAME=] apply to that guest only (a GUEST, a restored guest or one of the "
+        "lineup's), or without NAME to every GUEST given here (with neither GUESTs nor --config, to the "
+        "default lineup's guests); a lineup's guests keep what its file says unless an option names them. "
+        "They mean what they mean for `tuivmm run`. A guest that cannot be loaded is a one-line error; "
+        f"the others start. In the dashboard F1 shows the keys, F9 adds a guest ({LINE_SYNTAX}), "
+        "F12 quits.",
     )
     dash.add_argument("guests", nargs="*", metavar="GUEST",
-                      help="a packaged guest's name or an RV32 RISC-V ELF executable")
+                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
     dash.add_argument("--config", metavar="FILE",
-                      help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net) and "
-                           "flawed_eret; GUESTs given too are added after its guests")
+                      help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net, max_insns, "
+                           "gdb) and flawed_eret; GUESTs given too are added after its guests")
+    add_guest_options(dash)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
     dash.add_argument("--flawed-eret", action="store_true",
                       help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
     dash.add_argument("--pcap", metavar="FILE",
                       help="capture every Ethernet frame crossing the virtual switch into FILE (pcap format), "
                            "written when the dashboard quits")
-    dash.add_argument("--remedy", type=remedy_choice, metavar="{none,bt,pv,hw}",
-                      help="how the VMM copes with --flawed-eret, for the GUESTs given here (default none)")
     dash.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -36,33 +41,58 @@ def add_parser(commands) -> None:
 def command(args: argparse.Namespace) -> int:
     """The dashboard.  Guests that cannot be loaded are one line each on stderr (and a
     toast in the dashboard); the others start.  None at all: status 2."""
-    from tuivmm.lineup.file import (
-        Lineup,
-        LineupError,
-        default_lineup,
-        lineup_from_names,
-        load_lineup,
-    )
+    if args.pcap is not None and args.no_net:
+        raise UserError("--pcap captures the virtual switch, and --no-net leaves the guests off it")
+    lineup, problems = lineup_for(args)
+    return _run(lineup, args.pcap, problems)
 
-    config, images = getattr(args, "config", None), getattr(args, "guests", [])
-    remedy = getattr(args, "remedy", None) or "none"
+
+def lineup_for(args: argparse.Namespace):
+    """(the Lineup the command line names, the lines saying which of its images are
+    not there).  The guests restored from --restore snapshots first (as for `run`),
+    then --config's, then the GUESTs; the options applied to them.  SpecError (or
+    UserError) for what stops the dashboard from starting at all."""
+    from tuivmm.lineup.file import Lineup, default_lineup, load_lineup
+    from tuivmm.lineup.spec import GuestSpec, SpecError, apply_options
+    from tuivmm.tools.snapshot import SnapshotError, read_snapshot
+
+    lineup = load_lineup(args.config) if args.config else Lineup()  # a LineupError is one line
     try:
-        lineup = load_lineup(config) if config else Lineup()
-    except LineupError as exc:
+        snapshots = [read_snapshot(path) for path in args.restore]
+    except SnapshotError as exc:
         raise UserError(str(exc)) from None
-    lineup.guests += lineup_from_names(images, remedy=remedy).guests
-    if not lineup.guests:
-        lineup.guests = default_lineup().guests
-    lineup.flawed_eret = lineup.flawed_eret or getattr(args, "flawed_eret", False)
+    given = [GuestSpec(image) for image in args.guests]
+    if not (lineup.guests or given or snapshots):
+        given = default_lineup().guests
+    problems: list[str] = []  # an image that is not there: a line on stderr (and a toast); the others start
 
+    def found(specs: list[GuestSpec]) -> list[GuestSpec]:
+        kept = []
+        for spec in specs:
+            try:
+                kept.append(spec.resolve())
+            except SpecError as exc:
+                problems.append(str(exc))
+        return kept
+
+    from_file, given = found(lineup.guests), found(given)
+    specs = [GuestSpec(snap.path, snapshot=snap) for snap in snapshots] + from_file + given
+    apply_options(guest_options(args), specs, keep=from_file, where="here")
+    # A snapshot saved on hardware with the ERET flaw runs on the same hardware.
+    flawed = lineup.flawed_eret or args.flawed_eret or any(snap.flawed_eret for snap in snapshots)
+    return Lineup(specs, flawed), problems
+
+
+def _run(lineup, pcap: str | None, problems: list[str]) -> int:
     from tuivmm.tools.pcap import PcapError
     from tuivmm.ui.app import TuivmmApp
     from tuivmm.ui.session import Session
 
     try:
-        session = Session(lineup, pcap=getattr(args, "pcap", None))
+        session = Session(lineup, pcap=pcap)
     except PcapError as exc:
         raise UserError(str(exc)) from None
+    session.errors[:0] = problems
     # Killed (SIGTERM), or its terminal closed (SIGHUP): unwind, so the throwaway
     # disks are removed and the terminal restored.
     previous = {sig: signal.signal(sig, terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}

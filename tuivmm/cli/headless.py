@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from tuivmm.cli.terminal import LinePrinter, StdinPump, TerminalText
+from tuivmm.lineup.spec import DEFAULT_RAM_MIB, no_such_guest
 
 MIB = 1024 * 1024
-DEFAULT_RAM_MIB = 128
 
 EXIT_IDLE = 3
 EXIT_CRASH = 4
@@ -55,7 +55,7 @@ EXIT_DIVERGED = 5  # --replay did not go as the recording did
 
 
 class RunError(Exception):
-    """Something the user can fix (an image that does not load, a bad NAME=...); one line."""
+    """Something the user can fix (an image that does not load, a bad --save); one line."""
 
 
 @dataclass
@@ -83,65 +83,6 @@ class Settings:
     save: dict[str, str] = field(default_factory=dict)  # guest name -> snapshot file written at the end
 
 
-def guest_names(bases: list[str]) -> list[str]:
-    """The names the VMM gives guests with these base names: the second "hello" is
-    "hello-2", as `Vmm.add_guest` does."""
-    names: list[str] = []
-    for base in bases:
-        name, n = base, 2
-        while name in names:
-            name, n = f"{base}-{n}", n + 1
-        names.append(name)
-    return names
-
-
-def per_guest(option: str, values: list[tuple[str | None, Any]], names: list[str], bases: list[str],
-              default: Any) -> list[Any]:  # fmt: skip
-    """Each guest's value of a repeatable `--option [NAME=]VALUE`: one given for its
-    exact name wins over one for its base name ("hello" for hello-2 too), which wins
-    over one without NAME (every guest), which wins over `default`.  RunError names
-    a NAME that is no guest of this run."""
-    exact: dict[str, Any] = {}
-    by_base: dict[str, Any] = {}
-    every = default
-    for name, value in values:
-        if name is None:
-            every = value
-        elif name in names:
-            exact[name] = value
-        elif name in bases:
-            by_base[name] = value
-        else:
-            raise RunError(f"{option} {name}=...: no guest named {name} in this run ({', '.join(names)})")
-    return [exact.get(n, by_base.get(b, every)) for n, b in zip(names, bases, strict=True)]
-
-
-def restored_disks(values: list[tuple[str | None, str]], restored: list[str],
-                   others: int) -> tuple[dict[str, str], list[tuple[str | None, str]]]:  # fmt: skip
-    """Split --disk values: {restored guest's name: FILE its saved disk goes to}, and
-    the rest (for the new guests).  A FILE without NAME is the restored guest's when
-    it is the only guest of the run."""
-    mine: dict[str, str] = {}
-    rest = []
-    for name, file in values:
-        if name is None and restored and (len(restored) + others > 1):
-            raise RunError("--disk needs NAME=FILE when there is more than one guest")
-        if name is None and restored:
-            mine[restored[0]] = file
-        elif name in restored:
-            mine[name] = file
-        else:
-            rest.append((name, file))
-    return mine, rest
-
-
-def not_restored(option: str, values: list[tuple[str | None, Any]], restored: list[str]) -> None:
-    """RunError if `--option NAME=...` names a restored guest (it keeps what it was saved with)."""
-    for name, _ in values:
-        if name in restored:
-            raise RunError(f"{option} {name}=...: {name} is restored from a snapshot and keeps its own")
-
-
 def save_targets(values: list[tuple[str | None, str]], names: list[str]) -> dict[str, str]:
     """--save [NAME=]FILE: {guest name: FILE}.  NAME may be left out when the run has
     one guest.  RunError for an unknown NAME, a FILE given twice, or a FILE that
@@ -154,7 +95,7 @@ def save_targets(values: list[tuple[str | None, str]], names: list[str]) -> dict
                 raise RunError("--save needs NAME=FILE when there is more than one guest")
             name = names[0]
         if name not in names:
-            raise RunError(f"--save {name}=...: no guest named {name} in this run ({', '.join(names)})")
+            raise RunError(no_such_guest("--save", name, names))
         if file in targets.values() or name in targets:
             raise RunError(f"--save {name}={file}: one snapshot file per guest, one guest per file")
         directory = os.path.dirname(file) or "."

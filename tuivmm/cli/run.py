@@ -8,20 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from tuivmm.cli.common import (
-    ASSEMBLY_SUFFIXES,
-    UserError,
-    assemble_file,
-    check_ram,
-    file_name,
-    image_path,
-    named,
-    positive_int,
-    remedy_choice,
-    tcp_port,
-    terminated,
-)
-from tuivmm.lineup import MAX_RAM_MIB
+from tuivmm.cli.common import ASSEMBLY_SUFFIXES, UserError, assemble_file, file_name, named, terminated
+from tuivmm.lineup.options import add_guest_options, guest_options
+from tuivmm.lineup.spec import GuestSpec, apply_options
 
 
 def add_parser(commands) -> None:
@@ -40,28 +29,9 @@ def add_parser(commands) -> None:
     run.add_argument("guests", nargs="*", metavar="GUEST",
                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file "
                           "(none needed with --restore or --replay)")
-    run.add_argument("--ram", action="append", default=[], type=named("MIB", positive_int),
-                     metavar="[NAME=]MIB", help=f"guest RAM in MiB (default 128, at most {MAX_RAM_MIB}); repeatable")
-    disk = run.add_mutually_exclusive_group()
-    disk.add_argument("--disk", action="append", default=[], type=named("FILE", file_name),
-                      metavar="NAME=FILE",
-                      help="FILE is guest NAME's virtio disk (made fresh if it does not exist; NAME may be "
-                           "left out when there is one guest); repeatable. A unix guest without --disk "
-                           "gets a fresh empty disk that is thrown away at exit")
-    disk.add_argument("--no-disk", action="store_true",
-                      help="no disks at all, not even the throwaway ones unix guests get without --disk")
-    run.add_argument("--no-net", action="store_true",
-                     help="no network cards (as on `tuivmm bare`); by default every guest has one on "
-                          "the VMM's virtual switch, MAC 52:54:00:00:00:N for the N-th guest")
-    run.add_argument("--max-insns", type=positive_int, metavar="N",
-                     help="stop a guest once it has run N instructions (exit 124)")
+    add_guest_options(run)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
     run.add_argument("--flawed-eret", action="store_true",
                      help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
-    run.add_argument("--remedy", action="append", default=[], type=named("REMEDY", remedy_choice),
-                     metavar="[NAME=]{none,bt,pv,hw}",
-                     help="how the VMM copes with --flawed-eret: none (the naive VMM), bt (binary "
-                          "translation), pv (hypercalls, for guests built for them), hw (the hardware "
-                          "assist); repeatable")
     run.add_argument("--trace-exits", metavar="FILE",
                      help="write every trap the VMM handles, one line each, to FILE ('-' = stderr)")
     run.add_argument("--pcap", metavar="FILE",
@@ -70,16 +40,9 @@ def add_parser(commands) -> None:
     run.add_argument("--stats", action="store_true",
                      help="at the end, print per guest on stderr: instructions (direct and emulated), "
                           "exits by reason, hidden and true page faults")
-    run.add_argument("--gdb", action="append", default=[], type=named("PORT", tcp_port), metavar="[NAME=]PORT",
-                     help="serve a GDB remote stub for guest NAME (without NAME: the first guest) on "
-                          "127.0.0.1:PORT (0: a free port, printed on stderr); the guest waits at its first "
-                          "instruction until gdb continues it; repeatable")
     run.add_argument("--save", action="append", default=[], type=named("FILE", file_name), metavar="[NAME=]FILE",
                      help="when the run ends (however it ends, but for a crash), write guest NAME's snapshot "
                           "to FILE (written aside, then renamed); NAME may be left out with one guest; repeatable")
-    run.add_argument("--restore", action="append", default=[], metavar="FILE",
-                     help="start a guest from the snapshot in FILE, before the GUESTs (a --disk NAME=FILE for "
-                          "it gets its saved disk, else a throwaway copy); repeatable")
     run.add_argument("--record", metavar="FILE",
                      help="write the session down in FILE: the guests, their images and starting disks, and "
                           "every piece of console input with the moment it reached the guest (written aside, "
@@ -95,17 +58,7 @@ def add_parser(commands) -> None:
 def command(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
 
-    from tuivmm.cli.headless import (
-        GuestPlan,
-        HeadlessRun,
-        RunError,
-        Settings,
-        guest_names,
-        not_restored,
-        per_guest,
-        restored_disks,
-        save_targets,
-    )
+    from tuivmm.cli.headless import GuestPlan, HeadlessRun, RunError, Settings, save_targets
     from tuivmm.cli.terminal import StdinInput
     from tuivmm.disk.attach import DiskSetupError, disk_for
     from tuivmm.lineup.packaged import packaged_name
@@ -117,77 +70,48 @@ def command(args: argparse.Namespace) -> int:
     if args.record is not None and (args.gdb or args.restore):
         raise UserError(f"--record cannot be used with {'--gdb' if args.gdb else '--restore'}: the log "
                         "can replay only guests started from their images and run without a debugger")
-    for name, mib in args.ram:
-        check_ram(f"--ram {mib}" if name is None else f"--ram {name}={mib}", mib)
     snapshots = _read_snapshots(args.restore)
     if not args.guests and not snapshots:
         raise UserError("run: no GUEST given (name one, or --restore FILE)")
-    images = [image_path(image) for image in args.guests]  # every image exists before any disk is made
-    bases = [Path(image).stem for image in images]
-    names = guest_names([snap.name for snap in snapshots] + bases)  # restored guests come first
-    restored, names = names[: len(snapshots)], names[len(snapshots) :]
+    # Every image is there (and assembled) before any disk is made.
+    specs = [GuestSpec(image).resolve() for image in args.guests]
+    restored = [GuestSpec(snap.path, snapshot=snap) for snap in snapshots]  # they come first
+    apply_options(guest_options(args), restored + specs)
     try:
-        restore_disks, args.disk = restored_disks(args.disk, restored, len(names))
-        not_restored("--ram", args.ram, restored)
-        not_restored("--remedy", args.remedy, restored)
-        saves = save_targets(args.save, restored + names)
-        rams = per_guest("--ram", args.ram, names, bases, 128)
-        remedies = per_guest("--remedy", args.remedy, names, bases, "none")
-        disk_values = [(name, file) for name, file in args.disk]
-        if len(names) == 1:  # one guest: --disk FILE needs no NAME (nor does a FILE with '=' in it)
-            disk_values = [(None, file if name is None or name in (names[0], bases[0]) else f"{name}={file}")
-                           for name, file in args.disk]  # fmt: skip
-        elif any(name is None for name, _ in disk_values):
-            raise RunError("--disk needs NAME=FILE when there is more than one guest")
-        files = per_guest("--disk", disk_values, names, bases, None)
-        # A PORT without NAME is the first guest's: one port cannot serve every guest.
-        if args.gdb and not names:
-            raise RunError("--gdb debugs a GUEST started from its image, and there is none (only --restore)")
-        ports = per_guest("--gdb", [(name or names[0], port) for name, port in args.gdb], names, bases, None)
+        saves = save_targets(args.save, [spec.name for spec in restored + specs])
     except RunError as exc:
         raise UserError(str(exc)) from None
-    taken = [port for port in ports if port]
-    if len(taken) != len(set(taken)):
-        raise UserError("--gdb: each guest needs a port of its own")
-    seen: dict[Path, str] = {}
-    for name, file in zip(restored + names, [restore_disks.get(n) for n in restored] + files, strict=True):
-        if file is None:
-            continue
-        key = Path(file).resolve()
-        if key in seen:
-            raise UserError(f"{file}: one disk cannot be both {seen[key]}'s and {name}'s")
-        seen[key] = name
 
-    programs = [assemble_file(image) if image.endswith(ASSEMBLY_SUFFIXES) else None for image in images]
     with ExitStack() as stack:
         # Killed (SIGTERM): unwind, so throwaway disks are removed and the terminal restored.
         previous = signal.signal(signal.SIGTERM, terminated)
         stack.callback(signal.signal, signal.SIGTERM, previous)
-        plans = [GuestPlan(name, snap.path, disk=restore_disks.get(name), snapshot=snap)
-                 for name, snap in zip(restored, snapshots, strict=True)]  # fmt: skip
-        for name, snap in zip(restored, snapshots, strict=True):
-            if snap.header["disk"] is not None and name not in restore_disks:
-                print(f"tuivmm: {name} gets a throwaway copy of the disk saved in {snap.path} "
-                      f"(use --disk {name}=FILE to keep it)", file=sys.stderr, flush=True)  # fmt: skip
-        for i, (arg, image, name) in enumerate(zip(args.guests, images, names, strict=True)):
+        plans = [GuestPlan(spec.name, spec.snapshot.path, disk=spec.disk, gdb_port=spec.gdb_port,
+                           snapshot=spec.snapshot) for spec in restored]  # fmt: skip
+        for spec in restored:
+            if spec.snapshot.header["disk"] is not None and spec.disk is None:
+                print(f"tuivmm: {spec.name} gets a throwaway copy of the disk saved in {spec.snapshot.path} "
+                      f"(use --disk {spec.name}=FILE to keep it)", file=sys.stderr, flush=True)  # fmt: skip
+        for spec in specs:
             try:
-                guest_disk = stack.enter_context(disk_for(arg, files[i], no_disk=args.no_disk))
+                guest_disk = stack.enter_context(disk_for(spec.image, spec.disk, no_disk=spec.no_disk))
             except DiskSetupError as exc:
                 raise UserError(str(exc)) from None
             if guest_disk.notice:
-                notice = guest_disk.notice.replace("use --disk FILE", f"use --disk {name}=FILE")
-                package = packaged_name(arg)
-                if package and package != name:
-                    notice = notice.replace(f"{package} has no --disk", f"{name} has no --disk", 1)
+                notice = guest_disk.notice.replace("use --disk FILE", f"use --disk {spec.name}=FILE")
+                package = packaged_name(spec.image)
+                if package and package != spec.name:
+                    notice = notice.replace(f"{package} has no --disk", f"{spec.name} has no --disk", 1)
                 print(f"tuivmm: {notice}", file=sys.stderr, flush=True)
-            plans.append(GuestPlan(name, image, rams[i], guest_disk.path, remedies[i], programs[i], ports[i]))
+            plans.append(GuestPlan(spec.name, spec.path, spec.ram_mib, guest_disk.path, spec.remedy, spec.program,
+                                   spec.gdb_port))  # fmt: skip
         # A snapshot saved on hardware with the ERET flaw runs on the same hardware.
         flawed = args.flawed_eret or any(snap.flawed_eret for snap in snapshots)
         settings = Settings(max_insns=args.max_insns, flawed_eret=flawed, net=not args.no_net, save=saves,
                             trace_exits=args.trace_exits, stats=args.stats, pcap=args.pcap)  # fmt: skip
         recorder = None
         if args.record is not None:
-            recorder = stack.enter_context(_recorder(args, plans, files))
+            recorder = stack.enter_context(_recorder(args, plans, [spec.disk for spec in specs]))
         try:
             return HeadlessRun(plans, settings, stdin=StdinInput(), recorder=recorder).run()
         except RunError as exc:

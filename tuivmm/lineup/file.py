@@ -1,18 +1,25 @@
 """Which guests the dashboard starts with: the default lineup, or a TOML file.
 
-A lineup file looks like this (every key but `image` is optional):
+A lineup file looks like this (every key but `image` is optional; each means what
+the same option means on `tuivmm dash`'s command line, and is checked the same way):
 
     flawed_eret = false            # the machine's ERET flaw, for the gotcha demo
 
     [[guest]]
-    image = "unix"                 # a packaged guest's name or an ELF path
+    image = "unix"                 # a packaged guest's name, an ELF path or an assembly file
     name = "alice"                 # default: the image's name (unix, unix-2, ...)
-    ram_mib = 128
+    ram_mib = 128                  # 1 to 1024
     disk = "alice.img"             # made fresh if missing; default: a throwaway disk
     remedy = "none"                # none | bt | pv | hw
+    net = true                     # false: no network card
+    max_insns = 5000000            # stop the guest after that many instructions
+    gdb = 1234                     # serve gdb on 127.0.0.1:1234; the guest waits for it
 
     [[guest]]
     image = "basic"
+
+Each [[guest]] table becomes a GuestSpec (spec.py), as a GUEST on the command line
+does; its image is looked for when the guest is added.
 """
 
 from __future__ import annotations
@@ -21,22 +28,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuivmm.lineup import MAX_RAM_MIB
+from tuivmm.lineup.spec import DEFAULT_RAM_MIB, NAME_RULE, RAM_RULE, GuestSpec, SpecError, valid_name, valid_ram_mib
 from tuivmm.vmm.monitor import REMEDIES
 
+__all__ = ["GuestSpec", "Lineup", "LineupError", "default_lineup", "lineup_from_names", "load_lineup"]
 
-class LineupError(Exception):
+
+class LineupError(SpecError):
     """A lineup that cannot be used; one line for a person."""
-
-
-@dataclass
-class GuestSpec:
-    image: str
-    name: str | None = None
-    ram_mib: int = 128
-    disk: str | None = None
-    remedy: str = "none"
-    net: bool = True
 
 
 @dataclass
@@ -55,7 +54,11 @@ def lineup_from_names(images: list[str], *, flawed_eret: bool = False, remedy: s
     return Lineup([GuestSpec(image, remedy=remedy) for image in images], flawed_eret)
 
 
-_GUEST_KEYS = {"image", "name", "ram_mib", "disk", "remedy", "net"}
+_GUEST_KEYS = {"image", "name", "ram_mib", "disk", "remedy", "net", "max_insns", "gdb"}
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def load_lineup(path: str | Path) -> Lineup:
@@ -89,20 +92,26 @@ def load_lineup(path: str | Path) -> Lineup:
         image = entry.get("image")
         if not isinstance(image, str) or not image:
             raise LineupError(f"{where}: needs image = \"NAME or PATH\"")
-        ram = entry.get("ram_mib", 128)
-        if not isinstance(ram, int) or isinstance(ram, bool) or not 1 <= ram <= MAX_RAM_MIB:
-            raise LineupError(f"{where}: ram_mib must be a whole number of MiB from 1 to {MAX_RAM_MIB}")
+        ram = entry.get("ram_mib", DEFAULT_RAM_MIB)
+        if not valid_ram_mib(ram):
+            raise LineupError(f"{where}: ram_mib must be {RAM_RULE}")
         remedy = entry.get("remedy", "none")
         if remedy not in REMEDIES:
             raise LineupError(f"{where}: remedy must be one of {', '.join(REMEDIES)}")
         name = entry.get("name")
-        if name is not None and (not isinstance(name, str) or not name or len(name) > 16):
-            raise LineupError(f"{where}: name must be 1 to 16 characters")
+        if name is not None and not valid_name(name):
+            raise LineupError(f"{where}: name must be {NAME_RULE}")
         disk = entry.get("disk")
-        if disk is not None and not isinstance(disk, str):
+        if disk is not None and (not isinstance(disk, str) or not disk):
             raise LineupError(f"{where}: disk must be a file name")
         net = entry.get("net", True)
         if not isinstance(net, bool):
             raise LineupError(f"{where}: net must be true or false")
-        guests.append(GuestSpec(image, name, ram, disk, remedy, net))
+        max_insns = entry.get("max_insns")
+        if max_insns is not None and not (_whole(max_insns) and max_insns > 0):
+            raise LineupError(f"{where}: max_insns must be a positive whole number")
+        gdb = entry.get("gdb")
+        if gdb is not None and not (_whole(gdb) and 0 <= gdb <= 65535):
+            raise LineupError(f"{where}: gdb must be a TCP port, 0 to 65535 (0: a free one)")
+        guests.append(GuestSpec(image, name, ram, disk, remedy, net, max_insns=max_insns, gdb_port=gdb))
     return Lineup(guests, flaw)

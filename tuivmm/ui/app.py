@@ -26,8 +26,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
+from tuivmm.lineup.options import parse_guest_line
 from tuivmm.lineup.packaged import shows_the_flaw
+from tuivmm.lineup.spec import SpecError
+from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
 from tuivmm.ui.dialogs import AddGuestDialog, FlawDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
@@ -485,10 +487,17 @@ class TuivmmApp(App, inherit_bindings=False):
     def action_add_guest(self) -> None:
         self.push_screen(AddGuestDialog(), self._add_guest)
 
-    def _add_guest(self, image: str | None) -> None:
-        if not image:
+    def _add_guest(self, line: str | None) -> None:
+        """F9's answer: a guest named as on a command line (tuivmm/lineup/options.py)."""
+        if not line:
             return
-        guest = self.session.add(image)
+        try:
+            spec = parse_guest_line(line)
+        except SpecError as exc:
+            self.session.errors.append(str(exc))
+            self.refresh_view()  # shown as a toast
+            return
+        guest = self.session.add(spec)
         if guest is not None:
             self.notify(f"{guest.name}: added", timeout=3)
             self.select(guest.name)
@@ -594,7 +603,7 @@ class TuivmmApp(App, inherit_bindings=False):
         else:
             yield SystemCommand("Debug with gdb", f"Alt+G: stop {guest} and let gdb attach on 127.0.0.1",
                                 self.action_debug)  # fmt: skip
-        yield SystemCommand("Add guest", "F9: a packaged guest's name or an ELF path", self.action_add_guest)
+        yield SystemCommand("Add guest", "F9: a packaged guest's name, an ELF or assembly file, and its options", self.action_add_guest)
         yield SystemCommand("Save snapshot", f"Alt+S: save {guest} to a file", self.action_save_snapshot)
         yield SystemCommand("Restore snapshot", "Alt+O: add a guest saved in a file", self.action_restore_snapshot)
         yield SystemCommand("Grid", "F4: every console tiled, or back", self.action_toggle_grid)

@@ -1,6 +1,7 @@
 """Tab completion in the dashboard's one-line dialogs, as a shell does it: Tab
 completes the word before the cursor (the last one typed) as far as every candidate
-agrees — a packaged guest's name, or a file or directory — and when more than one
+agrees — a packaged guest's name, a file or directory, or an option (--ram ...) —
+and when more than one
 candidate is left, the dialog lists them.  Tab never leaves the input (Enter, or
 the buttons, do what the dialog is for)."""
 
@@ -34,11 +35,16 @@ def path_candidates(word: str) -> list[str]:
     return found
 
 
-def complete(word: str, names: Sequence[str] = (), paths: bool = True) -> tuple[str, list[str]]:
+def complete(word: str, names: Sequence[str] = (), paths: bool = True,
+             options: Sequence[str] = ()) -> tuple[str, list[str]]:  # fmt: skip
     """What Tab makes of `word`: (the word completed as far as the candidates agree,
-    the candidates).  A single candidate that is not a directory is completed with a
+    the candidates): `options` for a word that starts with "-", else `names` and, if
+    `paths`, files.  A single candidate that is not a directory is completed with a
     space after it, so the next word can follow."""
-    candidates = sorted({n for n in names if n.startswith(word)} | set(path_candidates(word) if paths else ()))
+    if word.startswith("-") and options:
+        candidates = sorted(o for o in options if o.startswith(word))
+    else:
+        candidates = sorted({n for n in names if n.startswith(word)} | set(path_candidates(word) if paths else ()))
     if not candidates:
         return word, []
     common = os.path.commonprefix(candidates)
@@ -59,10 +65,11 @@ class CompletingInput(Input):
             self.candidates = candidates
 
     def __init__(self, *args, names: Sequence[str] | Callable[[], Sequence[str]] = (), paths: bool = True,
-                 **kwargs):  # fmt: skip
+                 options: Sequence[str] = (), **kwargs):  # fmt: skip
         super().__init__(*args, **kwargs)
         self.names = names
         self.paths = paths
+        self.options = options
 
     def action_complete(self) -> None:
         text = self.value[: self.cursor_position]
@@ -70,7 +77,7 @@ class CompletingInput(Input):
         head, _, word = text.rpartition(" ")
         head = head + " " if _ else ""
         names = self.names() if callable(self.names) else self.names
-        completed, candidates = complete(word, names if not head else (), self.paths)
+        completed, candidates = complete(word, names if not head else (), self.paths, self.options)
         if completed != word:
             self.value = head + completed + rest
             self.cursor_position = len(head + completed)

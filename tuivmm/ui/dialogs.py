@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from tuivmm.lineup.options import LINE_SYNTAX, line_options
 from tuivmm.lineup.packaged import packaged
 from tuivmm.ui.completion import CompletingInput, listing
 from tuivmm.ui.tick import Tick
@@ -24,11 +25,12 @@ class PromptDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, question: str, *, hint: str = "", value: str = "", placeholder: str = "",
-                 names: list[str] | None = None, paths: bool = True, ok: str = "OK",
-                 dialog_id: str = "prompt"):  # fmt: skip
+                 names: list[str] | None = None, paths: bool = True, options: list[str] | None = None,
+                 ok: str = "OK", dialog_id: str = "prompt"):  # fmt: skip
         super().__init__()
         self.question, self.hint, self.value, self.ok = question, hint, value, ok
         self.placeholder, self.names, self.paths, self.dialog_id = placeholder, names or [], paths, dialog_id
+        self.options = options or []
 
     def compose(self) -> ComposeResult:
         with Vertical(id=self.dialog_id, classes="prompt"):
@@ -36,7 +38,7 @@ class PromptDialog(ModalScreen[str | None]):
             if self.hint:
                 yield Label(self.hint, classes="hint")
             yield CompletingInput(value=self.value, placeholder=self.placeholder, names=self.names,
-                                  paths=self.paths, id="answer")  # fmt: skip
+                                  paths=self.paths, options=self.options, id="answer")  # fmt: skip
             yield Label("", id="completions", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button(self.ok, variant="primary", id="ok")
@@ -74,15 +76,17 @@ class PromptDialog(ModalScreen[str | None]):
 
 
 class AddGuestDialog(PromptDialog):
-    """F9: a packaged guest's name (completed as it is typed) or an ELF path.  Whether
-    it loads is the session's business: the app reports a failure as a notification."""
+    """F9: a guest named as on a command line — a packaged guest's name, an ELF or an
+    assembly file, and options (tuivmm/lineup/options.py).  Whether it loads is the
+    session's business: the app reports a failure as a notification."""
 
     def __init__(self) -> None:
         names = [g.name for g in packaged()]
-        super().__init__("Add a guest: a packaged guest's name or the path of an RV32 ELF image",
-                         hint=f"packaged: {', '.join(names)}; Tab completes names and paths",
-                         placeholder="unix, hello, path/to/image.elf ...", names=names, ok="Add",
-                         dialog_id="add-guest")  # fmt: skip
+        super().__init__("Add a guest: a packaged guest's name, an RV32 ELF image or an assembly file, "
+                         "and its options",
+                         hint=f"{LINE_SYNTAX}\npackaged: {', '.join(names)}; Tab completes names, paths and options",
+                         placeholder="unix, hello.S --ram 16, path/to/image.elf --name box ...", names=names,
+                         options=line_options(), ok="Add", dialog_id="add-guest")  # fmt: skip
 
 
 class FlawDialog(ModalScreen[list[str] | None]):

@@ -18,8 +18,8 @@ import pyte
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import PRIV_NAMES
 from tuivmm.disk.attach import DiskSetupError, GuestDisk, disk_for
-from tuivmm.lineup.file import GuestSpec, Lineup
-from tuivmm.lineup.packaged import resolve
+from tuivmm.lineup.file import Lineup
+from tuivmm.lineup.spec import GuestSpec, SpecError
 from tuivmm.tools.gdbstub import HOST, GdbStub
 from tuivmm.tools.pcap import PcapError, capture
 from tuivmm.tools.snapshot import SnapshotError, mac_warning, restore_guest, save_guest
@@ -163,6 +163,7 @@ class Session:
         self._tasks: dict[str, asyncio.Task] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.debuggers: dict[str, GdbStub] = {}  # guest name -> its gdb stub, while it has one
+        self._gdb_from_start: dict[str, int] = {}  # guest name -> port, for guests added to wait for gdb
         for spec in lineup.guests:
             self.add(spec)
 
@@ -176,20 +177,32 @@ class Session:
         return next((g for g in self.vmm.guests if g.name == name), None)
 
     def add(self, spec: GuestSpec | str) -> Guest | None:
-        """Add a guest (a spec, or just a packaged name / ELF path); on failure the
-        reason goes to `errors` and None comes back — the other guests go on."""
+        """Add a guest: a GuestSpec (tuivmm/lineup/spec.py), or just an IMAGE (a
+        packaged guest's name, an ELF or assembly file).  On failure the reason goes to
+        `errors` and None comes back — the other guests go on.  A spec with a gdb port
+        waits for the debugger from its first instruction (once the loop runs)."""
         if isinstance(spec, str):
             spec = GuestSpec(spec)
-        image = resolve(spec.image)
+        if spec.snapshot is not None:
+            return self._restore(spec)
         try:
-            disk = disk_for(spec.image, spec.disk, keep_hint='a `disk = "FILE"` for it in a --config lineup '
-                            "keeps its files")  # fmt: skip
+            spec.resolve()
+            spec.check_fits()
+        except SpecError as exc:
+            self.errors.append(str(exc))
+            return None
+        name = spec.base
+        keep = (f'to keep its files, give it one: --disk {name}=FILE on the command line, disk = "FILE" in a '
+                "lineup file, --disk FILE after F9")  # fmt: skip
+        try:
+            disk = disk_for(spec.image, spec.disk, no_disk=spec.no_disk, keep_hint=keep)
         except DiskSetupError as exc:
             self.errors.append(f"{spec.image}: {exc}")
             return None
+        source = {"program": spec.program} if spec.program is not None else {"image": spec.path}
         try:
-            guest = self.vmm.add_guest(image, name=spec.name, ram_size=spec.ram_mib << 20, disk=disk.path,
-                                       remedy=spec.remedy, net=spec.net)  # fmt: skip
+            guest = self.vmm.add_guest(**source, name=name, ram_size=spec.ram_mib << 20, disk=disk.path,
+                                       remedy=spec.remedy, net=spec.net, paused=spec.gdb_port is not None)  # fmt: skip
         except VmmError as exc:
             disk.close()
             self.errors.append(str(exc))
@@ -197,8 +210,19 @@ class Session:
         if disk.notice:
             self.notices.append(disk.notice)
         self._disks[guest.name] = disk
-        self._attach(guest)
+        self._set_up(guest, spec)
         return guest
+
+    def _set_up(self, guest: Guest, spec: GuestSpec) -> None:
+        """Its terminal, figures and task (`_attach`), the spec's tools: its instruction
+        limit, and gdb from the start (it was added paused for that)."""
+        if spec.max_insns is not None:
+            guest.instruction_limit = spec.max_insns  # the VMM stops it exactly there
+        if spec.gdb_port is not None:
+            self._gdb_from_start[guest.name] = spec.gdb_port
+        self._attach(guest)
+        if self._loop is not None:
+            self._serve_gdb_from_start()
 
     def _attach(self, guest: Guest) -> None:
         """Give a new guest its terminal and figures, and its task if the loop runs."""
@@ -229,15 +253,22 @@ class Session:
         """Add the guest saved in the snapshot file `path`, running on from where it was
         saved (its disk a throwaway copy of the saved one); None, with the reason in
         `errors`, if the file is missing, damaged or of another version."""
+        return self.add(GuestSpec(path, snapshot=path))
+
+    def _restore(self, spec: GuestSpec) -> Guest | None:
+        """A guest from `spec.snapshot` (a path or a read Snapshot), named `spec.name`
+        (None: as it was saved), its saved disk put at `spec.disk` (None: a throwaway
+        copy)."""
         try:
-            guest = restore_guest(self.vmm, path, paused=True)
+            guest = restore_guest(self.vmm, spec.snapshot, name=spec.name, disk=spec.disk, paused=True)
         except SnapshotError as exc:
             self.errors.append(str(exc))
             return None
         if (warning := mac_warning(guest)) is not None:
             self.notices.append(warning)
-        self._attach(guest)
-        guest.resume()  # its wall clock starts now (realtime: no catching up on the time it was away)
+        self._set_up(guest, spec)
+        if spec.gdb_port is None:
+            guest.resume()  # its wall clock starts now (realtime: no catching up on the time it was away)
         return guest
 
     def remove(self, name: str) -> None:
@@ -256,10 +287,24 @@ class Session:
     # --- running ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start every guest's task on the running event loop."""
+        """Start every guest's task on the running event loop (and gdb's stubs for the
+        guests that wait for it)."""
         self._loop = asyncio.get_running_loop()
         for guest in self.vmm.guests:
             self._start(guest)
+        self._serve_gdb_from_start()
+
+    def _serve_gdb_from_start(self) -> None:
+        """A task per guest added to wait for gdb: serve its stub (`debug`); a port that
+        cannot be had lets the guest run without (the reason is in `errors`)."""
+
+        async def serve(name: str, port: int) -> None:
+            if await self.debug(name, port) is None and (guest := self.guest(name)) is not None:
+                guest.resume()
+
+        for name, port in self._gdb_from_start.items():
+            self._loop.create_task(serve(name, port))
+        self._gdb_from_start.clear()
 
     def _start(self, guest: Guest) -> None:
         task = self._tasks.get(guest.name)

@@ -53,7 +53,7 @@ from pathlib import Path
 
 from machine.board import RAM_BASE
 from machine.bus import Bus
-from machine.clock import NEVER, TIMEBASE_HZ
+from machine.clock import NEVER
 from machine.cpu import csrs as C
 from machine.cpu.hart import Hart
 from machine.cpu.trap import ExitKind
