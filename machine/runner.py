@@ -58,7 +58,9 @@ class BytesInput:
 @dataclass(frozen=True)
 class Outcome:
     """How a run ended: "pass"/"fail" (the guest said so), "budget" (the instruction
-    limit), "idle" (asleep forever: no timer and no more input), or "stuck" (traps
+    limit), "input" (the input has ended and the guest, asleep with its UART's
+    receive interrupt on, waits for more: the script is done), "idle" (asleep
+    forever: no timer, no receive interrupt, no more input), or "stuck" (traps
     forever without retiring an instruction; `code` is the last mcause)."""
 
     kind: str
@@ -71,7 +73,7 @@ class Outcome:
             return 0
         if self.kind == "fail":
             return (self.code & 0xFF) or 1
-        return {"budget": 124, "idle": 3, "stuck": 4}.get(self.kind, 1)
+        return {"input": 0, "budget": 124, "idle": 3, "stuck": 4}.get(self.kind, 1)
 
 
 class ConsoleRunner:
@@ -105,7 +107,9 @@ class ConsoleRunner:
                 return Outcome(exit_.halt, exit_.code, hart.icount - start)
             if exit_.kind is ExitKind.WFI:
                 if not self._wake_from_wfi():
-                    return Outcome("idle", 0, hart.icount - start)
+                    # Asleep for good: waiting for input that will not come, or for nothing.
+                    kind = "input" if self.board.uart.rx_interrupt_on() else "idle"
+                    return Outcome(kind, 0, hart.icount - start)
             elif exit_.kind is ExitKind.TRAP:  # only in host mode, which a bare board never sets
                 raise RuntimeError(f"unexpected host-mode exit: {exit_.describe()}")
             else:

@@ -152,11 +152,17 @@ def test_sleep_between_two_uptimes_takes_its_ticks_and_hardly_more():
     assert 1 <= third - second <= 4
 
 
-def test_a_script_without_shutdown_ends_with_unix_asleep_at_its_prompt_with_no_timer_armed():
+def test_a_script_without_shutdown_ends_when_unix_waits_at_its_prompt_for_more():
+    # Asleep with no timer armed, its UART's receive interrupt on: the script is done.
     result = tuivmm("bare", "--no-disk", str(UNIX), stdin=b"echo hi\n")
-    assert result.returncode == 3
+    assert result.returncode == 0
     assert result.stdout.decode().endswith("$ echo hi\nhi\n$ ")
-    assert result.stderr.decode() == "tuivmm: the guest is asleep with no timer armed and no input left; stopping\n"
+    assert result.stderr.decode() == "tuivmm: the input has ended, and the guest waits for more; stopping\n"
+    run = tuivmm("run", "--no-disk", str(UNIX), "unix", stdin=b"echo hi\n")  # the second guest: no input ever
+    assert run.returncode == 0
+    unix = [line for line in run.stdout.decode().splitlines() if line.startswith("[unix] ")]
+    assert unix[-3:] == ["[unix] $ echo hi", "[unix] hi", "[unix] $ "]
+    assert run.stderr.decode().splitlines()[-1] == "tuivmm: the input has ended, and unix, unix-2 wait for more; stopping"
 
 
 def test_a_cpu_bound_job_is_still_preempted_so_the_shell_answers_beside_it():

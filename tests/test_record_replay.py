@@ -172,17 +172,18 @@ def test_a_recorded_session_of_two_unix_guests_with_a_ping_replays_with_the_same
     script = b"echo hi\nping 10.0.0.2 2\nshutdown\n"
     recorded = tuivmm("run", "unix", "unix", "--max-insns", "1200000", "--record", str(log),
                       "--trace-exits", str(first), stdin=script)  # fmt: skip
-    # unix powered off; unix-2 waits at its prompt with its clock tick stopped: the run ends idle.
-    assert recorded.returncode == 3, recorded.stderr
+    # unix powered off; unix-2 waits at its prompt with its clock tick stopped: the input
+    # has ended, and the run with it.
+    assert recorded.returncode == 0, recorded.stderr
     console = by_guest(recorded.stdout)["unix"].decode()
     assert "$ echo hi\nhi\n" in console
     assert "64 bytes from 10.0.0.2: icmp_seq=2\n2 packets transmitted, 2 received\n" in console
     # Whatever comes on stdin now is not read: the input is the log's.
     replayed = tuivmm("run", "--replay", str(log), "--trace-exits", str(again), stdin=b"uptime\n")
-    assert replayed.returncode == 3
+    assert replayed.returncode == 0
     assert replayed.stdout == recorded.stdout
     assert again.read_bytes() == first.read_bytes()
-    assert one_line_error(replayed) == "tuivmm: unix-2 is asleep with no timer armed and no input left; stopping"
+    assert one_line_error(replayed) == "tuivmm: the input has ended, and unix-2 waits for more; stopping"
 
 
 # --- the schedule does not depend on how fast the input comes -------------------------------------

@@ -459,3 +459,20 @@ def test_on_a_terminal_another_guests_lines_leave_no_stale_prompt_behind(tmp_pat
     lines = scrollback + [line.rstrip() for line in screen.display]
     assert lines.count("[ticker] tick") >= 3
     assert [line for line in lines if line.startswith("[unix] $")] == ["[unix] $ ec"]  # once: no stale prompts
+
+
+def test_on_a_terminal_the_guests_clock_follows_the_wall_clock():
+    # A person is watching: an idle unix's clock goes on as the wall clock does (piped,
+    # time is virtual, and an idle guest's clock stands still until input comes).
+    with OnATerminal("run", "--no-disk", "--no-net", "unix") as term:
+        term.read_until(b"[unix] unix shell: type help\r\n[unix] $ ")
+        term.type(b"uptime\r")
+        term.read_until(b"[unix] $ ")
+        time.sleep(1.5)  # the guest idles at its prompt meanwhile
+        term.type(b"uptime\r")
+        term.read_until(b"[unix] $ ")
+        term.type(b"\x01x")
+        assert term.wait() == 130
+    ticks = [int(n) for n in re.findall(rb"\[unix\] up (\d+) ticks", term.seen)]
+    assert len(ticks) == 2, term.seen
+    assert ticks[1] - ticks[0] >= 140  # 100 ticks a second: the 1.5 s passed for the guest too

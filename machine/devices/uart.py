@@ -105,6 +105,10 @@ class Uart16550:
         status reads it makes are its handler draining the FIFO.)"""
         return self.polls_since_tx >= 2 and not self.ier & IER_RX_AVAILABLE
 
+    def rx_interrupt_on(self) -> bool:
+        """Whether the guest takes the receive interrupt: asleep, it waits for input."""
+        return bool(self.ier & IER_RX_AVAILABLE)
+
     def rx_pending(self) -> int:
         """How many received bytes the guest has not read yet."""
         return len(self.rx)

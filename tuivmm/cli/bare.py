@@ -100,6 +100,8 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
             trace_file.close()
     if outcome.kind == "budget":
         print(f"tuivmm: stopped after {outcome.instructions} instructions (--max-insns)", file=sys.stderr)
+    elif outcome.kind == "input":
+        print("tuivmm: the input has ended, and the guest waits for more; stopping", file=sys.stderr)
     elif outcome.kind == "idle":
         print("tuivmm: the guest is asleep with no timer armed and no input left; stopping", file=sys.stderr)
     elif outcome.kind == "stuck":

@@ -24,19 +24,21 @@ commands:
                 assembler) on the bare machine; the UART is this terminal
                 (stdin goes to the guest: `printf 'cmd\\n' | tuivmm bare IMAGE`);
                 the exit status is the guest's (finisher or HTIF): 0 for pass or
-                power-off, the guest's code for a failure, 124 when --max-insns
-                ran out, 3 when the guest sleeps forever with no input left,
-                4 when it is stuck trapping without retiring an instruction.
+                power-off (or the input used up, the guest waiting for more),
+                the guest's code for a failure, 124 when --max-insns ran out,
+                3 when the guest sleeps with nothing that could wake it, 4 when
+                it is stuck trapping without retiring an instruction.
                 On a terminal, Ctrl-A x quits.
   run GUEST...  run guests (packaged names, ELF images or assembly files)
                 together on the virtual machine monitor, without the dashboard:
                 each guest's console on stdout, every line prefixed `[name] `;
                 stdin goes to the first guest
                 (`printf 'echo hi\\nshutdown\\n' | tuivmm run unix hello`).
-                Exit status 0 when every guest powered off with success; else the
-                first failing guest's code, 4 when a guest crashed, 137 when gdb
-                killed one, 124 when --max-insns ran out, 3 when the guests sleep
-                forever with no input.
+                Piped input ends the run once it is used up and every guest
+                waits for more (exit status 0, as when every guest powered off
+                with success); else the first failing guest's code, 4 when a
+                guest crashed, 137 when gdb killed one, 124 when --max-insns ran
+                out, 3 when the guests sleep with nothing that could wake them.
                 The tools: --gdb PORT (a guest for gdb), --save/--restore FILE
                 (snapshots), --record/--replay FILE, --pcap FILE (the virtual
                 Ethernet); `tuivmm run --help` has them all.

@@ -45,6 +45,8 @@ from tuivmm.lineup.spec import DEFAULT_RAM_MIB, no_such_guest
 
 MIB = 1024 * 1024
 
+WATCH_NAP_S = 0.01  # realtime: how often the watcher looks while guests run or nap
+
 EXIT_IDLE = 3
 EXIT_CRASH = 4
 EXIT_KILLED = 128 + 9  # a debugger killed a guest: as a shell shows a process's SIGKILL (gdb sees X09)
@@ -127,7 +129,7 @@ class HeadlessRun:
         self.printer = LinePrinter(self.stdout, [p.name for p in plans], interactive=self.interactive)
         self.vmm = None
         self.guests: list = []
-        self.outcome: dict[str, str] = {}  # why the run stopped a guest: "budget", "idle", "quit"
+        self.outcome: dict[str, str] = {}  # why the run stopped a guest: "budget", "input", "idle", "quit"
         self.stdin_ended = stdin is None
         self.held = False  # the first guest waits for piped input that has not come yet
         self.quit = False
@@ -156,7 +158,13 @@ class HeadlessRun:
                     self._trace = open(s.trace_exits, "w")  # noqa: SIM115 - closed in close()
                 except OSError as exc:
                     raise RunError(f"{s.trace_exits}: {exc.strerror or exc}") from None
-        self.vmm = Vmm(flawed_eret=s.flawed_eret)
+        # On a terminal a person is watching: the guests' clocks follow the wall clock,
+        # as in the dashboard (`sleep 5` takes five seconds; idle guests cost nothing).
+        # Piped, recorded or replayed, time is virtual: the same input, the same run.
+        realtime = self.interactive and self.recorder is None and self.replayer is None
+        self.vmm = Vmm(flawed_eret=s.flawed_eret, realtime=realtime)
+        if realtime:  # short slices, so a key never waits long behind a busy guest
+            self.vmm.slice_cycles, self.vmm.slice_exits = 5_000, 50
         if s.pcap is not None:
             from tuivmm.tools.pcap import PcapError, capture
 
@@ -395,11 +403,15 @@ class HeadlessRun:
                     continue
             no_more_input = self.stdin_ended or self.guests[0].state.finished
             if no_more_input and all(g.state is GuestState.IDLE for g in unfinished):
+                # Asleep for good: each waits for console input that will not come (the
+                # script is done), or for nothing at all.
                 for guest in unfinished:
-                    self.outcome[guest.name] = "idle"
+                    self.outcome[guest.name] = "input" if guest.board.uart.rx_interrupt_on() else "idle"
                 return
             if any(g.state is GuestState.RUNNING for g in unfinished):
-                await asyncio.sleep(0)  # once around: every running guest has had a slice
+                # Once around: every running guest has had a slice.  Realtime, a guest
+                # asleep naps in its task while counted as running: look again shortly.
+                await asyncio.sleep(WATCH_NAP_S if self.vmm.realtime else 0)
             else:  # nothing runs: wait for input (or a quit)
                 self._changed.clear()
                 try:
@@ -467,6 +479,10 @@ class HeadlessRun:
         from tuivmm.tools.debugger import KILLED_REASON
 
         fail_code = crashed = killed = budget = idle = None
+        waiting = [g.name for g in self.guests if self.outcome.get(g.name) == "input"]
+        if waiting:
+            print(f"tuivmm: the input has ended, and {', '.join(waiting)} "
+                  f"{'waits' if len(waiting) == 1 else 'wait'} for more; stopping", file=err)  # fmt: skip
         for guest in self.guests:
             why = self.outcome.get(guest.name)
             if guest.state is GuestState.HALTED and guest.halt is not None:

@@ -21,10 +21,12 @@ def add_parser(commands) -> None:
         "shadow page tables) without the dashboard. Each guest's console goes to stdout, every line "
         "prefixed with `[name] ` (a second guest of the same name is name-2, ...); stdin goes to the "
         "first guest. Options that take [NAME=] apply to that guest only, or to every guest without "
-        "NAME. Exit status: 0 when every guest powered off with success; otherwise the first failing "
-        "guest's code, 4 when a guest crashed, 137 when a debugger killed one (gdb's kill), 124 when "
-        "--max-insns ran out, 3 when every guest left sleeps forever and there is no more input. On a "
-        "terminal, Ctrl-A x quits (status 130).",
+        "NAME. Piped input ends the run when it is used up and every guest left waits for more. On a "
+        "terminal the guests' clocks follow the wall clock; piped, time is virtual (the same input, the "
+        "same run). Exit status: 0 when every guest powered off with success, or the input ended with "
+        "every guest left waiting for more; otherwise the first failing guest's code, 4 when a guest "
+        "crashed, 137 when a debugger killed one (gdb's kill), 124 when --max-insns ran out, 3 when every "
+        "guest left sleeps with nothing that could wake it. On a terminal, Ctrl-A x quits (status 130).",
     )
     run.add_argument("guests", nargs="*", metavar="GUEST",
                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file "
