@@ -264,10 +264,13 @@ class TuivmmApp(App, inherit_bindings=False):
             self._keyboard = keyboard
             self.sub_title = keyboard
         console = f"console: {self.selected}" if self.selected else "console"
-        self.console_pane.border_title = f"⌨ {console}" if pane == "console" else f"{console} · Esc: type here"
+        titles = [(self.console_pane, f"⌨ {console}" if pane == "console" else f"{console} · Esc: type here")]
         for key, widget in (("memory", self.memory), ("exits", self.counters), ("traps", self.traps)):
             title = PANE_NAMES[key][0]
-            widget.border_title = f"{title} {KEYS_HINT}" if pane == key else f"{title} · {PANE_NAMES[key][1]}"
+            titles.append((widget, f"{title} {KEYS_HINT}" if pane == key else f"{title} · {PANE_NAMES[key][1]}"))
+        for widget, title in titles:
+            if widget.border_title != title:  # setting it, even to the same, repaints the pane
+                widget.border_title = title
         self.pane_bar.show(self.pane, pane, self.selected)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:

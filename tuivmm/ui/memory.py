@@ -286,6 +286,7 @@ class MemoryPane(VerticalScroll):
         self._gpa_sig: object = None
         self._pt_sig: object = None
         self._pt_at = 0.0
+        self._pt_ran = -1  # the guest's instructions when the page tables were last walked
         self.interval = INTERVAL_S  # page tables: at most this often, unless forced
         self._force = False
         self._gpa_rows: list[tuple[str, tuple]] = []
@@ -442,13 +443,16 @@ class MemoryPane(VerticalScroll):
             sig = (guest.name, guest.context_key(), guest.hidden_faults, guest.true_faults, guest.flushes,
                    len(guest.shadows), current.filled if current is not None else -1, self.filled_only,
                    guest.vcpu.priv)  # fmt: skip
+        # The guest's own tables change without a fault only while it runs (its stores):
+        # a guest that has retired nothing since the last look needs no new walk.
+        ran = guest.retired_total if guest is not None else 0
         if not self._force:
-            if sig == self._pt_sig and now - self._pt_at < RECHECK_S:
+            if sig == self._pt_sig and (now - self._pt_at < RECHECK_S or ran == self._pt_ran):
                 return
             if now - self._pt_at < self.interval:
                 return
         self._force = False
-        self._pt_sig, self._pt_at = sig, now
+        self._pt_sig, self._pt_at, self._pt_ran = sig, now, ran
         if guest is None:
             self._pt_title.update("page tables (no guest selected)")
             self._set_info("")
