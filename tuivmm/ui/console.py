@@ -269,7 +269,11 @@ class TerminalView(Widget):
             cursor_x = self._cursor[0] if self._cursor is not None and self._cursor[1] == line else -1
             strip = self._strips[line] = render_row(screen, line, width, cursor_x)
             self.redraws += 1
+            self._drawn(line)
         return strip
+
+    def _drawn(self, line: int) -> None:
+        """Line `line` of the guest's screen was drawn afresh (ConsolePane: a keystroke's echo)."""
 
     def on_resize(self, event: events.Resize) -> None:
         self._resized()
@@ -292,6 +296,15 @@ class GuestKeys:
     session: Session
     _typing_until = 0.0
     _typing_handle: asyncio.TimerHandle | None = None
+    _keyed: tuple[str, int] | None = None  # the guest a key went to, and its Terminal's version then
+
+    def echo_drawn(self, name: str, version: int) -> None:
+        """A line of guest `name`'s screen at `version` was just drawn: if that shows
+        what came after the last key (its echo), the keystroke is on the screen, and
+        the other guests need not wait for it any more."""
+        if self._keyed is not None and self._keyed[0] == name and version > self._keyed[1]:
+            self._keyed = None
+            self.session.keystroke_shown()
 
     def keyboard_guest(self) -> str | None:
         """The guest the keys go to."""
@@ -301,6 +314,8 @@ class GuestKeys:
         name = self.keyboard_guest()
         if name is None:
             return
+        terminal = self.session.terminals.get(name)
+        self._keyed = (name, terminal.version if terminal is not None else -1)
         self.session.send_keys(name, data)
         # A bare loop callback, not a Textual timer: with busy guests on the loop every
         # hop through a message queue costs a round of slices.
@@ -351,6 +366,10 @@ class ConsolePane(GuestKeys, TerminalView, can_focus=True):
 
     def cursor_visible(self) -> bool:
         return self.has_focus
+
+    def _drawn(self, line: int) -> None:
+        if self.terminal is not None and line == self.terminal.screen.cursor.y:
+            self.echo_drawn(self.guest_name, self._version)
 
     def _attached(self, terminal: Terminal | None) -> None:
         super()._attached(terminal)

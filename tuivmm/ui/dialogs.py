@@ -99,7 +99,8 @@ class FlawDialog(ModalScreen[list[str] | None]):
     HINT = ("These guests' kernels return to their programs with SRET, which the flawed hardware "
             "runs without trapping. On the naive monitor (remedy none) the guest then loses track "
             "of its mode: unix panics (\"usertrap: not from user mode\"), eret-escape escapes. "
-            "Ticked guests get the hardware assist (hw) now; Alt+R changes a remedy later.")  # fmt: skip
+            "Ticked guests get the hardware assist (hw) now (Shift+Tab, then Space, changes a tick); "
+            "Alt+R changes a remedy later.")  # fmt: skip
 
     def __init__(self, guests: list[tuple[str, bool]]):
         super().__init__()
@@ -117,7 +118,7 @@ class FlawDialog(ModalScreen[list[str] | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(Tick).focus()
+        self.query_one("#ok").focus()  # Enter turns it on as ticked; Shift+Tab and Space change the ticks
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

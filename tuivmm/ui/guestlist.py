@@ -16,6 +16,9 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.message import Message
+from textual.cache import LRUCache
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from tuivmm.ui.session import GuestRow
@@ -134,16 +137,26 @@ class GuestList(Widget, can_focus=False):
         self.top = 0  # the first guest shown
         self._shown: tuple[list[list[str]], str | None] = ([], None)  # each line's cells, the selected
         self._window: tuple[int, int] = (0, 0)
+        self._strips: LRUCache[tuple, Strip] = LRUCache(256)  # lines drawn, by what they show
 
     def show_rows(self, rows: list[GuestRow], selected: str | None) -> None:
-        """Redraw from the session's rows, if anything changed; scroll so the selected
-        guest is in view if it was not."""
+        """Redraw from the session's rows, if anything changed (only the lines that
+        did); scroll so the selected guest is in view if it was not."""
         shown = ([row_cells(n, row) for n, row in enumerate(rows, 1)], selected)
         names = [row.name for row in rows]
         moved = selected != self.selected or self.visible_rows != self._window[1] or len(names) != len(self.names)
         if moved and selected in names:  # a new selection, or a new size: the selected in view
             self._follow(names.index(selected), len(names))
         if shown == self._shown and (self.top, self.visible_rows) == self._window:
+            return
+        if names == self.names and selected == self.selected and (self.top, self.visible_rows) == self._window:
+            # Only figures changed: repaint just those guests' lines.
+            old = self._shown[0]
+            self._shown = shown
+            width = self.size.width
+            for i in range(self.top, min(len(names), self.top + self.visible_rows)):
+                if shown[0][i] != old[i]:
+                    self.refresh(Region(0, i - self.top + 1, width, 1))
             return
         self._shown = shown
         self.names = names
@@ -173,25 +186,46 @@ class GuestList(Widget, can_focus=False):
         """The guests on screen now, top to bottom."""
         return self.names[self.top : self.top + self.visible_rows]
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        """Line y: the heading, then the guests in view (each drawn once per change)."""
+        width = self.size.width
+        columns = tuple(shown_columns(width or FULL_WIDTH))
         cells, selected = self._shown
-        heading = self.get_component_rich_style("guest-list--heading")
-        highlight = self.get_component_rich_style("guest-list--selected")
-        columns = shown_columns(self.content_region.width or FULL_WIDTH)
-        lines = [_line([name for name, _, _ in COLUMNS], columns)]
-        lines[0].stylize(heading)
-        window = slice(self.top, self.top + self.visible_rows)
-        for name, texts in zip(self.names[window], cells[window], strict=True):
-            state = texts[2]
-            styles = [""] * len(COLUMNS)
-            styles[2] = STATE_STYLES.get(state, "")
-            styles[-1] = "red" if state == "crashed" else "dim"
-            line = _line(texts, columns, styles)
-            if name == selected:
-                line.pad_right(FULL_WIDTH - line.cell_len)  # the band spans the list (tcss clips it)
-                line.stylize(Style(bgcolor=highlight.bgcolor, bold=highlight.bold))  # keeps the state's colour
-            lines.append(line)
-        return Text("\n").join(lines)
+        index = self.top + y - 1
+        if y == 0:
+            key: tuple = ("heading", columns, width)
+        elif 0 <= index < len(self.names) and y <= self.visible_rows:
+            key = (tuple(cells[index]), self.names[index] == selected, columns, width)
+        else:
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips.get(key)
+        if strip is None:
+            line = self._text(key, list(columns))
+            strip = Strip(line.render(self.app.console), line.cell_len).crop_extend(0, width, self.rich_style)
+            strip = strip.apply_style(self.rich_style)
+            self._strips[key] = strip
+        return strip
+
+    def _text(self, key: tuple, columns: list[int]) -> Text:
+        if key[0] == "heading":
+            line = _line([name for name, _, _ in COLUMNS], columns)
+            line.stylize(self.get_component_rich_style("guest-list--heading"))
+            return line
+        texts, is_selected = list(key[0]), key[1]
+        state = texts[2]
+        styles = [""] * len(COLUMNS)
+        styles[2] = STATE_STYLES.get(state, "")
+        styles[-1] = "red" if state == "crashed" else "dim"
+        line = _line(texts, columns, styles)
+        if is_selected:
+            highlight = self.get_component_rich_style("guest-list--selected")
+            line.pad_right(FULL_WIDTH - line.cell_len)  # the band spans the list
+            line.stylize(Style(bgcolor=highlight.bgcolor, bold=highlight.bold))  # keeps the state's colour
+        return line
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     def cells_of(self, name: str) -> list[str]:
         """What guest `name`'s line shows, column by column."""

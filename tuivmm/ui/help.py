@@ -92,8 +92,10 @@ another pane goes to the guest, as you meant it to.
 With the ERET flaw on (Alt+E), SRET and MRET executed in U-mode do not trap: they
 just run. The naive monitor (remedy *none*) never sees the guest kernel's SRET, so
 it still believes the guest is in supervisor mode while the guest's user code runs
-on the kernel's view of memory. Select `eret-escape`, switch the flaw on and reset
-it (F7): it prints `ERET-ESCAPE: ESCAPED`. Choose a remedy (Alt+R: *bt* patches
+on the kernel's view of memory. Select `eret-escape`, switch the flaw on (Alt+E:
+it first names the running guests the flaw would break, `unix` among them, and
+offers them the hardware assist; Enter) and reset it (F7): it prints
+`ERET-ESCAPE: ESCAPED`. Choose a remedy (Alt+R: *bt* patches
 xRETs before the code runs, *hw* makes them trap again; *pv* is for
 `eret-escape-pv`, which asks by hypercall) and reset it again: `PROTECTED`.
 """

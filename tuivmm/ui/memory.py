@@ -194,6 +194,37 @@ def page_cells(row: PageRow) -> tuple:
     return va, gpa, guest, hpa, shadow, filled
 
 
+VIRTIO_KINDS = {1: "network card", 2: "disk"}
+
+
+def gpa_regions(guest) -> list[tuple[int, int, str, int | None]]:
+    """The guest-physical map as the pane lists it: each virtio-mmio slot named by what
+    is in it, and a run of empty slots as one row."""
+    if guest is None:
+        return []
+    kinds = {f"virtio{slot}": VIRTIO_KINDS.get(t.device.device_id, "device") for slot, t in guest.board.virtio.items()}
+    rows: list[tuple[int, int, str, int | None]] = []
+    empty: list[tuple[int, int, str]] = []
+
+    def flush() -> None:
+        if empty:
+            first, last = empty[0][2], empty[-1][2]
+            names = first if first == last else f"{first}–{last.removeprefix('virtio')}"
+            rows.append((empty[0][0], empty[-1][1], f"{names} (empty)", None))
+            empty.clear()
+
+    for start, end, what, host in guest.memory_map():
+        if what.startswith("virtio") and host is None and what not in kinds:
+            if empty and empty[-1][1] != start:
+                flush()
+            empty.append((start, end, what))
+            continue
+        flush()
+        rows.append((start, end, f"{what} ({kinds[what]})" if what in kinds else what, host))
+    flush()
+    return rows
+
+
 def on_display(widget: Widget) -> bool:
     """Whether the widget is mounted and neither it nor any container around it is
     hidden (a ContentSwitcher or TabbedContent hides the panes not shown)."""
@@ -424,7 +455,7 @@ class MemoryPane(VerticalScroll):
         self._gpa_sig = sig
         self._gpa_title.update(f"guest-physical map of {guest.name}" if guest else "guest-physical map (no guest selected)")
         rows = []
-        for start, end, what, host in regions:
+        for start, end, what, host in gpa_regions(guest):
             if host is not None:
                 backing = Text(f"host {host:#010x}–{host + end - start:#010x}", style="green")
             else:

@@ -163,6 +163,11 @@ class Session:
         self._tasks: dict[str, asyncio.Task] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.debuggers: dict[str, GdbStub] = {}  # guest name -> its gdb stub, while it has one
+        # A keystroke's moment: until `_keys_until` only the guest the keys went to runs
+        # (with the app), so its echo is on the screen at once (Vmm.defer).
+        self._keys_to: str | None = None
+        self._keys_until = 0.0
+        self.vmm.defer = self._defer
         self._gdb_from_start: dict[str, int] = {}  # guest name -> port, for guests added to wait for gdb
         for spec in lineup.guests:
             self.add(spec)
@@ -330,10 +335,21 @@ class Session:
 
     # --- commands (all the UI may change) --------------------------------------------------
 
+    KEYSTROKE_S = 0.04  # how long the other guests let the keys' guest and the app go first
+
     def send_keys(self, name: str, data: bytes) -> None:
         guest = self.guest(name)
         if guest is not None and not guest.state.finished:
             guest.send_input(data, interactive=True)
+            self._keys_to, self._keys_until = name, time.perf_counter() + self.KEYSTROKE_S
+
+    def keystroke_shown(self) -> None:
+        """The last keystroke's echo is on the screen: the other guests run again."""
+        self._keys_until = 0.0
+
+    def _defer(self, guest: Guest) -> bool:
+        """Vmm.defer: just after a keystroke, guests other than its own wait their turn."""
+        return guest.name != self._keys_to and time.perf_counter() < self._keys_until
 
     def pause(self, name: str) -> None:
         if (guest := self.guest(name)) is not None:
@@ -458,7 +474,7 @@ class Session:
                 mips=fig.mips,
                 exits_per_s=sum(fig.exit_rates.values()),
                 ram_mib=guest.window.size >> 20,
-                uptime_s=guest.vcpu.cycles / TIMEBASE_HZ,
+                uptime_s=guest.clock_now() / TIMEBASE_HZ,
                 remedy=guest.remedy,
                 reason=self._why(guest),
             ))  # fmt: skip

@@ -178,6 +178,15 @@ class Guest(GuestExits):
         """Realtime: the guest's cycle count the wall clock has reached."""
         return self._wall_base + int((time.perf_counter() - self._wall_start) * TIMEBASE_HZ)
 
+    def clock_now(self) -> int:
+        """The guest's clock (cycles) as it reads now.  Realtime, a guest asleep has its
+        sleep's wall time coming to it (the VMM adds it when the guest wakes): count it
+        already, up to its timer, so its uptime does not stand still while it idles."""
+        v = self.vcpu
+        if self.vmm.realtime and v.sleeping and self.state in (GuestState.RUNNING, GuestState.IDLE):
+            return max(v.cycles, min(self.wall_cycles(), v.clock.alarm_cycle))
+        return v.cycles
+
     def wall_time(self, cycles: int) -> float:
         """Realtime: the wall-clock time (perf_counter) at which the guest's clock reaches `cycles`."""
         return self._wall_start + (cycles - self._wall_base) / TIMEBASE_HZ

@@ -86,6 +86,7 @@ SLICE_CYCLES = 20_000  # guest cycles per slice: a few milliseconds of host time
 SLICE_EXITS = 200  # ... or this many exits, whichever comes first (about 5 ms of host time)
 STUCK_EXITS = 20_000  # exits in a row without one instruction retiring: the guest is stuck
 MAX_NAP_S = 0.25  # realtime: the longest a sleeping guest's task waits before it looks again
+DEFER_NAP_S = 0.002  # how long a guest's task waits when `defer` says others go first
 
 LIMIT_REASON = "instruction limit reached"
 
@@ -117,6 +118,10 @@ class Vmm:
         # Called before each slice, with the guest about to run; it may stop that guest.
         # A replay uses it to wake a guest or quit at the place the recording did.
         self.before_slice: Callable[[Guest], None] | None = None
+        # Asked by a guest's task (`serve`) before its slice: True lets the others go
+        # first for a moment.  The dashboard uses it for a keystroke: the guest it goes
+        # to, and the screen showing its echo, do not wait behind a round of slices.
+        self.defer: Callable[[Guest], bool] | None = None
 
     @property
     def flawed_eret(self) -> bool:
@@ -401,6 +406,9 @@ class Vmm:
         """The asyncio task of one guest: a slice, then let everyone else have the loop."""
         while guest in self.guests:
             if guest.state is GuestState.RUNNING:
+                if self.defer is not None and self.defer(guest):
+                    await asyncio.sleep(DEFER_NAP_S)
+                    continue
                 self.run_slice(guest)
                 if guest.debug_stub is not None:
                     guest.debug_stub.guest_changed()  # a breakpoint, a halt, a crash: tell the debugger
