@@ -22,11 +22,16 @@ lines; through a pipe whole lines are written, and the first guest's unfinished 
 (its prompt) when it waits for input, so a script can wait for the prompt; a last
 unfinished line is ended with a newline when the run ends.
 
-The exit status: 0 when every guest powered off with success; otherwise the first
-failing guest's code (or 1), 4 if a guest crashed, 137 if a debugger killed one
-(gdb's `kill`), 124 if one ran into --max-insns, 3 if the run stopped because every
-guest left sleeps forever with no input to come, 130 for Ctrl-A x; 2 if --save could
-not write a snapshot.
+On a terminal the guests run in realtime (their clocks follow the wall clock, as in
+the dashboard); piped, recorded or replayed, in virtual time.  Piped input that is
+used up ends the run once every guest left sleeps waiting for more.
+
+The exit status: 0 when every guest powered off with success, or when the input
+ended with every guest left waiting for more (asleep, no timer armed, its UART's
+receive interrupt on); otherwise the first failing guest's code (or 1), 4 if a guest
+crashed, 137 if a debugger killed one (gdb's `kill`), 124 if one ran into
+--max-insns, 3 if every guest left sleeps with nothing that could wake it, 130 for
+Ctrl-A x; 2 if --save could not write a snapshot.
 
 --restore starts guests from snapshots (tuivmm/tools/snapshot.py), first of all, each
 showing its console so far; --save writes snapshots when the run is over.

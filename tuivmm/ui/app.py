@@ -104,6 +104,8 @@ class TuivmmApp(App, inherit_bindings=False):
         self.selected: str | None = None
         self.pane = "console"  # the pane the stacked arrangement shows
         self.plan: Plan | None = None
+        self._laid_out_for = -1  # how many guests the plan was made for
+        self.main_screen: Screen | None = None  # the dashboard's own screen (not a dialog's)
         self._errors_shown = 0
         self._notices_shown = 0
         self._keyboard = ""  # where the keys go, as the header last said it
@@ -168,7 +170,8 @@ class TuivmmApp(App, inherit_bindings=False):
     def lay_out(self) -> None:
         """Place the panes for the terminal's size (layout.plan), if that changed."""
         width, height = self.size
-        new = plan(width, height, len(self.session.guests))
+        self._laid_out_for = len(self.session.guests)
+        new = plan(width, height, self._laid_out_for)
         if new == self.plan:
             return
         self.plan = new
@@ -239,7 +242,7 @@ class TuivmmApp(App, inherit_bindings=False):
 
     def keyboard_pane(self) -> str | None:
         """Which pane has the keyboard: "console", "memory", "exits", "traps", "grid", or None."""
-        node = self.main_screen.focused if hasattr(self, "main_screen") else None
+        node = self.main_screen.focused if self.main_screen is not None else None
         panes = {id(w): name for name, w in self._pane_widgets().items()}
         panes[id(self.grid)] = "grid"
         while node is not None:
@@ -273,6 +276,14 @@ class TuivmmApp(App, inherit_bindings=False):
                 widget.border_title = title
         self.pane_bar.show(self.pane, pane, self.selected)
 
+    async def on_event(self, event: events.Event) -> None:
+        # A key for the guest: let the other guests wait from now, not only once the
+        # console has it (each hop through a message queue waits behind their slices).
+        if (isinstance(event, events.Key) and self.selected is not None and self.screen is self.main_screen
+                and self.keyboard_pane() in ("console", "grid")):  # fmt: skip
+            self.session.keystroke_coming(self.selected)
+        await super().on_event(event)
+
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_keyboard()
 
@@ -282,7 +293,7 @@ class TuivmmApp(App, inherit_bindings=False):
     def on_key(self, event: events.Key) -> None:
         """A key no widget and no binding took, typed in a pane other than the console:
         it was meant for the guest.  Give the console the keyboard, and the key to it."""
-        if self.screen is not getattr(self, "main_screen", None) or event.key in self.screen.active_bindings:
+        if self.screen is not self.main_screen or event.key in self.screen.active_bindings:
             return
         data = key_bytes(event)
         pane = self.keyboard_pane()
@@ -306,7 +317,7 @@ class TuivmmApp(App, inherit_bindings=False):
         names = [row.name for row in rows]
         if self.selected not in names:  # removed: show another
             self.select(names[0] if names else None)
-        if self.plan is not None and self.plan.list_rows != min(max(1, len(names)), self.plan.list_rows + 1):
+        if len(names) != self._laid_out_for:
             self.lay_out()  # a guest came or went: the list may want another height
         self.guest_list.show_rows(rows, self.selected)
         if self.views.current == "grid":

@@ -290,7 +290,7 @@ class GuestKeys:
     moment after each key the widget looks at the screen every few milliseconds, so
     the echo shows at once, not at the app's next tick."""
 
-    TYPING_POLL = 0.005  # seconds between looks at the screen just after a key
+    TYPING_POLL = 0.002  # seconds between looks at the screen just after a key
     TYPING_WINDOW = 0.5  # ... for this long
 
     session: Session
@@ -328,8 +328,19 @@ class GuestKeys:
         if not self.is_attached:
             return
         self.refresh_from_session()
+        if self._keyed is not None and self.session.terminals[self._keyed[0]].version > self._keyed[1]:
+            self._paint_now()  # the echo has come: on the screen with it, not at the next frame
         if time.monotonic() < self._typing_until:
             self._typing_handle = asyncio.get_running_loop().call_later(self.TYPING_POLL, self._typing_tick)
+
+    def _paint_now(self) -> None:
+        """Paint what is waiting to be painted now.  Textual paints at its next frame
+        (up to 1/60 s, and a hop through the loop behind every busy guest's slice);
+        the screen's own frame callback does it at once.  (A private method of the
+        pinned Textual; without it, the next frame does it, as for any widget.)"""
+        paint = getattr(self.screen, "_on_timer_update", None)
+        if paint is not None:
+            paint()
 
     def on_unmount(self) -> None:
         if self._typing_handle is not None:

@@ -341,7 +341,12 @@ class Session:
         guest = self.guest(name)
         if guest is not None and not guest.state.finished:
             guest.send_input(data, interactive=True)
-            self._keys_to, self._keys_until = name, time.perf_counter() + self.KEYSTROKE_S
+            self.keystroke_coming(name)
+
+    def keystroke_coming(self, name: str) -> None:
+        """A key is on its way to guest `name` (the app has it): for a moment the other
+        guests let it, and the app, go first."""
+        self._keys_to, self._keys_until = name, time.perf_counter() + self.KEYSTROKE_S
 
     def keystroke_shown(self) -> None:
         """The last keystroke's echo is on the screen: the other guests run again."""
