@@ -122,6 +122,7 @@ class Vmm:
         # first for a moment.  The dashboard uses it for a keystroke: the guest it goes
         # to, and the screen showing its echo, do not wait behind a round of slices.
         self.defer: Callable[[Guest], bool] | None = None
+        self._one_slice_a_turn = asyncio.Lock()  # realtime: see serve()
 
     @property
     def flawed_eret(self) -> bool:
@@ -409,7 +410,16 @@ class Vmm:
                 if self.defer is not None and self.defer(guest):
                     await asyncio.sleep(DEFER_NAP_S)
                     continue
-                self.run_slice(guest)
+                if self.realtime:
+                    # One slice a turn of the event loop, whatever the number of guests:
+                    # the guest holds the turn across its yield, so the others wait on
+                    # it rather than in the loop's queue, and a keystroke or a redraw
+                    # that comes in waits behind one slice, not behind every guest's.
+                    async with self._one_slice_a_turn:
+                        self.run_slice(guest)
+                        await asyncio.sleep(0)
+                else:
+                    self.run_slice(guest)
                 if guest.debug_stub is not None:
                     guest.debug_stub.guest_changed()  # a breakpoint, a halt, a crash: tell the debugger
                 wait = guest.asleep_until - time.perf_counter() if guest.asleep_until else 0
@@ -422,7 +432,7 @@ class Vmm:
                         await asyncio.wait_for(guest.wake.wait(), min(wait, MAX_NAP_S))
                     except TimeoutError:
                         pass
-                else:
+                elif not self.realtime:
                     await asyncio.sleep(0)
             elif guest.state.finished:
                 if guest.debug_stub is not None:
