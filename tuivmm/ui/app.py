@@ -29,6 +29,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 from tuivmm.lineup.options import parse_guest_line
 from tuivmm.lineup.packaged import shows_the_flaw
 from tuivmm.lineup.spec import SpecError
+from tuivmm.ui.collector import Collector
 from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
 from tuivmm.ui.dialogs import AddGuestDialog, FlawDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
@@ -109,6 +110,7 @@ class TuivmmApp(App, inherit_bindings=False):
         self._errors_shown = 0
         self._notices_shown = 0
         self._keyboard = ""  # where the keys go, as the header last said it
+        self.collector = Collector()  # the garbage collector's full passes, between keys
 
     # --- building -------------------------------------------------------------------
 
@@ -155,9 +157,11 @@ class TuivmmApp(App, inherit_bindings=False):
         if self.autostart:
             self.session.start()
         if self.refresh_hz:
+            self.collector.start()
             self.set_interval(1 / self.refresh_hz, self.refresh_view)
 
     async def on_unmount(self) -> None:
+        self.collector.stop()
         # gdb stubs are served on this loop: close them (and their debuggers) while it runs.
         for name in list(self.session.debuggers):
             await self.session.undebug(name)
@@ -327,6 +331,7 @@ class TuivmmApp(App, inherit_bindings=False):
             for pane in self._guest_panes():
                 pane.refresh_from_session()
         self._show_keyboard()
+        self.collector.tick(session.last_key_at)
 
     def _guest_panes(self) -> tuple:
         return self.console_pane, self.memory, self.traps, self.counters

@@ -167,6 +167,7 @@ class Session:
         # (with the app), so its echo is on the screen at once (Vmm.defer).
         self._keys_to: str | None = None
         self._keys_until = 0.0
+        self.last_key_at = 0.0  # time.perf_counter() of the last key for a guest
         self.vmm.defer = self._defer
         self._gdb_from_start: dict[str, int] = {}  # guest name -> port, for guests added to wait for gdb
         for spec in lineup.guests:
@@ -346,7 +347,8 @@ class Session:
     def keystroke_coming(self, name: str) -> None:
         """A key is on its way to guest `name` (the app has it): for a moment the other
         guests let it, and the app, go first."""
-        self._keys_to, self._keys_until = name, time.perf_counter() + self.KEYSTROKE_S
+        self.last_key_at = time.perf_counter()
+        self._keys_to, self._keys_until = name, self.last_key_at + self.KEYSTROKE_S
 
     def keystroke_shown(self) -> None:
         """The last keystroke's echo is on the screen: the other guests run again."""
