@@ -68,7 +68,7 @@ def test_the_full_pass_waits_for_a_quiet_second_after_a_key():
 
 
 def test_no_more_than_one_full_pass_every_EVERY_S():
-    collector, fake, clock = started()
+    collector, _fake, clock = started()
     clock.now += Collector.EVERY_S
     collector.tick(last_key=0.0)
     assert collector.full_passes == 1
@@ -81,7 +81,7 @@ def test_no_more_than_one_full_pass_every_EVERY_S():
 
 
 def test_a_full_pass_at_least_every_MOST_S_however_busy_the_keyboard():
-    collector, fake, clock = started()
+    collector, _fake, clock = started()
     while clock.now < 100.0 + Collector.MOST_S + 1:
         clock.now += 0.1
         collector.tick(last_key=clock.now)  # a key every tick, two minutes long

@@ -508,3 +508,65 @@ def run_app(session: Session, body, size) -> None:
     finally:
         session.close()
 
+
+
+# --- an idle machine ----------------------------------------------------------------------
+
+
+def test_an_idle_guests_uptime_alone_is_painted_once_a_second_other_figures_at_once():
+    import dataclasses
+
+    from tuivmm.ui import guestlist
+
+    session = session_of("hello", "basic")
+    now = [1000.0]
+
+    async def body(pilot, app):
+        listing = app.guest_list
+        assert listing.clock_only_every == 0.0  # virtual time: every change at once
+        listing.clock_only_every = 1.0  # as the app sets it where clocks follow the wall clock
+        listing.clock = lambda: now[0]
+        rows = session.sample()
+        listing.show_rows(rows, "hello")
+        uptime = guestlist.UPTIME
+        shown = listing.cells_of("basic")[uptime]
+
+        def later(seconds: float, **change) -> None:
+            now[0] += seconds
+            rows[1] = dataclasses.replace(rows[1], **change)
+            listing.show_rows(rows, "hello")
+
+        later(0.3, uptime_s=rows[1].uptime_s + 0.3)
+        assert listing.cells_of("basic")[uptime] == shown  # only the clock moved: not yet
+        later(0.3, uptime_s=rows[1].uptime_s + 0.3, remedy="hw")
+        assert listing.cells_of("basic")[uptime] != shown  # another figure: the line now, clock and all
+        assert listing.cells_of("basic")[COLUMN_REMEDY] == "hw"
+        shown = listing.cells_of("basic")[uptime]
+        later(0.5, uptime_s=rows[1].uptime_s + 0.5)
+        assert listing.cells_of("basic")[uptime] == shown
+        later(0.6, uptime_s=rows[1].uptime_s + 0.6)  # a second since the last paint
+        assert listing.cells_of("basic")[uptime] != shown
+
+    run_app(session, body, (160, 50))
+
+
+COLUMN_REMEDY = 9
+
+
+def test_where_guests_clocks_follow_the_wall_clock_the_list_paints_uptime_once_a_second():
+    seen = {}
+    for realtime in (True, False):
+        session = Session(lineup_from_names(["hello"]), realtime=realtime)
+
+        async def main(session=session, realtime=realtime):
+            app = TuivmmApp(session, autostart=False, refresh_hz=None)
+            async with app.run_test(size=(100, 30)):
+                seen[realtime] = app.guest_list.clock_only_every
+
+        import asyncio
+
+        try:
+            asyncio.run(main())
+        finally:
+            session.close()
+    assert seen == {True: 1.0, False: 0.0}

@@ -147,6 +147,8 @@ class TuivmmApp(App, inherit_bindings=False):
     def on_mount(self) -> None:
         self.main_screen = self.screen
         self.guest_list.border_title = "guests"
+        if self.session.vmm.realtime:  # idle guests' clocks run on: one paint a second for those
+            self.guest_list.clock_only_every = 1.0
         self.memory.border_title = "memory map"
         self.counters.border_title = "exits"
         self.traps.border_title = "trap log"

@@ -6,11 +6,16 @@ screen: at ten samples a second either costs more than the guests).  It shows
 `visible_rows` guests at a time (the app sets it from the terminal's size) and
 scrolls to keep the selected guest in view, as F2/F3 move the selection; the mouse
 wheel scrolls it too, and its bottom border says how many guests are above and
-below.  It never takes the keyboard focus (the console keeps it, so typing always
+below.  Where the guests' clocks follow the wall clock, an idle guest's uptime is
+the only figure that moves: a line where nothing else changed is painted at most
+once every `clock_only_every` seconds (each paint costs the compositor a pass over
+the whole screen).  It never takes the keyboard focus (the console keeps it, so typing always
 goes to the guest); a click on a line posts `GuestList.Selected`.
 """
 
 from __future__ import annotations
+
+import time
 
 from rich.style import Style
 from rich.text import Text
@@ -85,6 +90,14 @@ def row_cells(number: int, row: GuestRow) -> list[str]:
 
 
 # The columns a narrow list leaves out, first to last, to keep WHY_MIN for the last.
+UPTIME = [heading for heading, _, _ in COLUMNS].index("uptime")
+
+
+def _only_uptime(new: list[str], old: list[str]) -> bool:
+    """The two lines' cells are the same but for the uptime."""
+    return new[:UPTIME] == old[:UPTIME] and new[UPTIME + 1 :] == old[UPTIME + 1 :]
+
+
 DROP_ORDER = ("RAM", "pc", "MIPS", "uptime", "priv")
 WHY_MIN = 12
 
@@ -138,6 +151,9 @@ class GuestList(Widget, can_focus=False):
         self._shown: tuple[list[list[str]], str | None] = ([], None)  # each line's cells, the selected
         self._window: tuple[int, int] = (0, 0)
         self._strips: LRUCache[tuple, Strip] = LRUCache(256)  # lines drawn, by what they show
+        self.clock_only_every = 0.0  # seconds between paints when only an uptime moved
+        self.clock = time.monotonic
+        self._painted_at = 0.0  # self.clock() at the last paint
 
     def show_rows(self, rows: list[GuestRow], selected: str | None) -> None:
         """Redraw from the session's rows, if anything changed (only the lines that
@@ -152,6 +168,12 @@ class GuestList(Widget, can_focus=False):
         if names == self.names and selected == self.selected and (self.top, self.visible_rows) == self._window:
             # Only figures changed: repaint just those guests' lines.
             old = self._shown[0]
+            now = self.clock()
+            if now - self._painted_at < self.clock_only_every and all(
+                _only_uptime(new, was) for new, was in zip(shown[0], old)
+            ):
+                return  # an idle guest's clock: later
+            self._painted_at = now
             self._shown = shown
             width = self.size.width
             for i in range(self.top, min(len(names), self.top + self.visible_rows)):
@@ -161,6 +183,7 @@ class GuestList(Widget, can_focus=False):
         self._shown = shown
         self.names = names
         self.selected = selected
+        self._painted_at = self.clock()
         self._scroll_to(self.top)
 
     def _follow(self, index: int, count: int) -> None:
