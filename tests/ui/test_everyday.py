@@ -570,3 +570,34 @@ def test_where_guests_clocks_follow_the_wall_clock_the_list_paints_uptime_once_a
         finally:
             session.close()
     assert seen == {True: 1.0, False: 0.0}
+
+
+# --- notes at start ---------------------------------------------------------------------
+
+
+def test_the_lineup_s_throwaway_disks_are_one_note_not_one_each():
+    session = Session(Lineup([GuestSpec("unix"), GuestSpec("basic"), GuestSpec("unix")]), realtime=False)
+    try:
+        disk_notes = [note for note in session.notices if "--disk" in note]
+        assert disk_notes == [
+            "unix, unix-2 have no --disk, so each gets a fresh empty 2 MiB disk that is thrown away at exit "
+            '(to keep their files: --disk NAME=FILE on the command line, disk = "FILE" in a lineup file)'
+        ]
+        # A guest added later (F9) gets its own note, naming it by the name it gets.
+        assert session.add(GuestSpec("unix")).name == "unix-3"
+        assert session.notices[-1].startswith("unix-3 has no --disk, so it gets a fresh empty 2 MiB disk")
+        assert "--disk unix-3=FILE" in session.notices[-1]
+    finally:
+        session.close()
+
+
+def test_one_unix_in_the_lineup_gets_the_note_naming_it():
+    session = Session(Lineup([GuestSpec("unix"), GuestSpec("hello")]), realtime=False)
+    try:
+        assert [note for note in session.notices if "--disk" in note] == [
+            "unix has no --disk, so it gets a fresh empty 2 MiB disk that is thrown away at exit (to keep its "
+            'files, give it one: --disk unix=FILE on the command line, disk = "FILE" in a lineup file, '
+            "--disk FILE after F9)"
+        ]
+    finally:
+        session.close()

@@ -46,6 +46,11 @@ class GuestDisk:
     notice: str | None = None
     _scratch: str | None = field(default=None, repr=False)
 
+    @property
+    def throwaway(self) -> bool:
+        """A fresh disk in a temporary directory, removed when closed."""
+        return self._scratch is not None
+
     def close(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -59,10 +64,12 @@ class GuestDisk:
 
 
 def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-             no_disk: bool = False, keep_hint: str = "use --disk FILE to keep its files") -> GuestDisk:  # fmt: skip
+             no_disk: bool = False, keep_hint: str = "use --disk FILE to keep its files",
+             name: str | None = None) -> GuestDisk:  # fmt: skip
     """The disk for a guest run from IMAGE (a packaged guest's name or a path) with the
     user's --disk (None if not given), --disk-ro and --no-disk; see the module's policy.
-    `keep_hint` tells the user how to keep a throwaway disk's files where they started.
+    `keep_hint` tells the user how to keep a throwaway disk's files where they started;
+    `name` is the guest's name for the notice (by default, the packaged guest's).
     DiskSetupError says why it cannot be done."""
     if no_disk:
         if disk is not None:
@@ -75,7 +82,7 @@ def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_onl
             raise DiskSetupError("--disk-ro needs --disk FILE")
         if not wants_disk(image):
             return GuestDisk(None)
-        name = packaged_name(image)
+        name = name or packaged_name(image)
         scratch = tempfile.mkdtemp(prefix=f"tuivmm-{name}-disk-")
         try:
             path = _make(Path(scratch) / f"{name}.img")

@@ -17,7 +17,7 @@ import pyte
 
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import PRIV_NAMES
-from tuivmm.disk.attach import DiskSetupError, GuestDisk, disk_for
+from tuivmm.disk.attach import FRESH_SIZE_TEXT, DiskSetupError, GuestDisk, disk_for
 from tuivmm.lineup.file import Lineup
 from tuivmm.lineup.spec import GuestSpec, SpecError
 from tuivmm.tools.gdbstub import HOST, GdbStub
@@ -170,8 +170,19 @@ class Session:
         self.last_key_at = 0.0  # time.perf_counter() of the last key for a guest
         self.vmm.defer = self._defer
         self._gdb_from_start: dict[str, int] = {}  # guest name -> port, for guests added to wait for gdb
+        # While the lineup is added: the guests given a throwaway disk, and what to say of
+        # each; said once for them all (a note each covers a small terminal's console).
+        self._throwaway: list[tuple[str, str]] | None = []
         for spec in lineup.guests:
             self.add(spec)
+        throwaway, self._throwaway = self._throwaway, None
+        if len(throwaway) == 1:
+            self.notices.append(throwaway[0][1])
+        elif throwaway:
+            names = ", ".join(name for name, _ in throwaway)
+            self.notices.append(f"{names} have no --disk, so each gets a fresh empty {FRESH_SIZE_TEXT} disk that is "
+                                f"thrown away at exit (to keep their files: --disk NAME=FILE on the command line, "
+                                f'disk = "FILE" in a lineup file)')  # fmt: skip
 
     # --- guests -------------------------------------------------------------------------
 
@@ -198,10 +209,11 @@ class Session:
             self.errors.append(str(exc))
             return None
         name = spec.base
-        keep = (f'to keep its files, give it one: --disk {name}=FILE on the command line, disk = "FILE" in a '
+        named = self.vmm.free_name(name)  # what the guest will be called: the note names it
+        keep = (f'to keep its files, give it one: --disk {named}=FILE on the command line, disk = "FILE" in a '
                 "lineup file, --disk FILE after F9")  # fmt: skip
         try:
-            disk = disk_for(spec.image, spec.disk, no_disk=spec.no_disk, keep_hint=keep)
+            disk = disk_for(spec.image, spec.disk, no_disk=spec.no_disk, keep_hint=keep, name=named)
         except DiskSetupError as exc:
             self.errors.append(f"{spec.image}: {exc}")
             return None
@@ -213,7 +225,9 @@ class Session:
             disk.close()
             self.errors.append(str(exc))
             return None
-        if disk.notice:
+        if disk.notice and disk.throwaway and self._throwaway is not None:
+            self._throwaway.append((guest.name, disk.notice))
+        elif disk.notice:
             self.notices.append(disk.notice)
         self._disks[guest.name] = disk
         self._set_up(guest, spec)

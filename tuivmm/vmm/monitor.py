@@ -135,6 +135,14 @@ class Vmm:
 
     # --- guests ------------------------------------------------------------------------
 
+    def free_name(self, base: str) -> str:
+        """The name a guest asking for `base` gets: base, or base-2, base-3, ... if taken."""
+        taken = {g.name for g in self.guests}
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        return name
+
     def add_guest(self, image: str | os.PathLike[str] | None = None, *, name: str | None = None,
                   ram_size: int = DEFAULT_GUEST_RAM, disk: str | None = None, disk_read_only: bool = False,
                   remedy: str = "none", net: bool = True, program=None, paused: bool = False) -> Guest:  # fmt: skip
@@ -146,13 +154,7 @@ class Vmm:
             raise VmmError(f"unknown remedy {remedy!r} (choose from {', '.join(REMEDIES)})")
         if ram_size <= 0 or ram_size % 4096:
             raise VmmError("guest RAM must be a positive number of 4 KiB pages")
-        base_name = name or (Path(image).stem if image is not None else "program")
-        taken = {g.name for g in self.guests}
-        name = base_name
-        n = 2
-        while name in taken:
-            name = f"{base_name}-{n}"
-            n += 1
+        name = self.free_name(name or (Path(image).stem if image is not None else "program"))
         offset = self._allocate(ram_size)
         window = RamWindow(self.host_ram, offset, RAM_BASE, ram_size)  # zero: never used, or wiped
         mac = None
