@@ -39,7 +39,9 @@ from tuivmm.ui.memory import MemoryPane
 from tuivmm.ui.panebar import PANE_NAMES, PaneBar
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import CountersPane, TrapLogPane
+from tuivmm.ui.words import plural
 from tuivmm.vmm.monitor import REMEDIES
+from tuivmm.vmm.traplog import write_trace
 
 REFRESH_HZ = 10
 
@@ -85,6 +87,7 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+g", "debug", "gdb", show=False),
         Binding("alt+s", "save_snapshot", "Save", show=False),
         Binding("alt+o", "restore_snapshot", "Restore", show=False),
+        Binding("alt+w", "write_trap_log", "Write trap log", show=False),
         Binding("alt+c", "show_pane('console')", "Console", show=False),
         Binding("alt+m", "show_pane('memory')", "Memory", show=False),
         Binding("alt+x", "show_pane('exits')", "Exits", show=False),
@@ -545,6 +548,26 @@ class TuivmmApp(App, inherit_bindings=False):
             self.notify(f"{name}: saved to {path} ({size:,} bytes); Alt+O restores it", timeout=6)
         self.refresh_view()  # a failure is in session.errors: shown as a toast
 
+    def action_write_trap_log(self) -> None:
+        """Alt+W: write the trap log's lines, as shown (the guest or all, the exit kind),
+        to a file, in `tuivmm run --trace-exits`'s format (ask where)."""
+        events = self.traps.shown_events()
+        dialog = PromptDialog(f"Write the trap log's {plural(len(events), 'line')} to a file", value="traps.txt",
+                              ok="Write", hint=f"{self.traps.describe_scope()}, a line each as tuivmm run "
+                                               "--trace-exits writes them; an existing file is replaced whole",
+                              dialog_id="write-trap-log")  # fmt: skip
+        self.push_screen(dialog, lambda path: self._write_trap_log(events, path))
+
+    def _write_trap_log(self, events: list, path: str | None) -> None:
+        if path is None:
+            return
+        try:
+            count = write_trace(events, path)
+        except OSError as exc:
+            self.notify(f"{path}: {exc.strerror or exc}", title="error", severity="error", timeout=10)
+            return
+        self.notify(f"wrote {plural(count, 'line')} of the trap log to {path}", timeout=6)
+
     def action_restore_snapshot(self) -> None:
         """Alt+O: add a guest from a snapshot file (ask which)."""
         dialog = PromptDialog("Restore a guest from a snapshot file", ok="Restore",
@@ -627,6 +650,8 @@ class TuivmmApp(App, inherit_bindings=False):
         yield SystemCommand("Add guest", "F9: a packaged guest's name, an ELF or assembly file, and its options", self.action_add_guest)
         yield SystemCommand("Save snapshot", f"Alt+S: save {guest} to a file", self.action_save_snapshot)
         yield SystemCommand("Restore snapshot", "Alt+O: add a guest saved in a file", self.action_restore_snapshot)
+        yield SystemCommand("Write trap log", "Alt+W: the trap log's lines, as shown, to a file",
+                            self.action_write_trap_log)  # fmt: skip
         yield SystemCommand("Grid", "F4: every console tiled, or back", self.action_toggle_grid)
         yield SystemCommand("Previous guest", "F2", self.action_select_previous)
         yield SystemCommand("Next guest", "F3", self.action_select_next)

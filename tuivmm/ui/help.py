@@ -82,6 +82,7 @@ another pane goes to the guest, as you meant it to.
 | Alt+E | switch the machine's ERET flaw on or off (on: first it names the guests it would break, to protect them) |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
+| Alt+W | write the trap log's lines, as shown, to a file (tuivmm run --trace-exits's format) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
 | F10 or Alt+P | the command palette: every command, by name |
 | F1 or Alt+H | this help; Esc closes it |

@@ -131,6 +131,13 @@ def newer_events(logs: Iterable[T.TrapLog], after: int, reason: str | None = Non
     """The events of `logs` with a sequence number above `after` (and of `reason`, if
     given), the newest `limit` of them, in order.  Reads each log from its newest
     event back, so it costs what is new, not what is kept."""
+    return newer_events_cut(logs, after, reason, limit)[0]
+
+
+def newer_events_cut(logs: Iterable[T.TrapLog], after: int, reason: str | None = None,
+                     limit: int = MAX_LINES) -> tuple[list[TrapEvent], bool]:  # fmt: skip
+    """newer_events, and whether older ones that would match were left out for `limit`."""
+    cut = False
     found: list[TrapEvent] = []
     for log in logs:
         events = log.events
@@ -141,12 +148,13 @@ def newer_events(logs: Iterable[T.TrapLog], after: int, reason: str | None = Non
             if e.seq <= after:
                 break
             if reason is None or e.reason == reason:
+                if taken >= limit:  # one more than the limit: older ones are left out
+                    cut = True
+                    break
                 found.append(e)
                 taken += 1
-                if taken >= limit:
-                    break
     found.sort(key=lambda e: e.seq)
-    return found[-limit:]
+    return found[-limit:], cut or len(found) > limit
 
 
 # --- the trap log --------------------------------------------------------------------------
@@ -192,6 +200,11 @@ class TrapLines(ScrollView, can_focus=True):
         self._width = len(HEADER.plain)
         self.virtual_size = Size(self._width, 1)
         self.refresh()
+
+    @property
+    def dropped(self) -> int:
+        """How many events left the top since the log was last cleared."""
+        return self._first
 
     def line_texts(self) -> list[str]:
         """Every line's text (for tests)."""
@@ -248,6 +261,7 @@ class TrapLogPane(Vertical):
         self._last = -1  # the newest sequence number looked at
         self._scope: object = ()  # (guest shown or None, reason or None) of what the lines hold
         self._status: Text | str = ""
+        self._cut = False  # older events were left out when the lines were filled
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -286,6 +300,17 @@ class TrapLogPane(Vertical):
     def following(self) -> bool:
         return self._ready and self._log.following
 
+    def shown_events(self) -> list[TrapEvent]:
+        """The events the log holds now, oldest first (what Alt+W writes), brought up
+        to date even while the pane is not on the screen."""
+        self.refresh_from_session(hidden_too=True)
+        return list(self._log.events) if self._ready else []
+
+    def describe_scope(self) -> str:
+        """What the lines are, in words: "unix, all exits", "all guests, mmio exits"."""
+        scope, reason = self._scope if self._scope else (None, None)
+        return f"{scope if scope is not None else 'all guests'}, {f'{reason} exits' if reason else 'all exits'}"
+
     @property
     def reason(self) -> str | None:
         """The exit kind shown, or None for all."""
@@ -308,8 +333,8 @@ class TrapLogPane(Vertical):
             return None
         return self.guest_name
 
-    def refresh_from_session(self) -> None:
-        if not self._ready or not on_display(self):
+    def refresh_from_session(self, *, hidden_too: bool = False) -> None:
+        if not self._ready or not (hidden_too or on_display(self)):
             return
         scope = (self.scope, self.reason)
         log = self._log
@@ -317,16 +342,18 @@ class TrapLogPane(Vertical):
             if scope != self._scope:
                 self._scope = scope
                 self._last = -1
+                self._cut = False
                 log.clear()
                 log.following = True
             newest = self.session.vmm.sequence.next - 1
             if newest != self._last:
                 name, reason = scope
                 logs = [g.log for g in self.session.guests if name is None or g.name == name]
-                events = newer_events(logs, self._last, reason, self.lines)
+                events, cut = newer_events_cut(logs, self._last, reason, self.lines)
                 self._last = newest
                 if events:
                     self._append(events)
+                self._cut = self._cut or cut
             self._update_status()
 
     # --- inside -----------------------------------------------------------------------------
@@ -346,8 +373,11 @@ class TrapLogPane(Vertical):
         scope, reason = self._scope
         what = f"{reason} exits" if reason else "all exits"
         who = scope if scope is not None else "all guests"
+        kept = plural(len(log.events), "line")
+        if log.dropped or self._cut:  # the pane keeps `lines`: say so once older ones have gone
+            kept = f"the last {kept} (older dropped)"
         if log.following:
-            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {plural(len(log.events), 'line')}")
+            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {kept}")
         else:
             below = log.lines_below()
             status = Text.assemble(("‖ held", "yellow"), f"  {who}, {what}  ·  {plural(below, 'line')} below"
@@ -450,8 +480,8 @@ class CountersPane(VerticalScroll):
             self._texts[wid] = text
             self.query_one(f"#{wid}", Static).update(text)
 
-    def refresh_from_session(self) -> None:
-        if not self._ready or not on_display(self):
+    def refresh_from_session(self, *, hidden_too: bool = False) -> None:
+        if not self._ready or not (hidden_too or on_display(self)):
             return
         now = time.monotonic()
         if now - self._at < self.interval:

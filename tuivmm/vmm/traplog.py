@@ -7,7 +7,11 @@ cause names) happens only when someone looks.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from machine.cpu.csrs import PRIV_NAMES, cause_name
@@ -66,6 +70,25 @@ class TrapEvent(NamedTuple):
         line = (f"{self.seq:>7} {self.guest:<10} t={self.time:<10} pc={self.pc:08x} "
                 f"{PRIV_NAMES.get(self.priv, '?')} {insn:<28} {cause_name(self.cause)}: {self.action}")  # fmt: skip
         return f"{line} ({self.detail})" if self.detail else line
+
+
+def write_trace(events: Iterable[TrapEvent], path: str | os.PathLike[str]) -> int:
+    """Write events to `path`, a line each as `tuivmm run --trace-exits` writes them;
+    returns how many.  The file is written beside `path` and renamed over it once
+    whole, so an existing file is never left half-written.  OSError if it cannot be."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    count = 0
+    try:
+        with os.fdopen(fd, "w") as out:
+            for event in events:
+                out.write(event.describe() + "\n")
+                count += 1
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return count
 
 
 class Sequence:
