@@ -3,7 +3,7 @@
 CPython's cyclic collector runs by itself from time to time, and its full (oldest
 generation) pass walks every object the process holds: with eight guests on the
 dashboard that is some 200,000 objects (Textual's strips and caches, the trap log's
-events, the guests' translated blocks) and 100-150 ms with nothing else running.  One
+events, the guests' translated blocks) and 200-300 ms with the guests busy.  One
 such pause in the middle of a keystroke is a late echo a user sees.
 
 So the dashboard takes the full pass into its own hands.  Every refresh tick it

@@ -9,8 +9,8 @@ wheel scrolls it too, and its bottom border says how many guests are above and
 below.  Where the guests' clocks follow the wall clock, an idle guest's uptime is
 the only figure that moves: a line where nothing else changed is painted at most
 once every `clock_only_every` seconds (each paint costs the compositor a pass over
-the whole screen).  It never takes the keyboard focus (the console keeps it, so typing always
-goes to the guest); a click on a line posts `GuestList.Selected`.
+the whole screen).  It never takes the keyboard focus (the console keeps it, so
+typing always goes to the guest); a click on a line posts `GuestList.Selected`.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ def row_cells(number: int, row: GuestRow) -> list[str]:
     ]
 
 
-# The columns a narrow list leaves out, first to last, to keep WHY_MIN for the last.
 UPTIME = [heading for heading, _, _ in COLUMNS].index("uptime")
 
 
@@ -98,6 +97,7 @@ def _only_uptime(new: list[str], old: list[str]) -> bool:
     return new[:UPTIME] == old[:UPTIME] and new[UPTIME + 1 :] == old[UPTIME + 1 :]
 
 
+# The columns a narrow list leaves out, first to last, to keep WHY_MIN for the last.
 DROP_ORDER = ("RAM", "pc", "MIPS", "uptime", "priv")
 WHY_MIN = 12
 

@@ -480,8 +480,8 @@ class CountersPane(VerticalScroll):
             self._texts[wid] = text
             self.query_one(f"#{wid}", Static).update(text)
 
-    def refresh_from_session(self, *, hidden_too: bool = False) -> None:
-        if not self._ready or not (hidden_too or on_display(self)):
+    def refresh_from_session(self) -> None:
+        if not self._ready or not on_display(self):
             return
         now = time.monotonic()
         if now - self._at < self.interval:

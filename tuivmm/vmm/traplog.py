@@ -77,7 +77,7 @@ def write_trace(events: Iterable[TrapEvent], path: str | os.PathLike[str]) -> in
     returns how many.  The file is written beside `path` and renamed over it once
     whole, so an existing file is never left half-written.  OSError if it cannot be."""
     path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
     try:
         with os.fdopen(fd, "w") as out:
