@@ -37,6 +37,8 @@ sessions and the scaling runs, the dear ones, once, or R with --repeat), and run
 that are compared (bare/VMM, a program and its twin) are interleaved, so a busy
 host slows both alike.  The host is shared: figures vary by 10-20% between runs.  --quick
 runs each once, `syscalls 5000`, smaller microbenchmarks and 1, 2, 4 guests.
+--keep-states 2000 measures the VMM as the dashboard runs it, keeping each exit's
+before and after for the trap inspector.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ IMAGES = ROOT / "tuivmm" / "images"
 MIB = 1024 * 1024
 UNIX_RAM = 128 * MIB  # the unix kernel's PHYSTOP: it needs all of it
 SMALL_RAM = 16 * MIB
+KEEP_STATES = 0  # --keep-states
 FINISHER = 0x0010_0000
 PASS = 0x5555
 
@@ -180,6 +183,7 @@ def vmm_run(count: int = 1, image: str | None = None, script: bytes = b"", ram: 
             program=None) -> tuple[list, float]:  # fmt: skip
     """(guests, seconds) for `count` guests run together to completion under a VMM."""
     vmm = Vmm(flawed_eret=False)
+    vmm.keep_exit_states(KEEP_STATES)
     guests = []
     for _ in range(count):
         if program is not None:
@@ -227,7 +231,8 @@ def line(label: str, value: str, target: str | None = None, ok: bool | None = No
 
 def ratio_whole(name: str, repeat: int, target: float | None) -> tuple[float, object]:
     (insns, bare_t), (guests, vmm_t) = best_each(
-        [lambda: bare_run(f"{name}.elf", ram=UNIX_RAM), lambda: vmm_run(1, f"{name}.elf", ram=UNIX_RAM)], repeat)
+        [lambda: bare_run(f"{name}.elf", ram=UNIX_RAM), lambda: vmm_run(1, f"{name}.elf", ram=UNIX_RAM)], repeat
+    )
     g = guests[0]
     bare_mips = insns / bare_t / 1e6
     vmm_mips = g.instructions / vmm_t / 1e6
@@ -259,7 +264,8 @@ def ratio_unix(calls: int, repeat: int) -> None:
 def exit_cost(label: str, slow, fast, count, bare_mips: float, target: float, repeat: int) -> None:
     """Host time per exit from a program that exits and its twin that does not."""
     (gs, ts), (gf, tf) = best_each(
-        [lambda: vmm_run(1, program=slow, ram=SMALL_RAM), lambda: vmm_run(1, program=fast, ram=SMALL_RAM)], repeat)
+        [lambda: vmm_run(1, program=slow, ram=SMALL_RAM), lambda: vmm_run(1, program=fast, ram=SMALL_RAM)], repeat
+    )
     exits = count(gs[0]) - count(gf[0])
     per_exit = (ts - tf) / exits
     in_insns = per_exit * bare_mips * 1e6
@@ -279,7 +285,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one run each, smaller workloads, up to 4 guests")
     parser.add_argument("--repeat", type=int, default=None, help="runs per figure (best is shown); default 3")
+    parser.add_argument("--keep-states", type=int, default=0, metavar="N",
+                        help="keep what each guest's newest N exits did, as the dashboard does for its trap "
+                             "inspector (it keeps 2000); default 0, as tuivmm run")  # fmt: skip
     args = parser.parse_args()
+    global KEEP_STATES
+    KEEP_STATES = args.keep_states
     repeat = args.repeat or (1 if args.quick else 3)
     dear = args.repeat or 1  # unix sessions and scaling runs
     calls = 5000 if args.quick else 20000
@@ -288,7 +299,7 @@ def main() -> None:
     counts = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16]
     start = time.perf_counter()
     print(f"python {sys.version.split()[0]}, best of {repeat} ({dear} for unix and scaling)"
-          f"{', quick' if args.quick else ''}")  # fmt: skip
+          f"{', quick' if args.quick else ''}{f', keeping {KEEP_STATES} exit states' if KEEP_STATES else ''}")  # fmt: skip
 
     bare_mips, compute = ratio_whole("compute", repeat, 0.95)
     ratio_unix(calls, dear)

@@ -27,6 +27,7 @@ from machine.devices.plic import PLIC_SIZE, Plic
 from machine.devices.uart import UART_SIZE, Uart16550
 from machine.devices.virtio_blk import VirtioBlk
 from machine.devices.virtio_mmio import MAGIC_VALUE, VENDOR_ID, VERSION, VIRTIO_MMIO_SIZE, VirtioMmio
+from machine.devices.virtio_mmio import register_name as virtio_register_name
 from machine.devices.virtio_net import VirtioNet
 from machine.htif import Htif
 from machine.loader import Image, load_elf, place
@@ -58,6 +59,9 @@ class EmptyVirtioSlot:
 
     def write(self, offset: int, size: int, value: int) -> None:
         pass
+
+    def register_name(self, offset: int, write: bool) -> str:
+        return virtio_register_name(offset)
 
 
 class Board:

@@ -52,6 +52,19 @@ class Bus:
                 return device, addr - base
         return None
 
+    def describe(self, addr: int, write: bool = False) -> str:
+        """`addr` as a person reads it: "uart0+0x5 LSR" (the register's name when the
+        device gives one), or the bare address if no device covers it."""
+        i = bisect.bisect(self._bases, addr) - 1
+        if i >= 0:
+            base, end, name, device = self._regions[i]
+            if addr < end:
+                offset = addr - base
+                namer = getattr(device, "register_name", None)
+                register = namer(offset, write) if namer is not None else ""
+                return f"{name}+{offset:#x}" + (f" {register}" if register else "")
+        return f"{addr:#010x}"
+
     def regions(self) -> list[tuple[int, int, str]]:
         """(base, end, name) for every attached device, in address order."""
         return [(b, e, n) for b, e, n, _ in self._regions]

@@ -41,6 +41,14 @@ class Clint:
         self.msip = 0
         self.mtimecmp = MASK64  # reset value: all ones, so no timer interrupt
 
+    def register_name(self, offset: int, write: bool) -> str:
+        """The register at `offset` (write: unused, the names are the same)."""
+        for base, name in ((MSIP_OFFSET, "msip"), (MTIMECMP_OFFSET, "mtimecmp"), (MTIME_OFFSET, "mtime")):
+            size = 4 if name == "msip" else 8
+            if base <= offset < base + size:
+                return name + ("h" if offset - base >= 4 else "")
+        return ""
+
     def reset(self) -> None:
         self.msip = 0
         self.set_pending(MSIP, False)

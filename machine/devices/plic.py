@@ -45,6 +45,17 @@ class Plic:
         self._words = (sources + 31) // 32
         self.reset()
 
+    def register_name(self, offset: int, write: bool) -> str:
+        """The register at `offset`: "priority[10]", "enable[1]", "claim[1]"..."""
+        if offset < PENDING_BASE:
+            return f"priority[{offset // 4}]"
+        if offset < ENABLE_BASE:
+            return "pending"
+        if offset < CONTEXT_BASE:
+            return f"enable[{(offset - ENABLE_BASE) // ENABLE_STRIDE}]"
+        context, reg = divmod(offset - CONTEXT_BASE, CONTEXT_STRIDE)
+        return {0: f"threshold[{context}]", 4: f"{'complete' if write else 'claim'}[{context}]"}.get(reg, "")
+
     def reset(self) -> None:
         self.priority = [0] * self.sources
         self.enable = [0] * len(CONTEXT_PINS)  # one bit per source, per context

@@ -58,6 +58,15 @@ class Uart16550:
         self.polls_since_tx = 0
         self.reset()
 
+    def register_name(self, offset: int, write: bool) -> str:
+        """The register at `offset` as the datasheet names it, for a read or a write."""
+        if offset < 2 and self.lcr & LCR_DLAB:
+            return ("DLL", "DLM")[offset]
+        if offset < 8:
+            return (("RBR", "THR"), ("IER", "IER"), ("IIR", "FCR"), ("LCR", "LCR"), ("MCR", "MCR"),
+                    ("LSR", "LSR"), ("MSR", "MSR"), ("SCR", "SCR"))[offset][write]  # fmt: skip
+        return ""
+
     def reset(self) -> None:
         self.ier = 0
         self.lcr = 0
@@ -208,10 +217,7 @@ class Uart16550:
         return MSR_DCD | MSR_DSR | MSR_CTS  # a terminal is always there
 
     def _update(self) -> None:
-        level = bool(
-            (self.ier & IER_RX_AVAILABLE and self.rx)
-            or (self.ier & IER_THR_EMPTY and self.thr_interrupt)
-        )
+        level = bool((self.ier & IER_RX_AVAILABLE and self.rx) or (self.ier & IER_THR_EMPTY and self.thr_interrupt))
         if level != self._level:
             self._level = level
             self.irq(level)

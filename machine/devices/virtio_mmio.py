@@ -78,6 +78,16 @@ VIRTIO_F_VERSION_1 = 1 << 32  # section 6: this is a modern (non-legacy) device
 T = TypeVar("T")
 
 
+def register_name(offset: int) -> str:
+    """The transport's register at `offset` as the virtio spec's table 4.1 names it."""
+    if offset >= Reg.CONFIG:
+        return f"Config+{offset - Reg.CONFIG:#x}"
+    try:
+        return "".join(part.title() for part in Reg(offset & ~3).name.split("_"))
+    except ValueError:
+        return ""
+
+
 class VirtioDevice:
     """What a device type provides; the transport fills in `transport` when attached."""
 
@@ -118,6 +128,9 @@ class VirtioMmio:
         self.broken_reason = ""  # why the device last asked for a reset, for people
         device.transport = self
         self.reset()
+
+    def register_name(self, offset: int, write: bool) -> str:
+        return register_name(offset)
 
     @property
     def offered_features(self) -> int:

@@ -38,7 +38,8 @@ from tuivmm.ui.layout import MIN_SIZE, PANES, Plan, plan
 from tuivmm.ui.memory import MemoryPane
 from tuivmm.ui.panebar import PANE_NAMES, PaneBar
 from tuivmm.ui.session import Session
-from tuivmm.ui.traps import CountersPane, TrapLogPane
+from tuivmm.ui.inspector import InspectorScreen
+from tuivmm.ui.traps import CountersPane, TrapLines, TrapLogPane
 from tuivmm.ui.words import plural
 from tuivmm.vmm.monitor import REMEDIES
 from tuivmm.vmm.traplog import write_trace
@@ -88,6 +89,7 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+s", "save_snapshot", "Save", show=False),
         Binding("alt+o", "restore_snapshot", "Restore", show=False),
         Binding("alt+w", "write_trap_log", "Write trap log", show=False),
+        Binding("alt+i", "inspect_trap", "Inspect a trap", show=False),
         Binding("alt+c", "show_pane('console')", "Console", show=False),
         Binding("alt+m", "show_pane('memory')", "Memory", show=False),
         Binding("alt+x", "show_pane('exits')", "Exits", show=False),
@@ -114,6 +116,7 @@ class TuivmmApp(App, inherit_bindings=False):
         self._notices_shown = 0
         self._keyboard = ""  # where the keys go, as the header last said it
         self.collector = Collector()  # the garbage collector's full passes, between keys
+        self._typing_to_console = False  # keys typed in another pane are on their way to the console
 
     # --- building -------------------------------------------------------------------
 
@@ -288,9 +291,14 @@ class TuivmmApp(App, inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         # A key for the guest: let the other guests wait from now, not only once the
         # console has it (each hop through a message queue waits behind their slices).
-        if (isinstance(event, events.Key) and self.selected is not None and self.screen is self.main_screen
-                and self.keyboard_pane() in ("console", "grid")):  # fmt: skip
-            self.session.keystroke_coming(self.selected)
+        if isinstance(event, events.Key) and self.selected is not None and self.screen is self.main_screen:
+            pane = self.keyboard_pane()
+            if pane in ("console", "grid"):
+                self.session.keystroke_coming(self.selected)
+            elif (self._typing_to_console and event.key not in self._bindings.key_to_bindings
+                  and (data := key_bytes(event)) is not None):  # fmt: skip
+                self.console_pane.send(data)  # see on_key
+                return
         await super().on_event(event)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -312,6 +320,11 @@ class TuivmmApp(App, inherit_bindings=False):
         event.prevent_default()
         self.action_show_pane("console")
         self.console_pane.send(data)
+        # The console gets the focus after the next refresh; the keys already queued
+        # behind this one (a paste, fast typing, its Enter) go to it too, not to the
+        # bindings of the pane they were typed in (on_event).
+        self._typing_to_console = True
+        self.call_after_refresh(setattr, self, "_typing_to_console", False)
 
     def on_pane_bar_picked(self, message: PaneBar.Picked) -> None:
         self.action_show_pane(message.pane)
@@ -568,6 +581,21 @@ class TuivmmApp(App, inherit_bindings=False):
             return
         self.notify(f"wrote {plural(count, 'line')} of the trap log to {path}", timeout=6)
 
+    def action_inspect_trap(self) -> None:
+        """Alt+I: open the trap log's selected line, or its newest, in the inspector."""
+        event = self.traps.chosen_event()
+        if event is None:
+            self.notify("no exit to inspect yet", timeout=3)
+            return
+        self.push_screen(InspectorScreen(self.session, event))
+
+    def find_in_trap_log(self) -> None:
+        self.action_show_pane("traps")
+        self.traps.action_find()
+
+    def on_trap_lines_open(self, message: TrapLines.Open) -> None:
+        self.push_screen(InspectorScreen(self.session, message.event))
+
     def action_restore_snapshot(self) -> None:
         """Alt+O: add a guest from a snapshot file (ask which)."""
         dialog = PromptDialog("Restore a guest from a snapshot file", ok="Restore",
@@ -652,6 +680,10 @@ class TuivmmApp(App, inherit_bindings=False):
         yield SystemCommand("Restore snapshot", "Alt+O: add a guest saved in a file", self.action_restore_snapshot)
         yield SystemCommand("Write trap log", "Alt+W: the trap log's lines, as shown, to a file",
                             self.action_write_trap_log)  # fmt: skip
+        yield SystemCommand("Inspect a trap", "Alt+I: the trap log's selected exit (or its newest), opened: "
+                            "what it did to the guest", self.action_inspect_trap)  # fmt: skip
+        yield SystemCommand("Find in the trap log", "/ in the trap log: show only lines holding a text",
+                            self.find_in_trap_log)  # fmt: skip
         yield SystemCommand("Grid", "F4: every console tiled, or back", self.action_toggle_grid)
         yield SystemCommand("Previous guest", "F2", self.action_select_previous)
         yield SystemCommand("Next guest", "F3", self.action_select_next)

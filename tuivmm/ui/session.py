@@ -28,6 +28,8 @@ from tuivmm.vmm.traplog import RateMeter
 
 COLUMNS, LINES = 80, 24
 
+STATES_KEPT = 2000  # per guest: the newest exits whose states the trap inspector can show
+
 
 class Terminal:
     """A guest's console as a VT100 screen (pyte), fed with everything it prints.
@@ -149,6 +151,7 @@ class Session:
     def __init__(self, lineup: Lineup, *, realtime: bool = True, pcap: str | None = None):
         """`pcap`: capture the virtual switch into this file (PcapError if it cannot be made)."""
         self.vmm = Vmm(flawed_eret=lineup.flawed_eret, realtime=realtime)
+        self.vmm.keep_exit_states(STATES_KEPT)  # for the trap inspector
         self.pcap = capture(self.vmm, pcap) if pcap is not None else None
         if realtime:
             # Live on the app's loop: shorter slices, so a key or a redraw never waits

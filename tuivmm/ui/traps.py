@@ -17,18 +17,21 @@ from __future__ import annotations
 import functools
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.text import Span, Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Select, Sparkline, Static
+from textual.widgets import Button, DataTable, Input, Select, Sparkline, Static
 
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import CAUSE_NAMES, INTERRUPT_NAMES, PRIV_NAMES, cause_name
@@ -126,6 +129,22 @@ def event_line(e: TrapEvent) -> Text:
     return event_lines([e])
 
 
+def text_match(text: str) -> Callable[[TrapEvent], bool]:
+    """Whether an event's line, as the log shows it, holds `text` (any case)."""
+    wanted = text.casefold()
+    return lambda e: wanted in _event_plain(e)[0].casefold()
+
+
+def event_filter(key: str | None, text: str = "") -> Callable[[TrapEvent], bool] | None:
+    """The events a filter (traplog.FILTERS' key, or None for all) and a text choose;
+    None when they choose every event."""
+    chosen = T.FILTER_BY_KEY[key].match if key else None
+    if not text:
+        return chosen
+    has_text = text_match(text)
+    return has_text if chosen is None else (lambda e: chosen(e) and has_text(e))
+
+
 def newer_events(logs: Iterable[T.TrapLog], after: int, reason: str | None = None,
                  limit: int = MAX_LINES) -> list[TrapEvent]:  # fmt: skip
     """The events of `logs` with a sequence number above `after` (and of `reason`, if
@@ -135,8 +154,12 @@ def newer_events(logs: Iterable[T.TrapLog], after: int, reason: str | None = Non
 
 
 def newer_events_cut(logs: Iterable[T.TrapLog], after: int, reason: str | None = None,
-                     limit: int = MAX_LINES) -> tuple[list[TrapEvent], bool]:  # fmt: skip
-    """newer_events, and whether older ones that would match were left out for `limit`."""
+                     limit: int = MAX_LINES, match: Callable[[TrapEvent], bool] | None = None,
+                     ) -> tuple[list[TrapEvent], bool]:  # fmt: skip
+    """newer_events, and whether older ones that would match were left out for `limit`.
+    `match`, if given, chooses the events instead of `reason`."""
+    if match is None and reason is not None:
+        match = T.FILTER_BY_KEY[reason].match
     cut = False
     found: list[TrapEvent] = []
     for log in logs:
@@ -147,7 +170,7 @@ def newer_events_cut(logs: Iterable[T.TrapLog], after: int, reason: str | None =
         for e in reversed(events):
             if e.seq <= after:
                 break
-            if reason is None or e.reason == reason:
+            if match is None or match(e):
                 if taken >= limit:  # one more than the limit: older ones are left out
                     cut = True
                     break
@@ -171,7 +194,22 @@ class TrapLines(ScrollView, can_focus=True):
     TrapLines:focus { background-tint: $foreground 5%; }
     """
 
+    BINDINGS = [
+        Binding("slash", "find", "Find text", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("enter", "open", "Open", show=False),
+    ]
+
     following: var[bool] = var(True)
+    cursor: var[int | None] = var(None)  # the selected line (index into events), if any
+
+    class Open(Message):
+        """Open this event in the trap inspector."""
+
+        def __init__(self, event: TrapEvent) -> None:
+            super().__init__()
+            self.event = event
 
     def __init__(self, max_lines: int = MAX_LINES, **kwargs):
         super().__init__(**kwargs)
@@ -186,6 +224,8 @@ class TrapLines(ScrollView, can_focus=True):
         self.events.extend(events)
         trimmed = before + len(events) - len(self.events)
         self._first += trimmed
+        if trimmed and self.cursor is not None:
+            self.cursor = max(0, self.cursor - trimmed)
         for e in events:
             width = _HEAD_WIDTH + len(e.action) + (len(e.detail) + 1 if e.detail else 0)
             self._width = max(self._width, width)
@@ -194,6 +234,7 @@ class TrapLines(ScrollView, can_focus=True):
         return trimmed
 
     def clear(self) -> None:
+        self.cursor = None
         self.events.clear()
         self._cache.clear()
         self._first = 0
@@ -218,10 +259,14 @@ class TrapLines(ScrollView, can_focus=True):
         index = scroll_y + y - 1
         if index >= len(self.events):
             return Strip.blank(width, self.rich_style)
-        key = (self._first + index, scroll_x, width)
+        selected = index == self.cursor
+        key = (self._first + index, scroll_x, width, selected)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._cache[key] = self._strip(event_line(self.events[index]), scroll_x, width, self.rich_style)
+            text = event_line(self.events[index])
+            if selected:
+                text.stylize("reverse")
+            strip = self._cache[key] = self._strip(text, scroll_x, width, self.rich_style)
         return strip
 
     def _strip(self, text: Text, scroll_x: int, width: int, style) -> Strip:
@@ -234,10 +279,69 @@ class TrapLines(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.following = new_value >= self.max_scroll_y
+        self.following = new_value >= self.max_scroll_y and self.cursor is None
+
+    def watch_cursor(self, old: int | None, new: int | None) -> None:
+        self.refresh()
+
+    @property
+    def selected(self) -> TrapEvent | None:
+        """The event on the selected line, if one is."""
+        cursor = self.cursor
+        return self.events[cursor] if cursor is not None and cursor < len(self.events) else None
+
+    def action_cursor(self, delta: int) -> None:
+        """↑/↓: select the line above or below (from the bottom line shown, at first).
+        A selected line holds the log still, so it stays where it is to be opened."""
+        if not self.events:
+            return
+        if self.cursor is None:
+            shown = self.scrollable_content_region.height - 1  # lines under the header
+            last = min(len(self.events) - 1, round(self.scroll_y) + shown - 1)
+            self.cursor = max(0, last if delta < 0 else last)
+        else:
+            self.cursor = max(0, min(len(self.events) - 1, self.cursor + delta))
+        self.following = False
+        top = round(self.scroll_y)
+        shown = max(1, self.scrollable_content_region.height - 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + shown:
+            self.scroll_to(y=self.cursor - shown + 1, animate=False)
+
+    def action_open(self) -> None:
+        """Enter: open the selected line (the newest, if none is) in the inspector."""
+        event = self.selected or (self.events[-1] if self.events else None)
+        if event is not None:
+            self.post_message(self.Open(event))
+
+    def action_scroll_end(self) -> None:
+        """End: no line selected, and follow the newest again."""
+        self.cursor = None
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.following = True
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects a line; a click on the selected line (or a double click) opens it."""
+        if event.y < 1:
+            return
+        index = round(self.scroll_y) + event.y - 1
+        if not 0 <= index < len(self.events):
+            return
+        if self.cursor == index or event.chain > 1:
+            self.cursor = index
+            self.action_open()
+        else:
+            self.cursor = index
+            self.following = False
 
     def lines_below(self) -> int:
         return max(0, self.max_scroll_y - round(self.scroll_y))
+
+    def action_find(self) -> None:
+        pane = self.parent
+        if isinstance(pane, TrapLogPane):
+            pane.action_find()
 
 
 class TrapLogPane(Vertical):
@@ -245,11 +349,12 @@ class TrapLogPane(Vertical):
 
     DEFAULT_CSS = """
     TrapLogPane { height: 1fr; }
-    TrapLogPane #trap-toolbar { height: 1; }
+    TrapLogPane .trap-toolbar { height: 1; }
     TrapLogPane #trap-reason { width: 24; }
-    TrapLogPane #trap-all { width: auto; margin-left: 2; }
-    TrapLogPane #trap-follow { width: auto; min-width: 10; margin-left: 2; }
-    TrapLogPane #trap-status { width: 1fr; margin-left: 2; color: $text-muted; }
+    TrapLogPane #trap-all { width: auto; margin-left: 1; }
+    TrapLogPane #trap-text { width: 1fr; min-width: 12; margin-left: 1; }
+    TrapLogPane #trap-follow { width: auto; min-width: 8; }
+    TrapLogPane #trap-status { width: 1fr; margin-left: 1; color: $text-muted; }
     TrapLogPane #trap-lines { height: 1fr; }
     """
 
@@ -259,16 +364,18 @@ class TrapLogPane(Vertical):
         self.guest_name: str | None = None
         self.lines = lines
         self._last = -1  # the newest sequence number looked at
-        self._scope: object = ()  # (guest shown or None, reason or None) of what the lines hold
+        self._scope: object = ()  # (guest shown or None, filter key or None, text) of what the lines hold
         self._status: Text | str = ""
         self._cut = False  # older events were left out when the lines were filled
         self._ready = False
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="trap-toolbar"):
-            yield Select([(reason, reason) for reason in REASONS], prompt="all exits", allow_blank=True,
+        with Horizontal(classes="trap-toolbar"):
+            yield Select([(f.label, f.key) for f in T.FILTERS], prompt="every exit", allow_blank=True,
                          id="trap-reason", compact=True)  # fmt: skip
             yield Tick("all guests", id="trap-all", compact=True)
+            yield Input(placeholder="text to find (/)", id="trap-text", compact=True)
+        with Horizontal(classes="trap-toolbar"):
             yield Button("hold", id="trap-follow", compact=True)
             yield Static(id="trap-status")
         yield TrapLines(self.lines, id="trap-lines")
@@ -277,6 +384,7 @@ class TrapLogPane(Vertical):
         self._log = self.query_one(TrapLines)
         self._reason_select = self.query_one("#trap-reason", Select)
         self._all = self.query_one("#trap-all", Tick)
+        self._text = self.query_one("#trap-text", Input)
         self._follow_button = self.query_one("#trap-follow", Button)
         self._status_widget = self.query_one("#trap-status", Static)
         self.watch(self._log, "following", self._following_changed, init=False)
@@ -307,13 +415,16 @@ class TrapLogPane(Vertical):
         return list(self._log.events) if self._ready else []
 
     def describe_scope(self) -> str:
-        """What the lines are, in words: "unix, all exits", "all guests, mmio exits"."""
-        scope, reason = self._scope if self._scope else (None, None)
-        return f"{scope if scope is not None else 'all guests'}, {f'{reason} exits' if reason else 'all exits'}"
+        """What the lines are, in words: "unix, every exit", "all guests, hidden faults
+        with "0x8000"."""
+        scope, key, text = self._scope if self._scope else (None, None, "")
+        what = T.FILTER_BY_KEY[key].words if key else "every exit"
+        return f"{scope if scope is not None else 'all guests'}, {what}" + (f' with "{text}"' if text else "")
 
     @property
     def reason(self) -> str | None:
-        """The exit kind shown, or None for all."""
+        """The filter chosen (traplog.FILTERS' key: what the VMM did, or the exit
+        kind), or None for every exit."""
         if not self._ready:
             return None
         value = self._reason_select.value
@@ -327,6 +438,26 @@ class TrapLogPane(Vertical):
         self.refresh_from_session()
 
     @property
+    def text(self) -> str:
+        """The text every line shown holds ("" for any)."""
+        return self._text.value.strip() if self._ready else ""
+
+    def set_text(self, text: str) -> None:
+        self._text.value = text
+        self.refresh_from_session()
+
+    def action_find(self) -> None:
+        """/: type the text the lines must hold."""
+        self._text.focus()
+
+    def chosen_event(self) -> TrapEvent | None:
+        """The selected line's event, else the newest shown (brought up to date)."""
+        self.refresh_from_session(hidden_too=True)
+        if not self._ready:
+            return None
+        return self._log.selected or (self._log.events[-1] if self._log.events else None)
+
+    @property
     def scope(self) -> str | None:
         """The guest whose exits are shown, or None for all guests."""
         if self._ready and self._all.value:
@@ -336,7 +467,7 @@ class TrapLogPane(Vertical):
     def refresh_from_session(self, *, hidden_too: bool = False) -> None:
         if not self._ready or not (hidden_too or on_display(self)):
             return
-        scope = (self.scope, self.reason)
+        scope = (self.scope, self.reason, self.text)
         log = self._log
         with self.app.batch_update():
             if scope != self._scope:
@@ -347,9 +478,9 @@ class TrapLogPane(Vertical):
                 log.following = True
             newest = self.session.vmm.sequence.next - 1
             if newest != self._last:
-                name, reason = scope
+                name, key, text = scope
                 logs = [g.log for g in self.session.guests if name is None or g.name == name]
-                events, cut = newer_events_cut(logs, self._last, reason, self.lines)
+                events, cut = newer_events_cut(logs, self._last, None, self.lines, event_filter(key, text))
                 self._last = newest
                 if events:
                     self._append(events)
@@ -370,18 +501,15 @@ class TrapLogPane(Vertical):
 
     def _update_status(self) -> None:
         log = self._log
-        scope, reason = self._scope
-        what = f"{reason} exits" if reason else "all exits"
-        who = scope if scope is not None else "all guests"
         kept = plural(len(log.events), "line")
         if log.dropped or self._cut:  # the pane keeps `lines`: say so once older ones have gone
             kept = f"the last {kept} (older dropped)"
         if log.following:
-            status = Text.assemble(("● following", "green"), f"  {who}, {what}  ·  {kept}")
+            status = Text.assemble(("● following", "green"), f"  {self.describe_scope()}  ·  {kept}")
         else:
             below = log.lines_below()
-            status = Text.assemble(("‖ held", "yellow"), f"  {who}, {what}  ·  {plural(below, 'line')} below"
-                                   "  ·  End to follow")  # fmt: skip
+            status = Text.assemble(("‖ held", "yellow"), f"  {self.describe_scope()}  ·  {plural(below, 'line')}"
+                                   " below  ·  End to follow")  # fmt: skip
         if status != self._status:
             self._status = status
             self._status_widget.update(status)
@@ -399,6 +527,15 @@ class TrapLogPane(Vertical):
         event.stop()
         self.refresh_from_session()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.refresh_from_session()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the text: back to the lines, to read them."""
+        event.stop()
+        self._log.focus()
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_toggle_follow()
@@ -408,6 +545,7 @@ class TrapLogPane(Vertical):
         if log.following:
             log.following = False
         else:
+            log.cursor = None
             log.following = True
             log.scroll_end(animate=False, immediate=True, x_axis=False)
 
@@ -523,5 +661,8 @@ class CountersPane(VerticalScroll):
                                    Text(f"{total_rate:,.0f}", justify="right", style="bold"), Text(""))))  # fmt: skip
             self._rows = sync_table(self._table, self._rows, rows, COUNTER_COLUMNS)
             actions = "  ·  ".join(f"{action} {n:,}" for action, n in sorted(log.actions.items(), key=lambda a: -a[1]))
-            self._set("ctr-actions", f"by action: {actions or 'none yet'}\n{guest.direct_instructions:,} instructions "
-                      f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes")
+            self._set(
+                "ctr-actions",
+                f"by action: {actions or 'none yet'}\n{guest.direct_instructions:,} instructions "
+                f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes",
+            )

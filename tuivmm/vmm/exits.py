@@ -25,6 +25,7 @@ from machine.cpu.isa import decode as _decode_uncached
 from machine.cpu.mmu import FETCH, LOAD, STORE
 from machine.cpu.trap import Exit, ExitKind, Trap
 from tuivmm.vmm import traplog as T
+from tuivmm.vmm.exitstate import ExitRecord, guest_walk, snapshot
 from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
 
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
@@ -64,7 +65,25 @@ class GuestExits:
 
     def handle_exit(self, e: Exit) -> None:
         """One exit from the real hart, dispatched by kind (Firecracker's run loop has
-        the same shape)."""
+        the same shape); with the trap log keeping states, what it did is kept too."""
+        log = self.log
+        if log.states is None:
+            self._dispatch_exit(e)
+            return
+        v = self.vcpu
+        first = log.sequence.next
+        before, x_before = snapshot(v), tuple(v.x)
+        page_fault = e.cause in _PAGE_FAULT
+        walk = guest_walk(v, e.tval) if page_fault else ()
+        self._dispatch_exit(e)
+        x_after = tuple(v.x)
+        shadow = None
+        if page_fault and self.current is not None:
+            shadow = self.current.lookup(e.tval & ~0xFFF)
+        log.keep_state(first, ExitRecord(before, snapshot(v), x_before, x_before if x_after == x_before else x_after,
+                                         e.tval, walk, shadow))  # fmt: skip
+
+    def _dispatch_exit(self, e: Exit) -> None:
         hart = self.vmm.hart
         if hart.mstatus & C.MSTATUS_MPIE:
             # The flawed hardware ran an MRET in U-mode: it jumped to the VMM's door.
@@ -110,6 +129,7 @@ class GuestExits:
             gpa = self._fetch_gpa(e.epc)
             if gpa is not None:
                 word = self.bt.original(gpa, word)
+        patched = f"{T.BT_PATCH}: {e.insn:#010x} stands in its place" if word != e.insn else ""
         d = decode(word)
         if d is None or d.name not in _EMULATED:
             self.inject(C.ILLEGAL_INSN, word, e.epc, word, T.EXCEPTION)
@@ -124,7 +144,7 @@ class GuestExits:
             self.inject(trap.cause, trap.tval, e.epc, word, reason)
             return
         action = T.SLEPT if name == "wfi" else T.EMULATED
-        self.log.record(v.cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action)
+        self.log.record(v.cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
         self._retire(next_pc)
 
     def _flawed_mret(self, e: Exit) -> None:
@@ -237,7 +257,7 @@ class GuestExits:
             # drops X); a load keeps whatever the page is.
             if access == FETCH and page not in bt.scanned:
                 found = bt.scan(page)
-                self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, "bt scan",
+                self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.BT_SCAN,
                                 f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
             if page not in bt.scanned:
                 perms &= ~PTE_X
@@ -407,7 +427,7 @@ class GuestExits:
         v = self.vcpu
         d = decode(e.insn)
         name = d.name if d is not None else ""
-        device = self._device_name(pa) if mmio else "ram"
+        device = self.vcpu.bus.describe(pa, d is not None and d.name in _STORES) if mmio else "ram"
         if name in _LOADS:
             size, signed = _LOADS[name]
             access = LOAD
@@ -450,13 +470,6 @@ class GuestExits:
                             f"{device} <- {value:#x}")  # fmt: skip
         self._retire((e.epc + 4) & 0xFFFF_FFFF)
 
-    def _device_name(self, pa: int) -> str:
-        """`name+offset` of the device at guest-physical `pa`, for the trap log."""
-        for base, end, name in self.vcpu.bus.regions():
-            if base <= pa < end:
-                return f"{name}+{pa - base:#x}"
-        return f"{pa:#010x}"
-
     # --- interrupts --------------------------------------------------------------------
 
     def deliver_interrupt(self) -> bool:
@@ -467,9 +480,15 @@ class GuestExits:
             return False
         v.sleeping = False
         cause = C.INTERRUPT_BIT | irq
-        self.log.record(v.cycles, v.pc, v.priv, 0, cause, T.INTERRUPT, T.INJECTED)
+        log = self.log
+        first = log.sequence.next
+        if log.states is not None:
+            before, x = snapshot(v), tuple(v.x)
+        log.record(v.cycles, v.pc, v.priv, 0, cause, T.INTERRUPT, T.INJECTED)
         v.take_trap(cause, 0, v.pc)
         self._trap_ends_reservation()
+        if log.states is not None:
+            log.keep_state(first, ExitRecord(before, snapshot(v), x, x, 0))
         return True
 
 

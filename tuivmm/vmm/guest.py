@@ -84,6 +84,7 @@ class Guest(GuestExits):
         self.shadows: dict[tuple, ShadowTable] = {}
         self.current: ShadowTable | None = None
         self.log = T.TrapLog(name, vmm.sequence)
+        self.log.keep_states(vmm.exit_states_kept)
         self.bt = BinaryTranslator(window) if remedy == "bt" else None
         self.state = GuestState.RUNNING
         self.reason = ""  # why it stopped (crash reason, halt kind)

@@ -123,6 +123,14 @@ class Vmm:
         # to, and the screen showing its echo, do not wait behind a round of slices.
         self.defer: Callable[[Guest], bool] | None = None
         self._one_slice_a_turn = asyncio.Lock()  # realtime: see serve()
+        self.exit_states_kept = 0  # see keep_exit_states
+
+    def keep_exit_states(self, count: int) -> None:
+        """Each guest, now and later, keeps what each of its newest `count` exits did
+        to it (exitstate.py; the trap inspector shows it); 0: none."""
+        self.exit_states_kept = count
+        for guest in self.guests:
+            guest.log.keep_states(count)
 
     @property
     def flawed_eret(self) -> bool:

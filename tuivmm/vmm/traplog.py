@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 from machine.cpu.csrs import PRIV_NAMES, cause_name
 from machine.cpu.disasm import disassemble
+from tuivmm.vmm.exitstate import ExitRecord
 
 # Why the guest left the real hart (the counters' keys).
 CSR = "csr"  # a CSR instruction
@@ -41,9 +42,41 @@ SERVED = "hypercall"
 SLEPT = "wfi"
 CRASHED = "crashed"
 
+BT_SCAN = "bt scan"  # binary translation scanned a page before it ran
+BT_PATCH = "bt patch"  # the detail of an exit on a word binary translation patched
+
 # Not an exit: the line a reset leaves in the log (counted nowhere).
 RESET = "reset"
 RESET_NOTE = "──── {why}: a fresh machine, its clock and counters from zero ────"
+
+
+class Filter(NamedTuple):
+    """A way to choose trap-log lines: what the VMM did, or why the guest exited."""
+
+    key: str
+    label: str  # as a menu shows it
+    words: str  # as a sentence says it: "unix's {words}"
+    match: Callable[[TrapEvent], bool]
+
+
+# What the VMM did first (the lecture's words), then the exit kinds no action names.
+FILTERS = (
+    Filter(EMULATED, "emulated", "emulated instructions", lambda e: e.action == EMULATED),
+    Filter(INJECTED, "injected", "injected exceptions", lambda e: e.action == INJECTED and e.reason != INTERRUPT),
+    Filter(HIDDEN, "hidden fault", "hidden faults", lambda e: e.action == HIDDEN),
+    Filter(TRUE, "true fault", "true faults", lambda e: e.action == TRUE),
+    Filter(MMIO_READ, "mmio read", "mmio reads", lambda e: e.action == MMIO_READ),
+    Filter(MMIO_WRITE, "mmio write", "mmio writes", lambda e: e.action == MMIO_WRITE),
+    Filter(HYPERCALL, "hypercall", "hypercalls", lambda e: e.reason == HYPERCALL),
+    Filter("bt", "bt scan/patch", "bt scans and patched words",
+           lambda e: e.action == BT_SCAN or e.detail.startswith(BT_PATCH)),
+    Filter(XRET, "xRET caught", "xRETs caught", lambda e: e.reason == XRET),
+    Filter(INTERRUPT, "interrupt delivered", "interrupts delivered", lambda e: e.reason == INTERRUPT),
+    Filter(WFI, "wfi", "wfi exits", lambda e: e.reason == WFI),
+    *(Filter(reason, f"exit: {reason}", f"{reason} exits", lambda e, reason=reason: e.reason == reason)
+      for reason in (CSR, SFENCE, ECALL, EXCEPTION, PAGE_FAULT, MMIO)),
+)  # fmt: skip
+FILTER_BY_KEY = {f.key: f for f in FILTERS}
 
 
 class TrapEvent(NamedTuple):
@@ -110,6 +143,31 @@ class TrapLog:
         self.total = 0
         self.resets = 0  # how many times the guest was reset (the counters restarted)
         self.on_event = None  # optional callback(event), e.g. `tuivmm run --trace-exits`
+        # The newest events' ExitRecords (exitstate.py), by sequence number: None when
+        # not kept, else at most `states_kept` of them (see keep_states).
+        self.states: dict[int, ExitRecord] | None = None
+        self.states_kept = 0
+
+    def keep_states(self, count: int) -> None:
+        """Keep an ExitRecord for each of the newest `count` events (0: none)."""
+        self.states_kept = count
+        self.states = {} if count else None
+
+    def keep_state(self, first: int, record: ExitRecord) -> None:
+        """`record` tells what the exit that made this log's events numbered `first`
+        and on did; keep it for each of them."""
+        states = self.states
+        events = self.events
+        i = len(events) - 1
+        while i >= 0 and events[i].seq >= first:
+            states[events[i].seq] = record
+            i -= 1
+        while len(states) > self.states_kept:
+            del states[next(iter(states))]
+
+    def state_of(self, event: TrapEvent) -> ExitRecord | None:
+        """What `event`'s exit did to the guest, if it is still kept."""
+        return self.states.get(event.seq) if self.states is not None else None
 
     def record(self, time: int, pc: int, priv: int, insn: int, cause: int, reason: str, action: str,
                detail: str = "") -> None:  # fmt: skip

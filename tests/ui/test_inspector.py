@@ -1,0 +1,213 @@
+"""The trap log's filters (what the VMM did, the guest, a text) and the trap inspector:
+a line selected with the keyboard or the mouse and opened, what it shows for each
+kind of exit, stepping to the same guest's previous and next exit, and Alt+I from
+anywhere (also at 80x24, where the trap log is not on the screen)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from tests.ui.test_everyday import at_prompt, run_app, session_of, settle, typed
+from tuivmm.ui.inspector import InspectorScreen, field_changes, instruction_fields, status_fields
+from tuivmm.ui.traps import TrapLines
+from tuivmm.vmm import traplog as T
+
+
+def inspector_text(app) -> str:
+    assert isinstance(app.screen, InspectorScreen)
+    return str(app.screen.query_one("#inspector-text", Static).render())
+
+
+# --- pure pieces ------------------------------------------------------------------------------
+
+
+def test_fields_of_an_instruction_and_of_changed_csrs():
+    assert instruction_fields(0x1000_2573, 0) == [  # csrr a0, sstatus
+        "csrrs: format CSR, opcode 0b1110011", "rd = a0 (x10)", "csr = sstatus (0x100)", "rs1 = zero (x0)"]  # fmt: skip
+    assert "target = pc + 8 = 0x80000008" in instruction_fields(0x0080_006F, 0x8000_0000)  # j +8
+    assert status_fields(0x1888)["MPP"] == "M" and status_fields(0x0122)["SPP"] == "S"
+    assert field_changes("mstatus", 0x0122, 0x0020) == "SIE 1→0, SPP S→U"
+    assert field_changes("mip", 0, 1 << 5) == "STIP 0→1"
+    assert field_changes("scause", 0, 8) == "instruction address misaligned → environment call from U-mode"
+    assert field_changes("satp", 0, (1 << 31) | (3 << 22) | 0x80123).startswith("bare (no paging) → Sv32, ASID 3")
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def test_the_trap_log_filters_by_what_the_vmm_did_by_guest_and_by_text():
+    session = session_of("unix", "basic")
+
+    async def body(pilot, app):
+        at_prompt(session, "unix")
+        for _ in range(40):
+            session.vmm.run_slice(session.guest("basic"))
+        await pilot.press("alt+t")
+        await settle(pilot, app)
+        traps = app.traps
+        unix = session.guest("unix")
+
+        def shown():
+            return traps.shown_events()
+
+        traps.set_reason(T.HIDDEN)
+        await pilot.pause()
+        assert shown() == [e for e in unix.log.events if e.action == T.HIDDEN]
+        assert traps.describe_scope() == "unix, hidden faults"
+        traps.set_reason(T.XRET)
+        await pilot.pause()
+        assert shown() and shown() == [e for e in unix.log.events if e.reason == T.XRET]
+        traps.set_reason(T.MMIO_WRITE)
+        await pilot.pause()
+        writes = shown()
+        assert writes and all(e.action == T.MMIO_WRITE for e in writes)
+        # and a text: only the UART's transmit register
+        await pilot.press("slash")
+        assert app.focused is traps.query_one("#trap-text")
+        await typed(pilot, "thr <", enter=False)  # any case; not the PLIC's threshold
+        await pilot.pause()
+        assert traps.text == "thr <"
+        assert shown() == [e for e in writes if " THR <" in e.detail]
+        assert traps.describe_scope() == 'unix, mmio writes with "thr <"'
+        await pilot.press("enter")  # back to the lines; typing goes to the guest again
+        assert isinstance(app.focused, TrapLines)
+        # all guests: basic's writes join
+        traps.query_one("#trap-all").value = True
+        await pilot.pause()
+        guests = {e.guest for e in shown()}
+        assert guests == {"unix", "basic"}
+        traps.set_text("")
+        traps.set_reason(None)
+        await pilot.pause()
+        assert len(shown()) == min(traps.lines, len(unix.log.events) + len(session.guest("basic").log.events))
+
+    run_app(session, body, (160, 50))
+
+
+# --- the inspector ----------------------------------------------------------------------------
+
+
+def opened(session, size, keys, choose=None):
+    """Run unix to its prompt, open the inspector with `keys` (after selecting the line
+    `choose` picks, if given), and return what it showed and the event."""
+    result = {}
+
+    async def body(pilot, app):
+        at_prompt(session, "unix")
+        await settle(pilot, app)
+        if choose is not None:
+            lines = app.traps.query_one(TrapLines)
+            app.traps.refresh_from_session(hidden_too=True)
+            index = max(i for i, e in enumerate(lines.events) if choose(e))
+            lines.cursor = index
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+        result["text"] = inspector_text(app)
+        result["event"] = app.screen.event
+        result["app"] = app
+        await pilot.press("escape")
+        await pilot.pause()
+        result["closed"] = not isinstance(app.screen, InspectorScreen)
+
+    run_app(session, body, size)
+    return result
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 55)])
+def test_alt_i_opens_the_newest_exit_from_the_console_at_any_size(size):
+    session = session_of("unix")
+    result = opened(session, size, ["alt+i"])
+    newest = session.guest("unix").log.events[-1]
+    assert result["event"] == newest
+    assert result["text"].startswith(f"unix · t = ") and f"pc {newest.pc:#010x}" in result["text"]
+    assert "── what the VMM did" in result["text"] and result["closed"]
+
+
+def test_a_csr_exit_shows_its_fields_and_the_register_it_changed():
+    session = session_of("unix")
+    result = opened(session, (160, 50), ["alt+t", "enter"],
+                    lambda e: e.reason == T.CSR and e.action == T.EMULATED and e.text.startswith("csrr "))  # fmt: skip
+    e, text = result["event"], result["text"]
+    record = session.guest("unix").log.state_of(e)
+    rd = next(name for name, _, _ in record.changes() if name.startswith("x"))
+    n = int(rd[1:])
+    assert "format CSR" in text and "Emulated: the VMM carried the instruction out" in text
+    from machine.cpu.isa import ABI_NAMES
+
+    assert f"{ABI_NAMES[n]} (x{n})" in text
+    assert f"{record.value_before(rd):#010x} → {record.value_after(rd):#010x}" in text
+    assert f"pc         {e.pc:#010x} → {e.pc + 4:#010x}" in text
+
+
+def test_an_injected_ecall_shows_the_trap_csrs_and_the_vector():
+    session = session_of("unix")
+    result = opened(session, (160, 50), ["alt+t", "enter"], lambda e: e.reason == T.ECALL)
+    record = session.guest("unix").log.state_of(result["event"])
+    text = result["text"]
+    assert "the trap as the guest's S-mode sees it" in text
+    assert f"sepc     = {result['event'].pc:#010x}" in text
+    assert "scause   = 0x00000008  environment call from U-mode" in text
+    assert f"entered the vector at {record.value_after('pc'):#010x}" in text
+    assert "U → S" in text
+
+
+def test_a_hidden_fault_shows_the_guests_walk_beside_the_shadow_entry():
+    session = session_of("unix")
+    result = opened(session, (160, 50), ["alt+t", "enter"],
+                    lambda e: e.action == T.HIDDEN and e.priv == 0)  # a user page: paged  # fmt: skip
+    record = session.guest("unix").log.state_of(result["event"])
+    text = result["text"]
+    assert f"the guest's own walk of {record.tval:#010x}" in text
+    for step in record.walk:
+        assert f"level {step.level}  PTE at {step.address:#010x} = {step.pte:#010x}" in text
+    hpa, _ = record.shadow
+    assert f"→ host page {hpa:#010x}" in text and "(filled by this exit)" in text
+    assert "A hidden fault" in text and "none: the guest's virtual hart is as it was" in text
+
+
+def test_a_uart_write_names_the_register_and_the_character():
+    session = session_of("unix")
+    result = opened(session, (160, 50), ["alt+t", "enter"],
+                    lambda e: e.action == T.MMIO_WRITE and " THR <- 0x24" in e.detail)  # the prompt's "$"  # fmt: skip
+    assert "uart0, register THR: wrote 0x24  '$'" in result["text"]
+
+
+def test_a_click_selects_a_line_and_a_second_click_opens_it_and_arrows_step():
+    session = session_of("unix")
+
+    async def body(pilot, app):
+        at_prompt(session, "unix")
+        await settle(pilot, app)
+        lines = app.traps.query_one(TrapLines)
+        await pilot.click(TrapLines, offset=(5, 3))  # the third line under the header
+        await pilot.pause()
+        assert lines.cursor == round(lines.scroll_y) + 2 and not lines.following
+        selected = lines.cursor
+        chosen = lines.events[selected]
+        await pilot.click(TrapLines, offset=(5, 3))
+        await pilot.pause()
+        assert isinstance(app.screen, InspectorScreen) and app.screen.event == chosen
+        log = list(session.guest("unix").log.events)
+        i = log.index(chosen)
+        await pilot.press("left")
+        assert app.screen.event == log[i - 1]
+        await pilot.press("right", "right")
+        assert app.screen.event == log[i + 1]
+        assert f"exit {log[i + 1].seq} · unix" == app.screen.query_one("#inspector").border_title
+        await pilot.press("escape")
+        # the keyboard: ↑ selects the line above, Enter opens it
+        app.traps.keyboard_widget().focus()
+        await pilot.press("up")
+        await pilot.pause()
+        assert lines.cursor == selected - 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.event == lines.events[lines.cursor]
+        await pilot.press("escape")
+        await pilot.press("end")  # follow the newest again: no line selected
+        await pilot.pause()
+        assert lines.cursor is None and lines.following
+
+    run_app(session, body, (160, 50))

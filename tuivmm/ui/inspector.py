@@ -1,0 +1,355 @@
+"""The trap inspector: one exit of the trap log, opened (Enter or a click on its line).
+
+It answers what the log's one line cannot: which instruction, with its fields; why
+the real hart left the guest; what the VMM did about it, in the lecture's words;
+every register and CSR of the guest's virtual hart the exit changed, before and
+after; and by kind — the guest's own walk of a faulting address beside the shadow
+entry the VMM made, the CSRs an injection wrote and the vector it entered, the device
+register an MMIO exit touched, the word binary translation patched, a hypercall's
+name and arguments.  ← and → step to the same guest's previous and next exit.
+
+The states come from the VMM (exitstate.py), kept for each guest's newest exits;
+older events still show their line, the instruction and the explanation.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from machine.clock import TIMEBASE_HZ
+from machine.cpu import csrs as C
+from machine.cpu.isa import ABI_NAMES, FORMATS, decode
+from tuivmm.ui.memory import pte_text
+from tuivmm.ui.session import Session
+from tuivmm.vmm import traplog as T
+from tuivmm.vmm.exitstate import ExitRecord
+from tuivmm.vmm.traplog import TrapEvent
+
+PRIV = C.PRIV_NAMES
+
+# Why the guest left the real hart, by the log's reason.
+WHY = {
+    T.CSR: "A CSR instruction. The real hart runs the guest, kernel too, in U-mode, where the CSRs are out "
+           "of reach, so it trapped to the VMM (an illegal instruction, to the real hart).",
+    T.XRET: "An xRET (SRET or MRET), the guest kernel's return to a lower privilege. It is privileged, so in the "
+            "real U-mode it traps to the VMM (unless the machine has the ERET flaw: then it would just run).",
+    T.WFI: "WFI: the guest has nothing to do until an interrupt comes.",
+    T.SFENCE: "SFENCE.VMA: the guest changed its page tables, so every translation made from the old ones "
+              "must go, the VMM's shadows included.",
+    T.ECALL: "An ECALL: the guest's user code calls its kernel (a system call).",
+    T.EXCEPTION: "An exception the guest's own code raised, which its own hardware would raise too.",
+    T.PAGE_FAULT: "The real MMU walked the VMM's shadow table, not the guest's, and found no entry that "
+                  "allows this access.",
+    T.MMIO: "A load or store to a device's address. The shadows never map device pages, so every access "
+            "to one traps, and the VMM plays the device.",
+    T.HYPERCALL: "The guest called the VMM itself (an ECALL with the hypercall number in a7): "
+                 "paravirtualization, the guest knows it is a guest.",
+    T.INTERRUPT: "Not an exit: an interrupt became pending and enabled on the guest's virtual hart, so the "
+                 "VMM delivered it.",
+}  # fmt: skip
+
+# What the VMM did, by the log's action.
+DID = {
+    T.EMULATED: "Emulated: the VMM carried the instruction out on the guest's virtual hart (its virtual "
+                "CSRs, privilege and pc) and resumed the guest after it. The guest cannot tell.",
+    T.INJECTED: "Injected: the guest's own hardware would trap here, so the VMM delivered the trap to the "
+                "guest as that hardware would: it wrote the guest's xepc, xcause, xtval and xstatus and "
+                "entered the guest's trap vector.",
+    T.HIDDEN: "A hidden fault: the guest's own page table allows the access; the shadow only lacked the "
+              "page. The VMM filled the shadow entry and ran the instruction again. The guest never sees it.",
+    T.TRUE: "A true fault: the guest's own page table (or its PMP) forbids the access, so the guest's "
+            "hardware would fault too. The VMM injected the fault into the guest.",
+    T.MMIO_READ: "The VMM read the emulated device's register for the guest, put the value in the "
+                 "destination register and stepped past the load.",
+    T.MMIO_WRITE: "The VMM wrote the value to the emulated device's register and stepped past the store.",
+    T.SERVED: "The VMM did what the hypercall asks and returned to the guest.",
+    T.SLEPT: "The guest's virtual hart sleeps until an interrupt is due; the VMM runs the other guests.",
+    T.BT_SCAN: "Binary translation: before a page of guest code first runs, the VMM scans it and puts a word "
+               "that always traps in place of every SRET and MRET, so that none can run unseen.",
+    T.CRASHED: "The VMM could not go on with this guest: it stopped it, alone.",
+}  # fmt: skip
+
+_STATUS_BITS = (("SIE", C.MSTATUS_SIE), ("MIE", C.MSTATUS_MIE), ("SPIE", C.MSTATUS_SPIE),
+                ("MPIE", C.MSTATUS_MPIE), ("MPRV", C.MSTATUS_MPRV), ("SUM", C.MSTATUS_SUM),
+                ("MXR", C.MSTATUS_MXR), ("TVM", C.MSTATUS_TVM), ("TW", C.MSTATUS_TW),
+                ("TSR", C.MSTATUS_TSR))  # fmt: skip
+_IRQ_BITS = (("SSIP", C.SSIP), ("MSIP", C.MSIP), ("STIP", C.STIP), ("MTIP", C.MTIP), ("SEIP", C.SEIP),
+             ("MEIP", C.MEIP))  # fmt: skip
+_IRQ_NAMES = {"mip", "mie"}
+
+
+def status_fields(value: int) -> dict[str, str]:
+    """mstatus's fields by name: bits "0"/"1", SPP and MPP as privileges."""
+    fields = {name: str(int(bool(value & bit))) for name, bit in _STATUS_BITS}
+    fields["SPP"] = PRIV[(value >> 8) & 1]
+    fields["MPP"] = PRIV.get((value >> C.MSTATUS_MPP_SHIFT) & 3, "?")
+    return fields
+
+
+def field_changes(name: str, before: int, after: int) -> str:
+    """What changed in a CSR, by field: "SIE 1→0, SPP S→U"; "" when nothing to add."""
+    if name == "mstatus":
+        a, b = status_fields(before), status_fields(after)
+        return ", ".join(f"{k} {a[k]}→{b[k]}" for k in a if a[k] != b[k])
+    if name in _IRQ_NAMES:
+        return ", ".join(f"{k} {int(bool(before >> bit & 1))}→{int(bool(after >> bit & 1))}"
+                         for k, bit in _IRQ_BITS if (before ^ after) >> bit & 1)  # fmt: skip
+    if name in ("mcause", "scause"):
+        return f"{C.cause_name(before)} → {C.cause_name(after)}"
+    if name == "satp":
+        return f"{satp_text(before)} → {satp_text(after)}"
+    if name in ("mtvec", "stvec"):
+        return f"vector base {after & ~3:#010x}, {'vectored' if after & 1 else 'direct'}"
+    return ""
+
+
+def satp_text(value: int) -> str:
+    if not value & C.SATP_MODE:
+        return "bare (no paging)"
+    return f"Sv32, ASID {(value & C.SATP_ASID) >> 22}, root table {(value & C.SATP_PPN) << 12:#010x}"
+
+
+def reg_name(number: int) -> str:
+    return f"{ABI_NAMES[number]} (x{number})"
+
+
+def instruction_fields(word: int, pc: int) -> list[str]:
+    """The instruction's fields, one "name = value" each, as its format has them."""
+    d = decode(word)
+    if d is None:
+        return [f"{word:#010x} is not an instruction this machine knows"]
+    fmt = d.insn.fmt
+    fields = [f"{d.name}: format {fmt}, opcode {word & 0x7F:#09b}"]
+    template = FORMATS.get(fmt, "")
+    for operand in template.replace("(", ",").replace(")", "").split(","):
+        if operand == "rd":
+            fields.append(f"rd = {reg_name(d.rd)}")
+        elif operand == "rs1":
+            fields.append(f"rs1 = {reg_name(d.rs1)}")
+        elif operand == "rs2":
+            fields.append(f"rs2 = {reg_name(d.rs2)}")
+        elif operand == "csr":
+            fields.append(f"csr = {C.CSR_NAMES.get(d.imm, '?')} ({d.imm:#05x})")
+        elif operand == "uimm":
+            fields.append(f"uimm = {d.rs1}")
+        elif operand in ("imm", "imm20", "shamt"):
+            fields.append(f"{operand} = {d.imm} ({d.imm & 0xFFFF_FFFF:#x})")
+        elif operand == "target":
+            fields.append(f"target = pc + {d.imm} = {(pc + d.imm) & 0xFFFF_FFFF:#010x}")
+    return fields
+
+
+def _value(name: str, value: int) -> str:
+    if name == "priv":
+        return PRIV.get(value, "?")
+    return f"{value:#010x}"
+
+
+def _heading(text: str) -> Text:
+    return Text(f"── {text} ", style="bold")
+
+
+class InspectorScreen(ModalScreen[None]):
+    """One exit, opened.  `event`: the trap-log event; the session gives its guest's
+    log (for the state and for stepping)."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Close"),
+        Binding("left,p", "step(-1)", "Previous exit"),
+        Binding("right,n", "step(1)", "Next exit"),
+    ]
+
+    DEFAULT_CSS = """
+    InspectorScreen { align: center middle; }
+    InspectorScreen #inspector { width: 100%; max-width: 110; height: 100%; max-height: 50;
+                                 border: round $accent; border-title-style: bold; background: $surface; }
+    InspectorScreen #inspector-body { height: 1fr; padding: 0 1; }
+    InspectorScreen #inspector-keys { height: 1; color: $text-muted; padding: 0 1; }
+    InspectorScreen .section { margin-bottom: 1; }
+    """
+
+    def __init__(self, session: Session, event: TrapEvent):
+        super().__init__()
+        self.session = session
+        self.event = event
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="inspector"):
+            with VerticalScroll(id="inspector-body"):
+                yield Static(id="inspector-text")
+            yield Static("← previous exit  ·  → next exit (of this guest)  ·  ↑↓ PgUp PgDn scroll  ·  Esc close",
+                         id="inspector-keys")  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#inspector-body").focus()
+        self.show(self.event)
+
+    # --- stepping ---------------------------------------------------------------------
+
+    def _log(self) -> T.TrapLog | None:
+        guest = self.session.guest(self.event.guest)
+        return guest.log if guest is not None else None
+
+    def action_step(self, delta: int) -> None:
+        """The same guest's previous (-1) or next (+1) exit, if the VMM still keeps it."""
+        log = self._log()
+        if log is None:
+            return
+        events = log.events
+        seqs = [e.seq for e in events]
+        i = bisect.bisect_left(seqs, self.event.seq)
+        j = i + delta if i < len(seqs) and seqs[i] == self.event.seq else (i - 1 if delta < 0 else i)
+        if 0 <= j < len(events):
+            self.show(events[j])
+        else:
+            self.notify("no older exit kept" if delta < 0 else "no newer exit yet", timeout=2)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def show(self, event: TrapEvent) -> None:
+        self.event = event
+        log = self._log()
+        record = log.state_of(event) if log is not None else None
+        box = self.query_one("#inspector")
+        box.border_title = f"exit {event.seq} · {event.guest}"
+        self.query_one("#inspector-text", Static).update(self.text_of(event, record))
+        self.query_one("#inspector-body", VerticalScroll).scroll_home(animate=False)
+
+    def text_of(self, e: TrapEvent, record: ExitRecord | None) -> Text:
+        """Everything the inspector shows for `e` (its state `record` if kept)."""
+        out = Text()
+
+        def line(*parts) -> None:
+            out.append_text(Text.assemble(*parts))
+            out.append("\n")
+
+        if e.reason == T.RESET:
+            line(_heading("a reset"))
+            line(T.RESET_NOTE.format(why=e.detail))
+            return out
+        line((f"{e.guest}", "bold"), f" · t = {e.time / TIMEBASE_HZ:.6f} s · pc {e.pc:#010x}"
+             f" · virtual {PRIV.get(e.priv, '?')}-mode")  # fmt: skip
+        line((f"{C.cause_name(e.cause)}", "bold"), f": {e.reason} exit, {e.action}"
+             + (f"  ({e.detail})" if e.detail else ""))  # fmt: skip
+        out.append("\n")
+        if e.insn:
+            line(_heading("the instruction"))
+            line(f"{e.pc:08x}:  {e.insn:08x}   ", (e.text, "bold"))
+            for field in instruction_fields(e.insn, e.pc):
+                line("  ", field)
+            out.append("\n")
+        line(_heading("why it left the real hart"))
+        line(WHY.get(e.reason, ""))
+        out.append("\n")
+        line(_heading(f"what the VMM did: {e.action}"))
+        line(DID.get(e.action, ""))
+        self._by_kind(e, record, line)
+        out.append("\n")
+        if record is None:
+            line(_heading("registers"))
+            line(("The VMM no longer keeps this exit's registers (it keeps each guest's newest "
+                  f"{self._kept()}).", "dim"))  # fmt: skip
+            return out
+        before, after = record.value_before("priv"), record.value_after("priv")
+        line(_heading("virtual privilege"))
+        line(f"{PRIV.get(before, '?')} → {PRIV.get(after, '?')}"
+             + ("  (unchanged)" if before == after else ""))  # fmt: skip
+        out.append("\n")
+        changes = record.changes()
+        line(_heading("registers and CSRs this exit changed (before → after)"))
+        if not changes:
+            line(("none: the guest's virtual hart is as it was (the VMM changed only its own state)", "dim"))
+        for name, a, b in changes:
+            shown = reg_name(int(name[1:])) if name.startswith("x") and name[1:].isdigit() else name
+            extra = field_changes(name, a, b)
+            line(f"  {shown:<10} ", (_value(name, a), "dim"), " → ", (_value(name, b), "bold"),
+                 (f"   {extra}" if extra else ""))  # fmt: skip
+        return out
+
+    def _kept(self) -> str:
+        return f"{self.session.vmm.exit_states_kept:,}"
+
+    def _by_kind(self, e: TrapEvent, record: ExitRecord | None, line) -> None:
+        """The part only some exits have: a page walk, an injection, a device, bt, a hypercall."""
+        if e.detail.startswith(T.BT_PATCH):
+            patched = e.detail.split()[2] if len(e.detail.split()) > 2 else "?"
+            line("")
+            line(_heading("binary translation"))
+            line(
+                f"The real hart trapped on {patched}, the word binary translation put in place of the "
+                f"guest's own `{e.text}` ({e.insn:#010x}); the VMM emulated the original."
+            )
+        if e.reason == T.PAGE_FAULT and record is not None:
+            line("")
+            line(_heading(f"the guest's own walk of {record.tval:#010x} (its page table, as it was)"))
+            if not record.walk:
+                line("  paging is off in this mode: virtual = guest-physical")
+            for step in record.walk:
+                kind = ("leaf" if step.pte & 0xA else "pointer") if step.pte & 1 else "invalid"
+                target = (step.pte >> 10) << 12
+                where = {"leaf": f"maps page {target:#010x}" + (" (a 4 MiB superpage)" if step.level else ""),
+                         "pointer": f"next table at {target:#010x}", "invalid": "V clear: not mapped"}[kind]  # fmt: skip
+                line(f"  level {step.level}  PTE at {step.address:#010x} = {step.pte:#010x}  ",
+                     (pte_text(step.pte & 0x3FF), "bold"), f"  {where}")  # fmt: skip
+            line(_heading("the shadow the real MMU walks"))
+            if record.shadow is not None:
+                hpa, perms = record.shadow
+                rwx = "".join(c if perms & bit else "-" for c, bit in (("r", 2), ("w", 4), ("x", 8)))
+                line(f"  va {record.tval & ~0xFFF:#010x} → host page {hpa:#010x} {rwx}"
+                     + ("  (filled by this exit)" if e.action == T.HIDDEN else ""))  # fmt: skip
+            else:
+                line("  no entry for this page" + ("  — the VMM injected the fault instead" if e.action in
+                                                   (T.TRUE, T.INJECTED) else ""))  # fmt: skip
+        if (e.action in (T.INJECTED, T.TRUE) or e.reason == T.INTERRUPT) and record is not None:
+            mode = record.value_after("priv")
+            x = "s" if mode == C.S else "m"
+            line("")
+            line(_heading(f"the trap as the guest's {PRIV.get(mode, '?')}-mode sees it"))
+            for csr in (f"{x}epc", f"{x}cause", f"{x}tval"):
+                value = record.value_after(csr)
+                extra = f"  {C.cause_name(value)}" if csr.endswith("cause") else ""
+                line(f"  {csr:<8} = {value:#010x}{extra}")
+            status = record.value_after("mstatus")
+            line(f"  {x}status: " + ", ".join(f"{k} {v}" for k, v in status_fields(status).items()
+                                               if k.startswith(x.upper()) or k[1:].startswith(x.upper())))  # fmt: skip
+            line(
+                f"  entered the vector at {record.value_after('pc'):#010x} ({x}tvec {record.value_after(x + 'tvec'):#010x})"
+            )
+        if e.reason == T.MMIO and e.action in (T.MMIO_READ, T.MMIO_WRITE):
+            place, _, value_text = e.detail.partition(" <- " if e.action == T.MMIO_WRITE else " -> ")
+            device, _, register = place.partition(" ")
+            line("")
+            line(_heading("the device"))
+            line(
+                f"  {device.split('+')[0]}, register {register or device.partition('+')[2]}: "
+                f"{'wrote' if e.action == T.MMIO_WRITE else 'read'} {value_text}" + _char(device, register, value_text)
+            )
+        if e.reason == T.HYPERCALL and record is not None:
+            xb = record.x_before
+            line("")
+            line(_heading(f"the hypercall: {e.detail or '?'}"))
+            line(f"  a7 (extension) = {xb[17]:#010x}   a6 (function) = {xb[16]}")
+            line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
+
+
+def _char(device: str, register: str, value_text: str) -> str:
+    """A UART data byte as the character it is."""
+    if not device.startswith("uart") or register not in ("THR", "RBR"):
+        return ""
+    try:
+        value = int(value_text, 0)
+    except ValueError:
+        return ""
+    if value > 0xFF:
+        return ""
+    return f"  {chr(value)!r}" if 32 <= value < 127 else f"  (control {value:#04x})"
