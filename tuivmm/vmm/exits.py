@@ -237,7 +237,7 @@ class GuestExits:
             # drops X); a load keeps whatever the page is.
             if access == FETCH and page not in bt.scanned:
                 found = bt.scan(page)
-                self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, "bt scan",
+                self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.BT_SCAN,
                                 f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
             if page not in bt.scanned:
                 perms &= ~PTE_X
