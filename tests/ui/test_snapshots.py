@@ -179,3 +179,30 @@ def test_a_crashed_guest(snap_compare, crashed):
         crashed.figures[name] = GuestFigures()
     app = TuivmmApp(crashed, autostart=False, refresh_hz=None)
     assert snap_compare(app, press=["alt+2"], terminal_size=SIZE)
+
+
+# --- the lecture's gotcha four ways, compared ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gotcha() -> Session:
+    """The shipped lineup `gotcha`, every guest run to its verdict."""
+    from tuivmm.lineup.file import load_lineup
+
+    session = Session(load_lineup("gotcha"), realtime=False)
+    session.vmm.run(max_rounds=2000)
+    assert all(g.state is GuestState.HALTED for g in session.guests)
+    yield session
+    session.close()
+
+
+def test_the_gotcha_four_ways_side_by_side(snap_compare, gotcha):
+    app = TuivmmApp(gotcha, autostart=False, refresh_hz=None)
+
+    async def compare(pilot) -> None:
+        await pilot.pause()
+        app.clear_notifications()  # the note that names Alt+L
+        await pilot.pause()
+        await pilot.press("alt+l")
+
+    assert snap_compare(app, run_before=compare, terminal_size=SIZE)

@@ -27,7 +27,8 @@ def add_parser(commands) -> None:
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
     dash.add_argument("--config", metavar="FILE",
                       help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net, max_insns, "
-                           "gdb) and flawed_eret; GUESTs given too are added after its guests")
+                           "gdb) and flawed_eret; or a shipped lineup's name (gotcha: the ERET gotcha four ways); "
+                           "GUESTs given too are added after its guests")
     add_guest_options(dash)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
     dash.add_argument("--flawed-eret", action="store_true",
                       help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")

@@ -541,5 +541,7 @@ class HeadlessRun:
                 f"{log.total} exits" + (f" by reason: {reasons}" if reasons else ""),
                 f"page faults: {guest.hidden_faults} hidden, {guest.true_faults} true",
             ]
+            if guest.verdict is not None:  # eret-escape's ESCAPED or PROTECTED
+                lines.append(f"verdict: {guest.verdict}")
             for line in lines:
                 print(f"tuivmm: {guest.name}: {line}", file=self.stderr)

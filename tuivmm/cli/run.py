@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
                           "for tshark or Wireshark), stamped with the sending guest's virtual time")
     run.add_argument("--stats", action="store_true",
                      help="at the end, print per guest on stderr: instructions (direct and emulated), "
-                          "exits by reason, hidden and true page faults")
+                          "exits by reason, hidden and true page faults, and eret-escape's verdict")
     run.add_argument("--save", action="append", default=[], type=named("FILE", file_name), metavar="[NAME=]FILE",
                      help="when the run ends (however it ends, but for a crash), write guest NAME's snapshot "
                           "to FILE (written aside, then renamed); NAME may be left out with one guest; repeatable")

@@ -20,6 +20,10 @@ the same option means on `tuivmm dash`'s command line, and is checked the same w
 
 Each [[guest]] table becomes a GuestSpec (spec.py), as a GUEST on the command line
 does; its image is looked for when the guest is added.
+
+Lineups shipped with tuivmm sit beside this module (NAME.toml) and are named by NAME
+wherever a lineup file is (`tuivmm dash --config gotcha`); as for packaged guests, a
+file of that name in the current directory wins.
 """
 
 from __future__ import annotations
@@ -31,7 +35,17 @@ from pathlib import Path
 from tuivmm.lineup.spec import DEFAULT_RAM_MIB, NAME_RULE, RAM_RULE, GuestSpec, SpecError, valid_name, valid_ram_mib
 from tuivmm.vmm.monitor import REMEDIES
 
-__all__ = ["GuestSpec", "Lineup", "LineupError", "default_lineup", "lineup_from_names", "load_lineup"]
+__all__ = [
+    "GuestSpec",
+    "Lineup",
+    "LineupError",
+    "default_lineup",
+    "lineup_from_names",
+    "load_lineup",
+    "shipped_lineups",
+]
+
+SHIPPED = Path(__file__).resolve().parent  # the lineups shipped with tuivmm: NAME.toml
 
 
 class LineupError(SpecError):
@@ -61,13 +75,22 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def shipped_lineups() -> list[str]:
+    """The names of the lineups shipped with tuivmm."""
+    return sorted(file.stem for file in SHIPPED.glob("*.toml"))
+
+
 def load_lineup(path: str | Path) -> Lineup:
-    """Read a lineup file; LineupError says what is wrong with it, in one line."""
+    """Read a lineup file (or a shipped lineup, by its name); LineupError says what is
+    wrong with it, in one line."""
+    if not Path(path).exists() and str(path) in shipped_lineups():
+        path = SHIPPED / f"{path}.toml"
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
-        raise LineupError(f"{path}: no such lineup file") from None
+        shipped = ", ".join(shipped_lineups())
+        raise LineupError(f"{path}: no such lineup file (shipped with tuivmm: {shipped})") from None
     except OSError as exc:
         raise LineupError(f"{path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

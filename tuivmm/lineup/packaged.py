@@ -5,7 +5,9 @@ Wherever a command takes an IMAGE, a packaged guest's name works as well as a pa
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +81,31 @@ def shows_the_flaw(image: str | os.PathLike[str]) -> bool:
 def wants_disk(image: str | os.PathLike[str]) -> bool:
     """Whether IMAGE (a packaged guest's name or its image's path) is a guest that wants a disk."""
     return packaged_name(image) in WANTS_DISK
+
+
+@dataclass(frozen=True)
+class VerdictRule:
+    """How a packaged guest tells, on its console, what its run showed: `prefix`
+    followed by one of the words of `outcomes`, which says of each whether it is the
+    outcome one hopes for (the dashboard shows those green, the others red).  The last
+    one printed counts."""
+
+    prefix: bytes
+    outcomes: dict[str, bool]
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[bytes]:
+        words = b"|".join(re.escape(word.encode()) for word in self.outcomes)
+        return re.compile(re.escape(self.prefix) + b"(" + words + b")")
+
+
+_ERET_VERDICT = VerdictRule(b"ERET-ESCAPE: ", {"ESCAPED": False, "PROTECTED": True})
+
+# Packaged guests that end with a verdict: the guest list shows it where it would say
+# "pass", as does the comparison of the guests' exits; `tuivmm run --stats` names it.
+VERDICTS = {"eret-escape": _ERET_VERDICT, "eret-escape-pv": _ERET_VERDICT}
+
+
+def verdict_rule(image: str | os.PathLike[str]) -> VerdictRule | None:
+    """The verdict IMAGE's console gives, if it is a packaged guest that gives one."""
+    return VERDICTS.get(packaged_name(image))

@@ -30,6 +30,7 @@ from tuivmm.lineup.options import parse_guest_line
 from tuivmm.lineup.packaged import shows_the_flaw
 from tuivmm.lineup.spec import SpecError
 from tuivmm.ui.collector import Collector
+from tuivmm.ui.compare import CompareScreen
 from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
 from tuivmm.ui.dialogs import AddGuestDialog, FlawDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
@@ -90,6 +91,8 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+o", "restore_snapshot", "Restore", show=False),
         Binding("alt+w", "write_trap_log", "Write trap log", show=False),
         Binding("alt+i", "inspect_trap", "Inspect a trap", show=False),
+        Binding("alt+z", "zero_counters", "Zero counters", show=False),
+        Binding("alt+l", "compare", "Compare guests", show=False),
         Binding("alt+c", "show_pane('console')", "Console", show=False),
         Binding("alt+m", "show_pane('memory')", "Memory", show=False),
         Binding("alt+x", "show_pane('exits')", "Exits", show=False),
@@ -161,6 +164,8 @@ class TuivmmApp(App, inherit_bindings=False):
         self.lay_out()
         if self.session.guests:
             self.select(self.session.guests[0].name)
+        if sum(g.verdict_rule is not None for g in self.session.guests) >= 2:  # the gotcha, more ways than one
+            self.notify("Alt+L puts these guests' exits side by side", timeout=10)
         self.refresh_view()
         if self.autostart:
             self.session.start()
@@ -466,6 +471,20 @@ class TuivmmApp(App, inherit_bindings=False):
             self.session.stop(self.selected)
             self.refresh_view()
 
+    def action_zero_counters(self) -> None:
+        """Alt+Z: the selected guest's counters from zero; unlike F7, it runs on."""
+        guest = self.session.guest(self.selected) if self.selected else None
+        if guest is not None:
+            self.session.zero_counters(guest.name)
+            self.notify(f"{guest.name}: counters zeroed" + ("" if guest.state.finished else "; it runs on"), timeout=3)
+            self.counters.show(self.selected)  # at once, not at the pane's next half second
+            self.refresh_view()
+
+    def action_compare(self) -> None:
+        """Alt+L: every guest's exits side by side (tuivmm/ui/compare.py)."""
+        if not isinstance(self.screen, CompareScreen):
+            self.push_screen(CompareScreen(self.session))
+
     def remove_selected(self) -> None:
         if self.selected:
             name = self.selected
@@ -667,6 +686,10 @@ class TuivmmApp(App, inherit_bindings=False):
         yield SystemCommand("Step", f"F6: run one instruction (or one exit) of {guest}", self.action_step)
         yield SystemCommand("Reset", f"F7: power-cycle {guest}", self.action_reset)
         yield SystemCommand("Stop", f"F8: stop {guest}", self.action_stop)
+        yield SystemCommand("Zero counters", f"Alt+Z: {guest}'s exit counters from zero; it runs on",
+                            self.action_zero_counters)  # fmt: skip
+        yield SystemCommand("Compare guests' exits", "Alt+L: every guest's exit counts side by side, in one table",
+                            self.action_compare)  # fmt: skip
         yield SystemCommand("Remove guest", f"stop {guest} and give its RAM back", self.remove_selected)
         if self.selected in self.session.debuggers:
             stub = self.session.debuggers[self.selected]

@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tuivmm.lineup.packaged import VERDICTS
 from tuivmm.ui.session import GuestRow
 
 # (heading, width, right-aligned); the last column (why a guest stopped) takes what is left.
@@ -52,6 +53,11 @@ STATE_STYLES = {
     "stopped": "magenta",
     "stopped in debugger": "bold yellow",
 }
+
+# A halted guest's verdict (eret-escape's ESCAPED or PROTECTED), where the list says why
+# it stopped: green for the outcome one hopes for, red for the other.
+VERDICT_STYLES = {word: "bold green" if good else "bold red" for rule in VERDICTS.values()
+                  for word, good in rule.outcomes.items()}  # fmt: skip
 
 # States too long for their column, as the list shows them.
 SHORT_STATES = {"stopped in debugger": "in debugger"}
@@ -238,7 +244,8 @@ class GuestList(Widget, can_focus=False):
         state = texts[2]
         styles = [""] * len(COLUMNS)
         styles[2] = STATE_STYLES.get(state, "")
-        styles[-1] = "red" if state == "crashed" else "dim"
+        styles[-1] = ("red" if state == "crashed" else VERDICT_STYLES.get(texts[-1], "dim") if state == "halted"
+                      else "dim")  # fmt: skip
         line = _line(texts, columns, styles)
         if is_selected:
             highlight = self.get_component_rich_style("guest-list--selected")

@@ -83,6 +83,8 @@ another pane goes to the guest, as you meant it to.
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
 | Alt+W | write the trap log's lines, as shown, to a file (tuivmm run --trace-exits's format) |
+| Alt+Z | zero the selected guest's counters (exits, faults, instructions); unlike F7 it runs on |
+| Alt+L | every guest's exits side by side, in one table (z there zeroes them all; Esc closes it) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
 | F10 or Alt+P | the command palette: every command, by name |
 | F1 or Alt+H | this help; Esc closes it |
@@ -99,6 +101,13 @@ offers them the hardware assist; Enter) and reset it (F7): it prints
 `ERET-ESCAPE: ESCAPED`. Choose a remedy (Alt+R: *bt* patches
 xRETs before the code runs, *hw* makes them trap again; *pv* is for
 `eret-escape-pv`, which asks by hypercall) and reset it again: `PROTECTED`.
+The guest list says which, where another guest would say why it stopped.
+
+`tuivmm dash --config gotcha` runs it four ways at once, on the flawed machine:
+eret-escape with remedies none, bt and hw, and eret-escape-pv with pv. Alt+L puts
+their exits side by side: *none* has a single xret exit (boot's MRET: the kernel's
+SRETs ran unseen), *bt* has bt scans and its SRETs back as xret exits, *pv* has
+hypercalls instead, and *hw* traps on every xRET.
 """
 
 

@@ -234,8 +234,8 @@ class InspectorScreen(ModalScreen[None]):
             out.append("\n")
 
         if e.reason == T.RESET:
-            line(_heading("a reset"))
-            line(T.RESET_NOTE.format(why=e.detail))
+            line(_heading("not an exit: the counters start again from zero"))
+            line(e.note)
             return out
         line((f"{e.guest}", "bold"), f" · t = {e.time / TIMEBASE_HZ:.6f} s · pc {e.pc:#010x}"
              f" · virtual {PRIV.get(e.priv, '?')}-mode")  # fmt: skip

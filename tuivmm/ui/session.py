@@ -133,7 +133,7 @@ class GuestRow:
     ram_mib: int
     uptime_s: float  # the guest's virtual time
     remedy: str
-    reason: str = ""
+    reason: str = ""  # why it stopped; for a guest that gives a verdict (eret-escape), the verdict
 
 
 @dataclass
@@ -409,6 +409,11 @@ class Session:
         if (guest := self.guest(name)) is not None:
             guest.stop()
 
+    def zero_counters(self, name: str) -> None:
+        """Guest `name`'s counters from zero (its exit rates too); it runs on."""
+        if (guest := self.guest(name)) is not None:
+            guest.zero_counters("zeroed from the dashboard")
+
     def set_flaw(self, on: bool) -> None:
         self.vmm.flawed_eret = on
 
@@ -466,19 +471,21 @@ class Session:
     # --- figures ----------------------------------------------------------------------------
 
     def _why(self, guest: Guest) -> str:
-        """The list's last column: why it stopped, and whether gdb is on it."""
+        """The list's last column: why it stopped (or the verdict it gave, for a guest
+        that gives one: ESCAPED, not "pass"), and whether gdb is on it."""
         stub = self.debuggers.get(guest.name)
         if stub is not None and guest.state.finished and not stub.attached:
             # Nothing left to debug: close the port rather than offer it.
             self._drop_debugger(guest.name)
             self.notices.append(f"{guest.name} has ended ({guest.reason}): its gdb port {stub.port} is closed")
             stub = None
+        reason = guest.verdict or guest.reason
         if stub is None:
-            return guest.reason
+            return reason
         gdb = f"gdb {'attached' if stub.attached else 'may attach'} on {HOST}:{stub.port}"
         if guest.state is GuestState.DEBUG:
             gdb = f"stopped in debugger · {gdb}"
-        return f"{guest.reason} · {gdb}" if guest.reason else gdb
+        return f"{reason} · {gdb}" if reason else gdb
 
     def sample(self, now: float | None = None) -> list[GuestRow]:
         """Refresh `rows` (and each guest's exit rates) from the VMM."""

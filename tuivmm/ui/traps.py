@@ -86,7 +86,7 @@ def _event_plain(e: TrapEvent) -> tuple[str, int]:
     """The line's text, and where its detail starts (0 if none)."""
     w = _W
     if e.reason == T.RESET:
-        return f"{e.guest:<{w[0]}.{w[0]}} {0:>{w[1]}.6f} {T.RESET_NOTE.format(why=e.detail)}", 0
+        return f"{e.guest:<{w[0]}.{w[0]}} {e.time / TIMEBASE_HZ:>{w[1]}.6f} {e.note}", 0
     head = (f"{e.guest:<{w[0]}.{w[0]}} {e.time / TIMEBASE_HZ:>{w[1]}.6f} {e.pc:08x} "
             f"{PRIV_NAMES.get(e.priv, '?'):<{w[3]}.{w[3]}} {_insn_text(e.insn, e.pc):<{w[4]}.{w[4]}} "
             f"{cause_name(e.cause):<{w[5]}.{w[5]}} ")  # fmt: skip

@@ -22,6 +22,7 @@ from machine.bus import Bus
 from machine.clock import TIMEBASE_HZ
 from machine.cpu import csrs as C
 from machine.memory import RamWindow
+from tuivmm.lineup.packaged import VerdictRule, verdict_rule
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import BinaryTranslator
 from tuivmm.vmm.exits import GuestExits
@@ -115,6 +116,8 @@ class Guest(GuestExits):
         self.wake = asyncio.Event()
         self.debug_stub = None  # a tuivmm.tools.gdbstub.GdbStub while one serves this guest
         self._uses_sret: bool | None = None
+        self._verdict_rule: tuple[str, VerdictRule | None] | None = None  # (for which image, the rule)
+        self._output_since_reset = 0  # where, in `output`, what it printed since its last reset begins
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.board.on_output = lambda data: self.on_output(data)
 
@@ -159,6 +162,28 @@ class Guest(GuestExits):
                 chunks = [segment.data for segment in self.board.image.segments] if self.board.image else []
             self._uses_sret = any(SRET_BYTES in chunk for chunk in chunks)
         return self._uses_sret
+
+    @property
+    def verdict(self) -> str | None:
+        """For a packaged guest that ends with a verdict on its console (tuivmm/lineup/
+        packaged.py, VERDICTS: eret-escape's ESCAPED or PROTECTED), the one it gave
+        since it last powered on, once it has halted; None for any other guest, or
+        before it has."""
+        rule = self.verdict_rule
+        if rule is None or self.state is not GuestState.HALTED:
+            return None
+        found = None
+        for found in rule.pattern.finditer(self.output, self._output_since_reset):
+            pass
+        return found.group(1).decode() if found is not None else None
+
+    @property
+    def verdict_rule(self) -> VerdictRule | None:
+        """How this guest's console gives its verdict, if it does (looked up by its
+        image: a restored guest's is set after it is made)."""
+        if self._verdict_rule is None or self._verdict_rule[0] != self.image:
+            self._verdict_rule = (self.image, verdict_rule(self.image))
+        return self._verdict_rule[1]
 
     # --- control -----------------------------------------------------------------------
 
@@ -249,6 +274,7 @@ class Guest(GuestExits):
         self.halt = None
         self.reason = ""
         self._stalled = 0
+        self._output_since_reset = len(self.output)
         self.hidden_faults = self.true_faults = self.flushes = 0
         self.direct_instructions = self.emulated_instructions = self.slices = 0
         self.log.restart(v.pc, why)
@@ -257,6 +283,16 @@ class Guest(GuestExits):
             self.debug_stub.guest_reset()  # the image came back over its breakpoints
         self._wall_start, self._wall_base = time.perf_counter(), 0
         self.wake.set()
+
+    def zero_counters(self, why: str = "zeroed") -> None:
+        """Start the guest's counters again from zero — exits by reason and by action,
+        hidden and true faults, shadow flushes, instructions run directly and emulated —
+        while it runs on as it was (a reset also gives it a fresh machine).  The trap log
+        keeps its lines, with a line after them saying so (`why`: who asked)."""
+        self.hidden_faults = self.true_faults = self.flushes = 0
+        self.direct_instructions = self.emulated_instructions = self.slices = 0
+        v = self.vcpu
+        self.log.zero(v.cycles, v.pc, v.priv, why)
 
     def set_remedy(self, remedy: str) -> None:
         """Change how the VMM copes with the ERET flaw for this guest, while it runs.

@@ -40,14 +40,18 @@ MMIO_READ = "mmio read"
 MMIO_WRITE = "mmio write"
 SERVED = "hypercall"
 SLEPT = "wfi"
+BT_SCAN = "bt scan"  # binary translation scanned a code page before it first ran
 CRASHED = "crashed"
 
-BT_SCAN = "bt scan"  # binary translation scanned a page before it ran
 BT_PATCH = "bt patch"  # the detail of an exit on a word binary translation patched
 
-# Not an exit: the line a reset leaves in the log (counted nowhere).
+# Not an exit: a line where the counters start again from zero (reason RESET, counted
+# nowhere).  Its action says why: the guest was power-cycled (RESET), or only its
+# counters were zeroed while it ran on (ZEROED).
 RESET = "reset"
+ZEROED = "counters zeroed"
 RESET_NOTE = "──── {why}: a fresh machine, its clock and counters from zero ────"
+ZEROED_NOTE = "──── counters {why}: exits, faults and instructions counted from here ────"
 
 
 class Filter(NamedTuple):
@@ -95,10 +99,17 @@ class TrapEvent(NamedTuple):
     def text(self) -> str:
         return disassemble(self.insn, self.pc).replace("\t", " ") if self.insn else ""
 
+    @property
+    def note(self) -> str:
+        """A RESET line's words (where the counters start again); "" for an exit."""
+        if self.reason != RESET:
+            return ""
+        return (ZEROED_NOTE if self.action == ZEROED else RESET_NOTE).format(why=self.detail)
+
     def describe(self) -> str:
         """One line, as the trap log shows it."""
         if self.reason == RESET:
-            return f"{self.seq:>7} {self.guest:<10} {RESET_NOTE.format(why=self.detail)}"
+            return f"{self.seq:>7} {self.guest:<10} {self.note}"
         insn = self.text or "-"
         line = (f"{self.seq:>7} {self.guest:<10} t={self.time:<10} pc={self.pc:08x} "
                 f"{PRIV_NAMES.get(self.priv, '?')} {insn:<28} {cause_name(self.cause)}: {self.action}")  # fmt: skip
@@ -141,7 +152,8 @@ class TrapLog:
         self.counts: dict[str, int] = dict.fromkeys(REASONS, 0)
         self.actions: dict[str, int] = {}
         self.total = 0
-        self.resets = 0  # how many times the guest was reset (the counters restarted)
+        self.resets = 0  # how many times the guest was reset
+        self.restarts = 0  # how many times the counters started again from zero (a reset, or zero())
         self.on_event = None  # optional callback(event), e.g. `tuivmm run --trace-exits`
         # The newest events' ExitRecords (exitstate.py), by sequence number: None when
         # not kept, else at most `states_kept` of them (see keep_states).
@@ -186,13 +198,22 @@ class TrapLog:
     def restart(self, pc: int, why: str) -> None:
         """The guest was reset: the counters start again from zero; the events stay,
         followed by a RESET line (`why`: who reset it)."""
+        self.resets += 1
+        self._start_again(0, pc, 3, RESET, why)
+
+    def zero(self, time: int, pc: int, priv: int, why: str) -> None:
+        """Only the counters start again from zero, the guest runs on; the events stay,
+        followed by a RESET line whose action is ZEROED (`why`: who zeroed them)."""
+        self._start_again(time, pc, priv, ZEROED, why)
+
+    def _start_again(self, time: int, pc: int, priv: int, action: str, why: str) -> None:
         self.counts = dict.fromkeys(REASONS, 0)
         self.actions = {}
         self.total = 0
-        self.resets += 1
+        self.restarts += 1
         seq = self.sequence.next
         self.sequence.next = seq + 1
-        event = TrapEvent(seq, self.guest, 0, pc, 3, 0, 0, RESET, RESET, why)
+        event = TrapEvent(seq, self.guest, time, pc, priv, 0, 0, RESET, action, why)
         self.events.append(event)
         if self.on_event is not None:
             self.on_event(event)
@@ -210,11 +231,11 @@ class RateMeter:
     def __init__(self, history: int = 60) -> None:
         self._last: tuple[float, dict[str, int], int] | None = None
         self.history: deque[float] = deque(maxlen=history)  # total exits/s per sample
-        self._resets = 0
+        self._restarts = 0
 
     def sample(self, log: TrapLog, now: float) -> dict[str, float]:
-        if log.resets != self._resets:  # the counters started again: so do the rates
-            self._resets = log.resets
+        if log.restarts != self._restarts:  # the counters started again (reset or zeroed): so do the rates
+            self._restarts = log.restarts
             self._last = None
             self.history.clear()
         counts = dict(log.counts)
