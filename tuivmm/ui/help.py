@@ -37,7 +37,23 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
 - **Trap log**: the newest exits, newest at the bottom: the guest, its virtual
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
-  choose which exits and which guests it shows. A reset leaves a line in it.
+  choose which exits it shows: by what the monitor did (emulated, injected, hidden
+  or true fault, MMIO read or write, hypercall, bt scan/patch, xRET caught,
+  interrupt delivered, WFI) or the exit kind, this guest or all, and a text (`/`:
+  only lines holding it). A reset leaves a line in it. ↑ and ↓ select a line;
+  Enter (or a click on the selected line) opens it in the trap inspector.
+- **Trap inspector** (Enter on a trap-log line, or Alt+I from anywhere): one exit,
+  opened. The instruction and its fields; *why it left the real hart* (the guest's
+  kernel runs in the real U-mode, so whatever only a privileged mode may do traps);
+  *what the VMM did*: **emulated** (carried it out on the guest's virtual hart),
+  **injected** (delivered the trap to the guest, as its own hardware would),
+  a **hidden fault** (the shadow lacked a page the guest's own table allows: filled,
+  the guest never knows) or a **true fault** (the guest's table forbids it:
+  injected); then every register and CSR of the guest's virtual hart the exit
+  changed, before → after. A page fault shows the guest's own two-level walk beside
+  the shadow entry the monitor made; an injection, the xepc, xcause, xtval and
+  xstatus it wrote and the vector it entered; an MMIO exit, the device's register
+  (a UART byte as its character). ← and → step to the guest's previous and next exit.
 - **Exits**: the exit counters by reason, the most frequent first, with their rates
   (as `kvm_stat` shows).
 - **Grid** (F4): every guest's console at once, long lines wrapped to the tile. The
@@ -83,6 +99,8 @@ another pane goes to the guest, as you meant it to.
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
 | Alt+W | write the trap log's lines, as shown, to a file (tuivmm run --trace-exits's format) |
+| Alt+I | open the trap log's selected exit (or its newest) in the trap inspector; ← → step, Esc closes |
+| / | in the trap log: show only the lines holding a text (Enter goes back to the lines) |
 | Alt+Z | zero the selected guest's counters (exits, faults, instructions); unlike F7 it runs on |
 | Alt+L | every guest's exits side by side, in one table (z there zeroes them all; Esc closes it) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
