@@ -3,6 +3,7 @@
 import os
 import re
 import resource
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,41 @@ def test_help_names_the_dashboard_command():
     sub = tuivmm("dash", "--help").stdout.decode()
     for option in ("--config", "--flawed-eret", "--remedy"):
         assert option in sub
+
+
+def test_serve_refuses_a_misspelled_guest_as_dash_does_before_it_listens():
+    result = tuivmm("serve", "--port", "0", "uinx")
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "tuivmm: uinx: no such file or packaged guest; did you mean unix? (`tuivmm guests` lists them)\n"
+    )
+    assert result.stdout == b""  # no address: nothing was served
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = tuivmm("serve", "--port", str(port), "unix")
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"tuivmm: port {port} on 127.0.0.1 is in use; choose another with --port (0: any free one)\n"
+    )
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize(
+    ("argv", "passed_on"),
+    [
+        (["serve"], []),
+        (["serve", "--port", "8123", "unix", "hello"], ["unix", "hello"]),
+        (["--debug", "serve", "--ram", "unix=64", "--port=8123", "unix"], ["--debug", "--ram", "unix=64", "unix"]),
+        (["serve", "--config", "l.toml", "--po", "0", "--", "-odd.S"], ["--config", "l.toml", "--", "-odd.S"]),
+    ],
+)
+def test_serve_starts_each_dashboard_with_its_own_arguments_but_the_port(argv, passed_on):
+    from tuivmm.cli.serve import dash_arguments
+
+    assert dash_arguments(argv, debug="--debug" in argv) == passed_on
 
 
 def test_help_documents_the_bare_command_and_its_options():

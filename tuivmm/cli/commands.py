@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from tuivmm import __version__
-from tuivmm.cli import bare, dash, run
+from tuivmm.cli import bare, dash, run, serve
 from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, SpecError, UserError
 
 DESCRIPTION = """\
@@ -53,6 +53,11 @@ commands:
                 --no-net, --max-insns, --remedy, --gdb, --restore). Plain
                 `tuivmm` is `tuivmm dash` with the default lineup: two unix
                 machines on the virtual switch, basic, and eret-escape.
+  serve [--port N] [GUEST...]
+                the dashboard in a web browser (textual-serve): prints the
+                address to open, http://127.0.0.1:8000 by default, on this
+                machine only; each browser gets a dashboard of its own with
+                these guests (dash's GUESTs and options). Ctrl-C stops it.
 """
 
 
@@ -68,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     bare.add_parser(commands)
     run.add_parser(commands)
     dash.add_parser(commands)
+    serve.add_parser(commands)
 
     guests = commands.add_parser("guests", help="list the packaged guests",
                                  description="List the packaged guests: name and what each is.")  # fmt: skip
@@ -89,12 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.command is None:  # plain `tuivmm`: the dashboard, with dash's defaults
-        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "dash"])
+        args = parser.parse_args([*argv, "dash"])
     try:
         if args.command == "dash":
             return dash.command(args)
+        if args.command == "serve":
+            return serve.command(args, argv)
         if args.command == "bare":
             return bare.command(args)
         if args.command == "run":

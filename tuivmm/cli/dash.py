@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
+import time
 
 from tuivmm.cli.common import EXIT_USAGE, UserError, terminated
 from tuivmm.lineup.options import LINE_SYNTAX, add_guest_options, guest_options
+
+SERVED_BY = "TUIVMM_SERVED_BY"  # the environment variable `tuivmm serve` gives its dashboards: its pid
 
 
 def add_parser(commands) -> None:
@@ -23,27 +28,30 @@ def add_parser(commands) -> None:
         f"the others start. In the dashboard F1 shows the keys, F9 adds a guest ({LINE_SYNTAX}), "
         "F12 quits.",
     )
-    dash.add_argument("guests", nargs="*", metavar="GUEST",
-                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
-    dash.add_argument("--config", metavar="FILE",
-                      help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net, max_insns, "
-                           "gdb) and flawed_eret; or a shipped lineup's name (gotcha: the ERET gotcha four ways); "
-                           "GUESTs given too are added after its guests")
-    add_guest_options(dash)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
-    dash.add_argument("--flawed-eret", action="store_true",
-                      help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
-    dash.add_argument("--pcap", metavar="FILE",
-                      help="capture every Ethernet frame crossing the virtual switch into FILE (pcap format), "
-                           "written when the dashboard quits")
+    add_arguments(dash)
     dash.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The GUESTs and options that say which guests the dashboard runs: dash's, and
+    serve's, which passes them on to the dashboard it starts for each browser."""
+    parser.add_argument("guests", nargs="*", metavar="GUEST",
+                        help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
+    parser.add_argument("--config", metavar="FILE",
+                        help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net, max_insns, "
+                             "gdb) and flawed_eret; or a shipped lineup's name (gotcha: the ERET gotcha four ways); "
+                             "GUESTs given too are added after its guests")
+    add_guest_options(parser)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
+    parser.add_argument("--flawed-eret", action="store_true",
+                        help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
+    parser.add_argument("--pcap", metavar="FILE",
+                        help="capture every Ethernet frame crossing the virtual switch into FILE (pcap format), "
+                             "written when the dashboard quits")
 
 
 def command(args: argparse.Namespace) -> int:
     """The dashboard.  Guests that cannot be loaded are one line each on stderr (and a
     toast in the dashboard); the others start.  None at all: status 2."""
-    if args.pcap is not None and args.no_net:
-        raise UserError("--pcap captures the virtual switch, and --no-net leaves the guests off it")
     lineup, problems = lineup_for(args)
     return _run(lineup, args.pcap, problems)
 
@@ -57,6 +65,8 @@ def lineup_for(args: argparse.Namespace):
     from tuivmm.lineup.spec import GuestSpec, SpecError, apply_options
     from tuivmm.tools.snapshot import SnapshotError, read_snapshot
 
+    if args.pcap is not None and args.no_net:
+        raise UserError("--pcap captures the virtual switch, and --no-net leaves the guests off it")
     lineup = load_lineup(args.config) if args.config else Lineup()  # a LineupError is one line
     try:
         snapshots = [read_snapshot(path) for path in args.restore]
@@ -102,6 +112,7 @@ def _run(lineup, pcap: str | None, problems: list[str]) -> int:
             print(f"tuivmm: {error}", file=sys.stderr, flush=True)
         if not session.guests:
             return EXIT_USAGE
+        _quit_when_the_server_is_gone()
         TuivmmApp(session).run()
     finally:
         shown = len(session.errors)
@@ -111,3 +122,19 @@ def _run(lineup, pcap: str | None, problems: list[str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _quit_when_the_server_is_gone() -> None:
+    """Under `tuivmm serve`, a dashboard whose server was killed (SIGKILL, a crash)
+    is left with no browser, and textual-serve's driver would run it on forever:
+    once the server is no longer its parent, it quits as if killed (SIGTERM)."""
+    server = os.environ.get(SERVED_BY)
+    if not server:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(server):
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="served-by", daemon=True).start()
