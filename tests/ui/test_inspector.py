@@ -9,7 +9,9 @@ import pytest
 from textual.widgets import Static
 
 from tests.ui.test_everyday import at_prompt, run_app, session_of, settle, typed
+from tuivmm.lineup.file import lineup_from_names
 from tuivmm.ui.inspector import InspectorScreen, field_changes, instruction_fields, status_fields
+from tuivmm.ui.session import Session
 from tuivmm.ui.traps import TrapLines
 from tuivmm.vmm import traplog as T
 
@@ -211,3 +213,27 @@ def test_a_click_selects_a_line_and_a_second_click_opens_it_and_arrows_step():
         assert lines.cursor is None and lines.following
 
     run_app(session, body, (160, 50))
+
+
+def test_a_hypercall_shows_its_name_and_arguments_and_a_bt_patch_its_word():
+    session = Session(lineup_from_names(["eret-escape-pv", "eret-escape"]), realtime=False)
+    try:
+        session.vmm.flawed_eret = True
+        pv, bt = session.guest("eret-escape-pv"), session.guest("eret-escape")
+        pv.set_remedy("pv")
+        bt.set_remedy("bt")
+        for guest in (pv, bt):
+            for _ in range(400):
+                session.vmm.run_slice(guest)
+        screen = InspectorScreen(session, None)
+        call = next(e for e in pv.log.events if e.reason == T.HYPERCALL)
+        text = screen.text_of(call, pv.log.state_of(call)).plain
+        assert "── the hypercall: HV_SRET" in text and "a7 (extension) = 0x0854564d   a6 (function) = 0" in text
+        assert "S → U" in text
+        patched = next(e for e in bt.log.events if e.detail.startswith(T.BT_PATCH))
+        text = screen.text_of(patched, bt.log.state_of(patched)).plain
+        assert "── binary translation" in text
+        assert ("The real hart trapped on 0x00000000, the word binary translation put in place of the guest's "
+                f"own `{patched.text}`") in text
+    finally:
+        session.close()

@@ -76,6 +76,13 @@ DID = {
     T.CRASHED: "The VMM could not go on with this guest: it stopped it, alone.",
 }  # fmt: skip
 
+# What each hypercall asks of the VMM (guests/include/hypercall.h).
+HYPERCALLS = {
+    "HV_SRET": "Do the SRET the guest's kernel may not trust to the hardware (the ERET flaw would let it run "
+               "unseen): return to the mode in SPP at sepc, restoring a6 and a7 from the kernel's save area "
+               "at sscratch (the ECALL itself needed them).",
+}  # fmt: skip
+
 _STATUS_BITS = (("SIE", C.MSTATUS_SIE), ("MIE", C.MSTATUS_MIE), ("SPIE", C.MSTATUS_SPIE),
                 ("MPIE", C.MSTATUS_MPIE), ("MPRV", C.MSTATUS_MPRV), ("SUM", C.MSTATUS_SUM),
                 ("MXR", C.MSTATUS_MXR), ("TVM", C.MSTATUS_TVM), ("TW", C.MSTATUS_TW),
@@ -338,6 +345,8 @@ class InspectorScreen(ModalScreen[None]):
             xb = record.x_before
             line("")
             line(_heading(f"the hypercall: {e.detail or '?'}"))
+            if e.detail in HYPERCALLS:
+                line(f"  {HYPERCALLS[e.detail]}")
             line(f"  a7 (extension) = {xb[17]:#010x}   a6 (function) = {xb[16]}")
             line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
 
