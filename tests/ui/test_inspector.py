@@ -123,7 +123,7 @@ def test_alt_i_opens_the_newest_exit_from_the_console_at_any_size(size):
     result = opened(session, size, ["alt+i"])
     newest = session.guest("unix").log.events[-1]
     assert result["event"] == newest
-    assert result["text"].startswith(f"unix · t = ") and f"pc {newest.pc:#010x}" in result["text"]
+    assert result["text"].startswith("unix · t = ") and f"pc {newest.pc:#010x}" in result["text"]
     assert "── what the VMM did" in result["text"] and result["closed"]
 
 
@@ -233,7 +233,9 @@ def test_a_hypercall_shows_its_name_and_arguments_and_a_bt_patch_its_word():
         patched = next(e for e in bt.log.events if e.detail.startswith(T.BT_PATCH))
         text = screen.text_of(patched, bt.log.state_of(patched)).plain
         assert "── binary translation" in text
-        assert ("The real hart trapped on 0x00000000, the word binary translation put in place of the guest's "
-                f"own `{patched.text}`") in text
+        assert (
+            "The real hart trapped on 0x00000000, the word binary translation put in place of the guest's "
+            f"own `{patched.text}`"
+        ) in text
     finally:
         session.close()

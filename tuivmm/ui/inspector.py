@@ -264,8 +264,8 @@ class InspectorScreen(ModalScreen[None]):
         out.append("\n")
         if record is None:
             line(_heading("registers"))
-            line(("The VMM no longer keeps this exit's registers (it keeps each guest's newest "
-                  f"{self._kept()}).", "dim"))  # fmt: skip
+            kept = self._kept()
+            line((f"The VMM no longer keeps this exit's registers (it keeps each guest's newest {kept}).", "dim"))
             return out
         before, after = record.value_before("priv"), record.value_after("priv")
         line(_heading("virtual privilege"))
