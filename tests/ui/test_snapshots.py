@@ -206,3 +206,33 @@ def test_the_gotcha_four_ways_side_by_side(snap_compare, gotcha):
         await pilot.press("alt+l")
 
     assert snap_compare(app, run_before=compare, terminal_size=SIZE)
+
+
+# --- the registers pane after a step ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def busy_unix() -> Session:
+    """`unix` running `ps`: stepping it changes registers (its own session, so the
+    booted guests the other snapshots show are not stepped)."""
+    session = Session(Lineup([GuestSpec("unix", net=False)]), realtime=False)
+    guest = session.guest("unix")
+    for _ in range(MAX_SLICES):
+        if session.terminals["unix"].text().endswith("$"):
+            break
+        session.vmm.run_slice(guest)
+    session.send_keys("unix", b"ps\r")
+    for _ in range(3):
+        session.vmm.run_slice(guest)
+    assert guest.state is GuestState.RUNNING, (guest.state, guest.reason)
+    session.notices.clear()  # the throwaway disk's note names a temporary path
+    yield session
+    session.close()
+
+
+def test_the_registers_after_a_step_on_an_80_by_24_terminal(snap_compare, busy_unix):
+    """Alt+V, then F5 and F6: the pc and what the one instruction changed, marked."""
+    for name in busy_unix.figures:
+        busy_unix.figures[name] = GuestFigures()
+    app = TuivmmApp(busy_unix, autostart=False, refresh_hz=None)
+    assert snap_compare(app, press=["alt+v", "f5", "f6"], terminal_size=(80, 24))

@@ -1,5 +1,5 @@
 """The dashboard: the guest list, and for the selected guest its console, memory map,
-trap log and exit counters; or every guest's console tiled.
+registers, trap log and exit counters; or every guest's console tiled.
 
 The app owns no state of its own beyond which guest is selected, which view is up
 and which pane is shown: everything else is the `Session`'s.  Ten times a second a
@@ -8,10 +8,10 @@ per trap.  Where the panes go is layout.py's `plan`, asked again at every resize
 
 The keyboard: the console has it from the start, so the app binds only function
 keys and Alt combinations (plain keys, Ctrl-C/U/D/P, Tab and the arrows belong to
-the guest).  Alt+M, Alt+X and Alt+T move it to the memory map, the exit counters or
-the trap log, to scroll them from the keyboard; there Esc (or Alt+C) gives it back
-to the console, and so does anything typed that the pane has no use for: it goes on
-to the guest.  The header says at all times where the keys go.
+the guest).  Alt+M, Alt+V, Alt+X and Alt+T move it to the memory map, the registers,
+the exit counters or the trap log, to scroll them from the keyboard; there Esc (or
+Alt+C) gives it back to the console, and so does anything typed that the pane has no
+use for: it goes on to the guest.  The header says at all times where the keys go.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from tuivmm.ui.help import HelpScreen
 from tuivmm.ui.layout import MIN_SIZE, PANES, Plan, plan
 from tuivmm.ui.memory import MemoryPane
 from tuivmm.ui.panebar import PANE_NAMES, PaneBar
+from tuivmm.ui.registers import RegistersPane
 from tuivmm.ui.session import Session
 from tuivmm.ui.inspector import InspectorScreen
 from tuivmm.ui.traps import CountersPane, TrapLines, TrapLogPane
@@ -97,6 +98,7 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+m", "show_pane('memory')", "Memory", show=False),
         Binding("alt+x", "show_pane('exits')", "Exits", show=False),
         Binding("alt+t", "show_pane('traps')", "Trap log", show=False),
+        Binding("alt+v", "show_pane('registers')", "Registers", show=False),
         # Not a priority: the console sends Esc to the guest; from another pane it comes back here.
         Binding("escape", "show_pane('console')", "Console", show=False),
         _key("f10,alt+p", "command_palette", "Commands", priority=True),
@@ -112,6 +114,7 @@ class TuivmmApp(App, inherit_bindings=False):
         self.refresh_hz = refresh_hz
         self.selected: str | None = None
         self.pane = "console"  # the pane the stacked arrangement shows
+        self.beside_console = "memory"  # wide, where the registers share the memory map's place: which shows
         self.plan: Plan | None = None
         self._laid_out_for = -1  # how many guests the plan was made for
         self.main_screen: Screen | None = None  # the dashboard's own screen (not a dialog's)
@@ -130,6 +133,7 @@ class TuivmmApp(App, inherit_bindings=False):
         self.guest_list = GuestList(id="guests")
         self.console_pane = ConsolePane(session, id="console")
         self.memory = MemoryPane(session, id="memory")
+        self.registers = RegistersPane(session, id="registers")
         self.counters = CountersPane(session, id="counters")
         self.traps = TrapLogPane(session, id="traps")
         self.grid = ConsoleGrid(session, id="grid")
@@ -147,6 +151,7 @@ class TuivmmApp(App, inherit_bindings=False):
                 with self.upper:
                     yield self.console_pane
                     yield self.memory
+                    yield self.registers
                 with self.lower:
                     yield self.traps
                     yield self.counters
@@ -159,6 +164,7 @@ class TuivmmApp(App, inherit_bindings=False):
         if self.session.vmm.realtime:  # idle guests' clocks run on: one paint a second for those
             self.guest_list.clock_only_every = 1.0
         self.memory.border_title = "memory map"
+        self.registers.border_title = "registers"
         self.counters.border_title = "exits"
         self.traps.border_title = "trap log"
         self.lay_out()
@@ -215,20 +221,30 @@ class TuivmmApp(App, inherit_bindings=False):
             self.console_pane.styles.width = new.console_width
             self.counters.styles.width = new.exits_width
             self.memory.styles.width = self.traps.styles.width = "1fr"
+            self._show_beside_console()
         self._show_keyboard()
 
     def _show_stacked(self) -> None:
         """The stacked arrangement: only `self.pane`, taking all the room."""
         pane = self.pane
-        self.upper.display = pane in ("console", "memory")
+        self.upper.display = pane in ("console", "memory", "registers")
         self.lower.display = not self.upper.display
         self.console_pane.display = pane == "console"
         self.memory.display = pane == "memory"
+        self.registers.display = pane == "registers"
         self.traps.display = pane == "traps"
         self.counters.display = pane == "exits"
         self.upper.styles.height = self.lower.styles.height = "1fr"
-        for widget in (self.console_pane, self.memory, self.traps, self.counters):
+        for widget in (self.console_pane, self.memory, self.registers, self.traps, self.counters):
             widget.styles.width = "1fr"
+
+    def _show_beside_console(self) -> None:
+        """Wide: the registers beside the memory map where the plan has room for them,
+        else in its place when they were asked for last (Alt+V; Alt+M brings it back)."""
+        width = self.plan.registers_width
+        self.memory.display = bool(width) or self.beside_console == "memory"
+        self.registers.display = bool(width) or self.beside_console == "registers"
+        self.registers.styles.width = width or "1fr"
 
     @property
     def stacked(self) -> bool:
@@ -237,11 +253,12 @@ class TuivmmApp(App, inherit_bindings=False):
     # --- the keyboard ---------------------------------------------------------------
 
     def _pane_widgets(self) -> dict[str, Widget]:
-        return {"console": self.console_pane, "memory": self.memory, "exits": self.counters, "traps": self.traps}
+        return {"console": self.console_pane, "memory": self.memory, "exits": self.counters, "traps": self.traps,
+                "registers": self.registers}  # fmt: skip
 
     def action_show_pane(self, pane: str) -> None:
-        """Alt+C/M/X/T (and Esc for the console): give that pane the keyboard, and in
-        the stacked arrangement show it."""
+        """Alt+C/M/V/X/T (and Esc for the console): give that pane the keyboard, and in
+        the stacked arrangement (or the memory map's place) show it."""
         if pane not in PANES:
             return
         if self.views.current == "grid":
@@ -250,15 +267,19 @@ class TuivmmApp(App, inherit_bindings=False):
                 return
             self.views.current = "single"
         self.pane = pane
+        if pane in ("memory", "registers"):
+            self.beside_console = pane
         if self.stacked:
             self._show_stacked()
+        elif self.plan is not None and self.plan.mode == "wide":
+            self._show_beside_console()
         target = self._pane_widgets()[pane]
         focus = target if pane == "console" else target.keyboard_widget()
         self.call_after_refresh(focus.focus)  # once it is displayed
         self.refresh_view()
 
     def keyboard_pane(self) -> str | None:
-        """Which pane has the keyboard: "console", "memory", "exits", "traps", "grid", or None."""
+        """Which pane has the keyboard: "console", "memory", "registers", "exits", "traps", "grid", or None."""
         node = self.main_screen.focused if self.main_screen is not None else None
         panes = {id(w): name for name, w in self._pane_widgets().items()}
         panes[id(self.grid)] = "grid"
@@ -285,9 +306,15 @@ class TuivmmApp(App, inherit_bindings=False):
             self.sub_title = keyboard
         console = f"console: {self.selected}" if self.selected else "console"
         titles = [(self.console_pane, f"⌨ {console}" if pane == "console" else f"{console} · Esc: type here")]
-        for key, widget in (("memory", self.memory), ("exits", self.counters), ("traps", self.traps)):
+        shared = self.plan is not None and self.plan.mode == "wide" and not self.plan.registers_width
+        for key, widget in (("memory", self.memory), ("registers", self.registers), ("exits", self.counters),
+                            ("traps", self.traps)):  # fmt: skip
             title = PANE_NAMES[key][0]
-            titles.append((widget, f"{title} {KEYS_HINT}" if pane == key else f"{title} · {PANE_NAMES[key][1]}"))
+            if key == "registers" and self.selected:
+                title = f"{title}: {self.selected}"
+            other = {"memory": "registers", "registers": "memory"}.get(key) if shared else None
+            swap = f" · {PANE_NAMES[other][1]}: {PANE_NAMES[other][0]}" if other else ""
+            titles.append((widget, f"{title} {KEYS_HINT}" if pane == key else f"{title} · {PANE_NAMES[key][1]}{swap}"))
         for widget, title in titles:
             if widget.border_title != title:  # setting it, even to the same, repaints the pane
                 widget.border_title = title
@@ -357,7 +384,7 @@ class TuivmmApp(App, inherit_bindings=False):
         self.collector.tick(session.last_key_at)
 
     def _guest_panes(self) -> tuple:
-        return self.console_pane, self.memory, self.traps, self.counters
+        return self.console_pane, self.memory, self.registers, self.traps, self.counters
 
     def _show_messages(self) -> None:
         """What the session has to say (notices once, errors as they come), as toasts."""

@@ -34,6 +34,16 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   guest's own page table beside the monitor's *shadow* table, which the real MMU
   walks. A page the guest maps but the shadow lacks is filled on a *hidden*
   fault; one the guest's table forbids is a *true* fault, injected.
+- **Registers** (Alt+V): the selected guest's *virtual* hart: its pc and
+  privilege, x1–x31 by ABI name, and the CSRs that matter, each decoded into its
+  fields (mstatus's MIE/MPIE/MPP and SIE/SPIE/SPP, satp's mode, ASID and root
+  table, the interrupt bits of mie, mip and mideleg, the exceptions medeleg hands
+  to S, the trap vectors and what the last trap into M or S left in xepc, xcause
+  and xtval). This is the state the monitor keeps *for* the guest and changes as
+  it emulates: the privilege the guest believes it runs in, the CSRs its CSR
+  instructions read and write. The real hart runs every guest in U-mode. What
+  changed since the pane last showed this guest is in reverse video: after F6,
+  what that one instruction (or the trap it caused) did.
 - **Trap log**: the newest exits, newest at the bottom: the guest, its virtual
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
@@ -61,14 +71,17 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   that console.
 
 On a big terminal every pane is on screen; on a small one (under 140 x 36) the
-console has the room, and the pane bar above it names the others: Alt+M, Alt+X and
-Alt+T show the memory map, the exits and the trap log in its place.
+console has the room, and the pane bar above it names the others: Alt+M, Alt+V,
+Alt+X and Alt+T show the memory map, the registers, the exits and the trap log in
+its place. On a big one the registers take the memory map's place (Alt+V; Alt+M
+brings it back), or from 200 columns stand beside it.
 
 ## The keyboard
 
-The header always says where the keys go (⌨). Alt+M, Alt+X and Alt+T give the
-keyboard to the memory map, the exits or the trap log, to scroll them with the
-arrows, PgUp, PgDn, Home and End (End in the trap log: follow the newest again).
+The header always says where the keys go (⌨). Alt+M, Alt+V, Alt+X and Alt+T give
+the keyboard to the memory map, the registers, the exits or the trap log, to scroll
+them with the arrows, PgUp, PgDn, Home and End (End in the trap log: follow the
+newest again).
 Esc or Alt+C gives it back to the console — and so does typing: what you type in
 another pane goes to the guest, as you meant it to.
 
@@ -89,6 +102,7 @@ another pane goes to the guest, as you meant it to.
 | F2 / F3 | previous / next guest |
 | F4 | every console tiled, or back (typing still goes to the selected guest) |
 | Alt+M / Alt+X / Alt+T | the memory map, the exits, the trap log: show it (small terminal) and give it the keys |
+| Alt+V | the selected guest's vCPU registers: show them and give them the keys (what changed is marked) |
 | Alt+C or Esc | the keys back to the console |
 | F5 | pause the selected guest, or resume it |
 | F6 | step it by one instruction (or one exit); it stays paused |

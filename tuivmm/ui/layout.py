@@ -7,7 +7,7 @@ resize always lays the screen out afresh.  Two arrangements:
     wide (at least WIDE_MIN)                stacked (anything smaller)
     ┌ guests ────────────────────────┐      ┌ guests ──────────────┐
     ├ console ─┬ memory map ─────────┤      │ console│memory│exits… │  <- the pane bar
-    │ 80 x 24  │                     │      │ one pane at a time:  │
+    │ 80 x 24  │ (or the registers)  │      │ one pane at a time:  │
     │ or more  │                     │      │ the console, or the  │
     ├ trap log ┴──────────┬ exits ───┤      │ one picked (Alt+M…)  │
     │                     │          │      │                      │
@@ -16,6 +16,9 @@ resize always lays the screen out afresh.  Two arrangements:
 In the wide arrangement extra height is shared: the console's row grows with the
 terminal (the guest's screen gets the rows), and the trap log and exit counters
 below it get the rest; extra width goes to the memory map and the trap log.  The
+registers pane shares the memory map's place (Alt+V, Alt+M: the one asked for
+last shows) until there is room for both (REGISTERS_MIN more columns): from there
+it stands beside the memory map, and the two share what width is left.  The
 stacked one gives the console the whole width (80 columns on an 80 x 24 terminal)
 and every line the guest list does not need.  Below MIN_SIZE nothing is usable: the
 app says so instead.
@@ -30,11 +33,14 @@ WIDE_MIN = (140, 36)  # the wide arrangement from this size up
 CONSOLE_WIDTH = 82  # 80 columns of guest screen and the pane's border
 CONSOLE_HEIGHT = 26  # 24 lines of guest screen and the border
 EXITS_WIDTH = 58  # the exit counters beside the trap log
+MEMORY_MIN = 58  # the memory map's width in the wide arrangement, at least
+REGISTERS_MIN = 60  # the registers pane beside the memory map: this wide at least (3 columns of registers)
+REGISTERS_WIDTH = 82  # ... and at most (5 columns, the border, a scrollbar)
 TRAPS_MIN = 10  # lines the trap log keeps in the wide arrangement, at least
 STACKED_CONSOLE_MIN = 8  # guest screen lines the stacked console keeps, at least
 CHROME = 2  # the header and the footer
 
-PANES = ("console", "memory", "exits", "traps")
+PANES = ("console", "memory", "exits", "traps", "registers")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Plan:
     console_width: int = 0  # wide: the console pane's width, border included
     lower: int = 0  # wide: the height of the row below (trap log and exit counters)
     exits_width: int = 0  # wide: the exit counters' width
+    registers_width: int = 0  # wide: the registers pane's width beside the memory map; 0: in its place
 
 
 def list_height(rows: int, bordered: bool) -> int:
@@ -71,8 +78,10 @@ def plan(width: int, height: int, guests: int) -> Plan:
         # but never so many that the trap log gets fewer than TRAPS_MIN.
         upper = max(CONSOLE_HEIGHT, round(rest * 0.55))
         upper = max(min(upper, rest - TRAPS_MIN), 12)
-        console = min(CONSOLE_WIDTH, width - 58)  # the memory map keeps 58 columns
-        return Plan("wide", rows, top, upper, console, rest - upper, EXITS_WIDTH)
+        console = min(CONSOLE_WIDTH, width - MEMORY_MIN)
+        spare = width - console - MEMORY_MIN - REGISTERS_MIN  # what is left with both panes beside
+        registers = 0 if spare < 0 else min(REGISTERS_WIDTH, REGISTERS_MIN + spare // 2)
+        return Plan("wide", rows, top, upper, console, rest - upper, EXITS_WIDTH, registers)
     # Stacked: the pane bar takes one line; the console keeps STACKED_CONSOLE_MIN lines
     # and the list may take up to a third of what is left.
     room = body - list_height(0, bordered=False) - 1

@@ -2,7 +2,10 @@
 guest's panes is on screen, which has the keyboard, and the keys that bring up the
 others.  A click on a name shows that pane.
 
-    ⌨ console unix │ memory map Alt+M │ exits Alt+X │ trap log Alt+T
+    ⌨ console unix │ memory map Alt+M │ exits Alt+X │ trap log Alt+T │ registers Alt+V
+
+Where that does not fit (80 columns and a long guest name), the console's name goes
+without the guest's: the guest list and the header name it too.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ from textual.widget import Widget
 
 # pane -> (its name on the bar, the key that shows it)
 PANE_NAMES = {"console": ("console", "Alt+C"), "memory": ("memory map", "Alt+M"), "exits": ("exits", "Alt+X"),
-              "traps": ("trap log", "Alt+T")}  # fmt: skip
+              "traps": ("trap log", "Alt+T"), "registers": ("registers", "Alt+V")}  # fmt: skip
 KEYBOARD = "⌨ "
 SEPARATOR = " │ "
 
 
-def bar_text(shown: str, keyboard: str | None, guest: str | None) -> tuple[Text, list[tuple[int, int, str]]]:
-    """The bar's text, and where each pane's name is on it: (start, end, pane)."""
+def bar_text(shown: str, keyboard: str | None, guest: str | None,
+             width: int | None = None) -> tuple[Text, list[tuple[int, int, str]]]:  # fmt: skip
+    """The bar's text, and where each pane's name is on it: (start, end, pane); in
+    `width` cells, if given, without the guest's name when it would not fit."""
+    if width is not None and guest:
+        text, spans = bar_text(shown, keyboard, guest)
+        if text.cell_len > width:
+            return bar_text(shown, keyboard, None)
+        return text, spans
     text = Text(no_wrap=True, overflow="ellipsis")
     spans = []
     for i, (pane, (name, key)) in enumerate(PANE_NAMES.items()):
@@ -63,7 +73,7 @@ class PaneBar(Widget, can_focus=False):
             self.refresh()
 
     def render(self) -> Text:
-        text, self._spans = bar_text(*self._state)
+        text, self._spans = bar_text(*self._state, width=self.size.width or None)
         return text
 
     def on_click(self, event: events.Click) -> None:

@@ -26,6 +26,7 @@ from tuivmm.lineup.packaged import VerdictRule, verdict_rule
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import BinaryTranslator
 from tuivmm.vmm.exits import GuestExits
+from tuivmm.vmm.hartview import SHOWN_NUMBERS, HartState
 from tuivmm.vmm.shadow import ShadowPoolFull, ShadowTable
 from tuivmm.vmm.vcpu import VCpu
 
@@ -149,6 +150,13 @@ class Guest(GuestExits):
 
     def registers(self) -> list[int]:
         return list(self.vcpu.x)
+
+    def hart_state(self) -> HartState:
+        """Its virtual hart now: pc, privilege, x0..x31 and the CSRs a registers view
+        shows (hartview.SHOWN_CSRS), read as the guest's own CSR instructions would
+        read them (sstatus is the view of mstatus it is), and its instructions retired."""
+        v = self.vcpu
+        return HartState(v.pc, v.priv, tuple(v.x), tuple(v.csr_read(n) for n in SHOWN_NUMBERS), v.icount)
 
     @property
     def uses_sret(self) -> bool:
