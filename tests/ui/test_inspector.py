@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tests.ui.test_everyday import at_prompt, run_app, session_of, settle, typed
 from tuivmm.lineup.file import lineup_from_names
-from tuivmm.ui.inspector import InspectorScreen, field_changes, instruction_fields, status_fields
+from tuivmm.ui.inspector import InspectorScreen, field_changes, instruction_fields
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import TrapLines
 from tuivmm.vmm import traplog as T
@@ -28,11 +28,14 @@ def test_fields_of_an_instruction_and_of_changed_csrs():
     assert instruction_fields(0x1000_2573, 0) == [  # csrr a0, sstatus
         "csrrs: format CSR, opcode 0b1110011", "rd = a0 (x10)", "csr = sstatus (0x100)", "rs1 = zero (x0)"]  # fmt: skip
     assert "target = pc + 8 = 0x80000008" in instruction_fields(0x0080_006F, 0x8000_0000)  # j +8
-    assert status_fields(0x1888)["MPP"] == "M" and status_fields(0x0122)["SPP"] == "S"
     assert field_changes("mstatus", 0x0122, 0x0020) == "SIE 1→0, SPP S→U"
-    assert field_changes("mip", 0, 1 << 5) == "STIP 0→1"
+    assert field_changes("mstatus", 0x0000, 0x1880) == "MPIE 0→1, MPP U→M"
+    assert field_changes("mip", 0, 1 << 5) == "STI 0→1"
     assert field_changes("scause", 0, 8) == "instruction address misaligned → environment call from U-mode"
-    assert field_changes("satp", 0, (1 << 31) | (3 << 22) | 0x80123).startswith("bare (no paging) → Sv32, ASID 3")
+    assert field_changes("satp", 0, (1 << 31) | (3 << 22) | 0x80123).startswith(
+        "Bare → Sv32, ASID 0→3, PPN 0x0→0x80123"
+    )
+    assert field_changes("sepc", 0, 4) == ""
 
 
 # --- filters ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from machine.cpu import csrs as C
 from machine.cpu.isa import ABI_NAMES, FORMATS, decode
 from tuivmm.ui.memory import pte_text
 from tuivmm.ui.session import Session
+from tuivmm.vmm import hartview
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.exitstate import ExitRecord
 from tuivmm.vmm.traplog import TrapEvent
@@ -83,44 +84,21 @@ HYPERCALLS = {
                "at sscratch (the ECALL itself needed them).",
 }  # fmt: skip
 
-_STATUS_BITS = (("SIE", C.MSTATUS_SIE), ("MIE", C.MSTATUS_MIE), ("SPIE", C.MSTATUS_SPIE),
-                ("MPIE", C.MSTATUS_MPIE), ("MPRV", C.MSTATUS_MPRV), ("SUM", C.MSTATUS_SUM),
-                ("MXR", C.MSTATUS_MXR), ("TVM", C.MSTATUS_TVM), ("TW", C.MSTATUS_TW),
-                ("TSR", C.MSTATUS_TSR))  # fmt: skip
-_IRQ_BITS = (("SSIP", C.SSIP), ("MSIP", C.MSIP), ("STIP", C.STIP), ("MTIP", C.MTIP), ("SEIP", C.SEIP),
-             ("MEIP", C.MEIP))  # fmt: skip
-_IRQ_NAMES = {"mip", "mie"}
-
-
-def status_fields(value: int) -> dict[str, str]:
-    """mstatus's fields by name: bits "0"/"1", SPP and MPP as privileges."""
-    fields = {name: str(int(bool(value & bit))) for name, bit in _STATUS_BITS}
-    fields["SPP"] = PRIV[(value >> 8) & 1]
-    fields["MPP"] = PRIV.get((value >> C.MSTATUS_MPP_SHIFT) & 3, "?")
-    return fields
-
 
 def field_changes(name: str, before: int, after: int) -> str:
-    """What changed in a CSR, by field: "SIE 1→0, SPP S→U"; "" when nothing to add."""
-    if name == "mstatus":
-        a, b = status_fields(before), status_fields(after)
-        return ", ".join(f"{k} {a[k]}→{b[k]}" for k in a if a[k] != b[k])
-    if name in _IRQ_NAMES:
-        return ", ".join(f"{k} {int(bool(before >> bit & 1))}→{int(bool(after >> bit & 1))}"
-                         for k, bit in _IRQ_BITS if (before ^ after) >> bit & 1)  # fmt: skip
-    if name in ("mcause", "scause"):
-        return f"{C.cause_name(before)} → {C.cause_name(after)}"
-    if name == "satp":
-        return f"{satp_text(before)} → {satp_text(after)}"
-    if name in ("mtvec", "stvec"):
-        return f"vector base {after & ~3:#010x}, {'vectored' if after & 1 else 'direct'}"
-    return ""
-
-
-def satp_text(value: int) -> str:
-    if not value & C.SATP_MODE:
-        return "bare (no paging)"
-    return f"Sv32, ASID {(value & C.SATP_ASID) >> 22}, root table {(value & C.SATP_PPN) << 12:#010x}"
+    """What changed in a CSR, field by field (hartview's fields): "SIE 1→0, SPP S→U";
+    "" for a CSR that is one number."""
+    was = {f.name: f.text for f in hartview.decode(name, before)}
+    parts = []
+    for field in hartview.decode(name, after):
+        old = was.get(field.name)
+        if old is None or old == field.text:
+            continue
+        if "=" in field.text:
+            parts.append(f"{field.name} {old.split('=', 1)[1]}→{field.text.split('=', 1)[1]}")
+        else:
+            parts.append(f"{old} → {field.text}")
+    return ", ".join(parts)
 
 
 def reg_name(number: int) -> str:
@@ -326,9 +304,11 @@ class InspectorScreen(ModalScreen[None]):
                 value = record.value_after(csr)
                 extra = f"  {C.cause_name(value)}" if csr.endswith("cause") else ""
                 line(f"  {csr:<8} = {value:#010x}{extra}")
-            status = record.value_after("mstatus")
-            line(f"  {x}status: " + ", ".join(f"{k} {v}" for k, v in status_fields(status).items()
-                                               if k.startswith(x.upper()) or k[1:].startswith(x.upper())))  # fmt: skip
+            fields = hartview.status_fields(record.value_after("mstatus"), supervisor=mode == C.S)
+            line(
+                f"  {x}status: "
+                + " ".join(f.text for f in fields if f.name[0] == x.upper() or f.name[1:2] == x.upper())
+            )
             line(
                 f"  entered the vector at {record.value_after('pc'):#010x} ({x}tvec {record.value_after(x + 'tvec'):#010x})"
             )
