@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from tuivmm.ui.pagetables import LEGEND
+
 HELP = """\
 # tuivmm — a trap-and-emulate hypervisor you can watch
 
@@ -33,7 +35,10 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   window, free space), the guest-physical map (RAM and emulated devices), and the
   guest's own page table beside the monitor's *shadow* table, which the real MMU
   walks. A page the guest maps but the shadow lacks is filled on a *hidden*
-  fault; one the guest's table forbids is a *true* fault, injected.
+  fault; one the guest's table forbids is a *true* fault, injected. Enter there
+  (Alt+A anywhere) opens the *page-table browser*: every address space the guest
+  has used (each satp it wrote: for unix, one per process and the kernel's), its
+  table walked level by level beside the shadow the VMM built for it.
 - **Trap log**: the newest exits, newest at the bottom: the guest, its virtual
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
@@ -83,6 +88,7 @@ another pane goes to the guest, as you meant it to.
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
 | Alt+W | write the trap log's lines, as shown, to a file (tuivmm run --trace-exits's format) |
+| Alt+A | the page-table browser: the selected guest's address spaces, each table beside its shadow (`?` there: the words) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
 | F10 or Alt+P | the command palette: every command, by name |
 | F1 or Alt+H | this help; Esc closes it |
@@ -100,6 +106,21 @@ offers them the hardware assist; Enter) and reset it (F7): it prints
 xRETs before the code runs, *hw* makes them trap again; *pv* is for
 `eret-escape-pv`, which asks by hypercall) and reset it again: `PROTECTED`.
 """
+
+
+HELP += (
+    """
+## The memory map's words
+
+The guest's page table is what the guest OS believes; the shadow is what the VMM
+built from it, and what the real MMU walks. A page in the guest's table that the
+shadow has not filled yet is filled on a hidden fault, the first time it (or a page
+near it) is touched.
+
+"""
+    + "\n".join(f"- **{term}**: {meaning}" for term, meaning in LEGEND)
+    + "\n"
+)
 
 
 class HelpScreen(ModalScreen[None]):
