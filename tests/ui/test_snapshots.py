@@ -93,6 +93,14 @@ def test_the_second_guest_after_alt_2(snap_compare, still):
     assert snap_compare(still, press=["alt+2"], terminal_size=SIZE)
 
 
+def test_the_page_table_browser_on_a_200_by_55_terminal(snap_compare, still):
+    assert snap_compare(still, press=["alt+a"], terminal_size=(200, 55))
+
+
+def test_the_page_table_browser_on_an_80_by_24_terminal(snap_compare, still):
+    assert snap_compare(still, press=["alt+a"], terminal_size=(80, 24))
+
+
 # --- each pane by itself, the remedy picker, a crashed guest -------------------------------
 
 

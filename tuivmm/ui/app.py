@@ -37,6 +37,7 @@ from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
 from tuivmm.ui.layout import MIN_SIZE, PANES, Plan, plan
 from tuivmm.ui.memory import MemoryPane
+from tuivmm.ui.pagetables import PageTableBrowser
 from tuivmm.ui.panebar import PANE_NAMES, PaneBar
 from tuivmm.ui.registers import RegistersPane
 from tuivmm.ui.session import Session
@@ -94,6 +95,7 @@ class TuivmmApp(App, inherit_bindings=False):
         Binding("alt+i", "inspect_trap", "Inspect a trap", show=False),
         Binding("alt+z", "zero_counters", "Zero counters", show=False),
         Binding("alt+l", "compare", "Compare guests", show=False),
+        Binding("alt+a", "page_tables", "Address spaces", show=False),
         Binding("alt+c", "show_pane('console')", "Console", show=False),
         Binding("alt+m", "show_pane('memory')", "Memory", show=False),
         Binding("alt+x", "show_pane('exits')", "Exits", show=False),
@@ -701,6 +703,14 @@ class TuivmmApp(App, inherit_bindings=False):
         self.notify(f"{name}: no more gdb; it runs on", timeout=4)
         self.refresh_view()
 
+    # --- the page-table browser -------------------------------------------------------------
+
+    def action_page_tables(self) -> None:
+        """Alt+A (or Enter in the memory map): every address space of the selected guest,
+        its page table beside the shadow (pagetables.py)."""
+        if self.selected is not None and not isinstance(self.screen, PageTableBrowser):
+            self.push_screen(PageTableBrowser(self.session, self.selected, live=bool(self.refresh_hz)))
+
     # --- help and the command palette --------------------------------------------------------
 
     def action_help(self) -> None:
@@ -734,6 +744,8 @@ class TuivmmApp(App, inherit_bindings=False):
                             "what it did to the guest", self.action_inspect_trap)  # fmt: skip
         yield SystemCommand("Find in the trap log", "/ in the trap log: show only lines holding a text",
                             self.find_in_trap_log)  # fmt: skip
+        yield SystemCommand("Address spaces", f"Alt+A: {guest}'s page tables, each beside its shadow",
+                            self.action_page_tables)  # fmt: skip
         yield SystemCommand("Grid", "F4: every console tiled, or back", self.action_toggle_grid)
         yield SystemCommand("Previous guest", "F2", self.action_select_previous)
         yield SystemCommand("Next guest", "F3", self.action_select_next)

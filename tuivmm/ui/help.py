@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from tuivmm.ui.pagetables import LEGEND
+
 HELP = """\
 # tuivmm — a trap-and-emulate hypervisor you can watch
 
@@ -33,7 +35,10 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   window, free space), the guest-physical map (RAM and emulated devices), and the
   guest's own page table beside the monitor's *shadow* table, which the real MMU
   walks. A page the guest maps but the shadow lacks is filled on a *hidden*
-  fault; one the guest's table forbids is a *true* fault, injected.
+  fault; one the guest's table forbids is a *true* fault, injected. Enter there
+  (Alt+A anywhere) opens the *page-table browser*: every address space the guest
+  has used (each satp it wrote: for unix, one per process and the kernel's), its
+  table walked level by level beside the shadow the VMM built for it.
 - **Registers** (Alt+V): the selected guest's *virtual* hart: its pc and
   privilege, x1–x31 by ABI name, and the CSRs that matter, each decoded into its
   fields (mstatus's MIE/MPIE/MPP and SIE/SPIE/SPP, satp's mode, ASID and root
@@ -117,6 +122,7 @@ another pane goes to the guest, as you meant it to.
 | / | in the trap log: show only the lines holding a text (Enter goes back to the lines) |
 | Alt+Z | zero the selected guest's counters (exits, faults, instructions); unlike F7 it runs on |
 | Alt+L | every guest's exits side by side, in one table (z there zeroes them all; Esc closes it) |
+| Alt+A | the page-table browser: the selected guest's address spaces, each table beside its shadow (`?` there: the words) |
 | Alt+G | debug the selected guest with gdb: it stops until gdb attaches (`target remote 127.0.0.1:PORT`) and continues; Alt+G again lets it go |
 | F10 or Alt+P | the command palette: every command, by name |
 | F1 or Alt+H | this help; Esc closes it |
@@ -141,6 +147,21 @@ their exits side by side: *none* has a single xret exit (boot's MRET: the kernel
 SRETs ran unseen), *bt* has bt scans and its SRETs back as xret exits, *pv* has
 hypercalls instead, and *hw* traps on every xRET.
 """
+
+
+HELP += (
+    """
+## The memory map's words
+
+The guest's page table is what the guest OS believes; the shadow is what the VMM
+built from it, and what the real MMU walks. A page in the guest's table that the
+shadow has not filled yet is filled on a hidden fault, the first time it (or a page
+near it) is touched.
+
+"""
+    + "\n".join(f"- **{term}**: {meaning}" for term, meaning in LEGEND)
+    + "\n"
+)
 
 
 class HelpScreen(ModalScreen[None]):

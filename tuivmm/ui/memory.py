@@ -9,7 +9,10 @@ and its page tables beside the VMM's shadow.
     page tables   the guest's own Sv32 mappings beside the shadow the VMM keeps for
                   the guest's current view (M, S, U, bare): virtual -> guest-physical
                   -> host-physical, the guest's permissions and the shadow's, which
-                  shadow entries are filled; hidden and true fault counts
+                  shadow entries are filled; hidden and true fault counts.  Enter
+                  (Alt+A anywhere) opens the page-table browser (pagetables.py):
+                  every address space the guest has used, and what each word here
+                  means
 
 `refresh_from_session` is called about ten times a second; every part redraws only
 when what it shows has changed (a cheap signature first), and nothing is done while
@@ -20,10 +23,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
@@ -291,11 +295,14 @@ def owner_colours(session: Session) -> dict[str, str]:
 GPA_COLUMNS = ("range", "size", "region", "backing")
 PT_COLUMNS = ("virtual", "guest-physical", "guest rwxu ad", "host-physical", "shadow rwx", "filled")
 PT_WIDTHS = (10, 14, 13, 13, 10, 6)
+BROWSER_HINT = "Enter or Alt+A: every address space, and what each word here means"
 
 
 class MemoryPane(VerticalScroll):
     """Who owns host RAM, and how the selected guest's memory reaches it.  One scroll
     for all of it: with the keyboard (Alt+M) the arrows and PgUp/PgDn scroll it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "app.page_tables", "Address spaces", show=False)]
 
     DEFAULT_CSS = """
     MemoryPane { height: 1fr; }
@@ -304,6 +311,7 @@ class MemoryPane(VerticalScroll):
     MemoryPane #mem-legend { height: auto; margin-bottom: 1; }
     MemoryPane #mem-gpa { height: auto; margin-bottom: 1; }
     MemoryPane #mem-pt-row { height: auto; }
+    MemoryPane #mem-pt-hint { height: auto; color: $text-muted; }
     MemoryPane #mem-pt-info { width: 1fr; height: auto; }
     MemoryPane #mem-filled-only { width: auto; }
     MemoryPane #mem-pt { height: auto; }
@@ -335,6 +343,7 @@ class MemoryPane(VerticalScroll):
         yield Static("guest-physical map", classes="mem-title", id="mem-gpa-title")
         yield DataTable(id="mem-gpa", cursor_type="none", zebra_stripes=True)
         yield Static("page tables", classes="mem-title", id="mem-pt-title")
+        yield Static(BROWSER_HINT, id="mem-pt-hint")
         with Horizontal(id="mem-pt-row"):
             yield Static(id="mem-pt-info")
             yield Tick("filled only", id="mem-filled-only", compact=True)

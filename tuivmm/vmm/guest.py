@@ -5,7 +5,8 @@ host RAM, its shadow page tables (one per distinct view of memory, made on deman
 and its trap log.  Here is what the dashboard, `tuivmm run`, the debugger and the
 tests use of it: its state (`GuestState`), controls (input, pause, resume, stop,
 reset, remedy), the halts and console input the run loop hands it, and inspection
-(memory map, its page tables beside the shadow's).  Its exit handlers are in
+(memory map, its page tables beside the shadow's; the address spaces it has used
+are in `spaces`, read by spaces.py).  Its exit handlers are in
 exits.py (`GuestExits`, which it inherits); the `Vmm` that runs it is in monitor.py.
 """
 
@@ -28,6 +29,7 @@ from tuivmm.vmm.bt import BinaryTranslator
 from tuivmm.vmm.exits import GuestExits
 from tuivmm.vmm.hartview import SHOWN_NUMBERS, HartState
 from tuivmm.vmm.shadow import ShadowPoolFull, ShadowTable
+from tuivmm.vmm.spaces import SatpHistory
 from tuivmm.vmm.vcpu import VCpu
 
 if TYPE_CHECKING:  # for type hints only: monitor.py imports this module
@@ -85,6 +87,8 @@ class Guest(GuestExits):
             self.port.on_delivery = self.kick
         self.shadows: dict[tuple, ShadowTable] = {}
         self.current: ShadowTable | None = None
+        self.spaces = SatpHistory()  # the satp values it has written: its address spaces (spaces.py)
+        self.vcpu.on_satp = lambda satp: self.spaces.note(satp, self.vcpu.cycles, window)
         self.log = T.TrapLog(name, vmm.sequence)
         self.log.keep_states(vmm.exit_states_kept)
         self.bt = BinaryTranslator(window) if remedy == "bt" else None
@@ -285,6 +289,7 @@ class Guest(GuestExits):
         self._output_since_reset = len(self.output)
         self.hidden_faults = self.true_faults = self.flushes = 0
         self.direct_instructions = self.emulated_instructions = self.slices = 0
+        self.spaces.clear()
         self.log.restart(v.pc, why)
         self.state = GuestState.DEBUG if held else GuestState.RUNNING
         if self.debug_stub is not None:

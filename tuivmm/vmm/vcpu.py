@@ -7,7 +7,9 @@ which the VMM then steps through the spec's state machine.  Two things differ:
 
 * its RAM is a `RamWindow` on host RAM, so guest-physical addresses are its own;
 * whatever the spec says invalidates translations (SFENCE.VMA, satp, SUM/MXR or
-  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables.
+  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables;
+* each satp write is told to `on_satp`, so the VMM can list the address spaces the
+  guest has used (spaces.py).
 
 Its counters are the guest's own: `icount` counts guest instructions retired (on
 the real hart or emulated by the VMM) and `idle_cycles` the time it slept, so its
@@ -20,7 +22,7 @@ from collections.abc import Callable
 
 from machine.bus import Bus, BusError
 from machine.cpu.arch import ArchState
-from machine.cpu.csrs import STORE_ACCESS_FAULT
+from machine.cpu.csrs import SATP, STORE_ACCESS_FAULT
 from machine.cpu.trap import Trap
 from machine.memory import RamWindow
 
@@ -28,8 +30,14 @@ from machine.memory import RamWindow
 class VCpu(ArchState):
     def __init__(self, ram: RamWindow, bus: Bus):
         self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
+        self.on_satp: Callable[[int], None] = lambda satp: None
         self._pmp_changed = False
         super().__init__(ram, bus)
+
+    def csr_write(self, num: int, value: int, *, by_instruction: bool = True) -> None:
+        super().csr_write(num, value, by_instruction=by_instruction)
+        if num == SATP:
+            self.on_satp(self.satp)
 
     def flush_tlb(self) -> None:
         """The guest did something that invalidates translations: the VMM's shadows go."""
