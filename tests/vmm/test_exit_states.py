@@ -51,8 +51,10 @@ def test_states_are_kept_for_the_newest_events_only_and_cost_nothing_when_off(bo
     assert plain.log.sequence_of() == booted.log.sequence_of()
     assert bytes(plain.output) == bytes(booted.output)
     small = unix(keep=50)
-    assert len(small.log.states) == 50
-    assert min(small.log.states) == small.log.events[-50].seq
+    assert len(small.log.states) == 50  # the newest 50 exits
+    events = list(small.log.events)
+    kept = [e for e in events if small.log.state_of(e) is not None]
+    assert 50 <= len(kept) < 60 and kept == events[-len(kept) :]  # an exit may make two events (bt, resets)
 
 
 def test_an_emulated_csr_read_changes_its_destination_and_steps_pc(booted):

@@ -25,7 +25,7 @@ from machine.cpu.isa import decode as _decode_uncached
 from machine.cpu.mmu import FETCH, LOAD, STORE
 from machine.cpu.trap import Exit, ExitKind, Trap
 from tuivmm.vmm import traplog as T
-from tuivmm.vmm.exitstate import ExitRecord, guest_walk, snapshot
+from tuivmm.vmm.exitstate import guest_walk, snapshot
 from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
 
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
@@ -67,7 +67,8 @@ class GuestExits:
         """One exit from the real hart, dispatched by kind (Firecracker's run loop has
         the same shape); with the trap log keeping states, what it did is kept too."""
         log = self.log
-        if log.states is None:
+        states = log.states
+        if states is None:
             self._dispatch_exit(e)
             return
         v = self.vcpu
@@ -76,12 +77,10 @@ class GuestExits:
         page_fault = e.cause in _PAGE_FAULT
         walk = guest_walk(v, e.tval) if page_fault else ()
         self._dispatch_exit(e)
-        x_after = tuple(v.x)
-        shadow = None
-        if page_fault and self.current is not None:
-            shadow = self.current.lookup(e.tval & ~0xFFF)
-        log.keep_state(first, ExitRecord(before, snapshot(v), x_before, x_before if x_after == x_before else x_after,
-                                         e.tval, walk, shadow))  # fmt: skip
+        end = log.sequence.next
+        if end != first:  # it made events (a debugger's breakpoint makes none)
+            shadow = self.current.lookup(e.tval & ~0xFFF) if page_fault and self.current is not None else None
+            states.append((first, end, (before, snapshot(v), x_before, tuple(v.x), e.tval, walk, shadow)))
 
     def _dispatch_exit(self, e: Exit) -> None:
         hart = self.vmm.hart
@@ -481,14 +480,15 @@ class GuestExits:
         v.sleeping = False
         cause = C.INTERRUPT_BIT | irq
         log = self.log
+        states = log.states
         first = log.sequence.next
-        if log.states is not None:
+        if states is not None:
             before, x = snapshot(v), tuple(v.x)
         log.record(v.cycles, v.pc, v.priv, 0, cause, T.INTERRUPT, T.INJECTED)
         v.take_trap(cause, 0, v.pc)
         self._trap_ends_reservation()
-        if log.states is not None:
-            log.keep_state(first, ExitRecord(before, snapshot(v), x, x, 0))
+        if states is not None:
+            states.append((first, log.sequence.next, (before, snapshot(v), x, x, 0, (), None)))
         return True
 
 

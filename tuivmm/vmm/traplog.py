@@ -7,6 +7,7 @@ cause names) happens only when someone looks.
 
 from __future__ import annotations
 
+import bisect
 import os
 import tempfile
 from collections import deque
@@ -155,31 +156,27 @@ class TrapLog:
         self.resets = 0  # how many times the guest was reset
         self.restarts = 0  # how many times the counters started again from zero (a reset, or zero())
         self.on_event = None  # optional callback(event), e.g. `tuivmm run --trace-exits`
-        # The newest events' ExitRecords (exitstate.py), by sequence number: None when
-        # not kept, else at most `states_kept` of them (see keep_states).
-        self.states: dict[int, ExitRecord] | None = None
+        # What the newest exits did (exitstate.py): None when not kept, else a ring of
+        # (first seq, end seq, the ExitRecord's fields) for each of the newest
+        # `states_kept` exits that made events, oldest first (see keep_states).
+        self.states: deque[tuple[int, int, tuple]] | None = None
         self.states_kept = 0
 
     def keep_states(self, count: int) -> None:
-        """Keep an ExitRecord for each of the newest `count` events (0: none)."""
+        """Keep what each of the newest `count` exits did (0: nothing)."""
         self.states_kept = count
-        self.states = {} if count else None
-
-    def keep_state(self, first: int, record: ExitRecord) -> None:
-        """`record` tells what the exit that made this log's events numbered `first`
-        and on did; keep it for each of them."""
-        states = self.states
-        events = self.events
-        i = len(events) - 1
-        while i >= 0 and events[i].seq >= first:
-            states[events[i].seq] = record
-            i -= 1
-        while len(states) > self.states_kept:
-            del states[next(iter(states))]
+        self.states = deque(maxlen=count) if count else None
 
     def state_of(self, event: TrapEvent) -> ExitRecord | None:
-        """What `event`'s exit did to the guest, if it is still kept."""
-        return self.states.get(event.seq) if self.states is not None else None
+        """What the exit that made `event` did to the guest, if it is still kept."""
+        states = self.states
+        if not states:
+            return None
+        i = bisect.bisect_right(states, event.seq, key=lambda state: state[0]) - 1
+        if i < 0:
+            return None
+        first, end, fields = states[i]
+        return ExitRecord(*fields) if first <= event.seq < end else None
 
     def record(self, time: int, pc: int, priv: int, insn: int, cause: int, reason: str, action: str,
                detail: str = "") -> None:  # fmt: skip
