@@ -14,7 +14,11 @@ Breakpoints are EBREAK words patched into guest-physical memory, the original ke
 aside.  The guest's EBREAK traps to the monitor like any exception; `Guest.handle_exit`
 asks `breakpoint_exit` first, which claims the ones at its own patches (stopping the
 guest there, pc on the breakpoint) and lets the guest's own EBREAKs be injected as
-usual.  Memory reads through the debugger see the original words (and, under the
+usual.  An EBREAK on a page the guest may not execute is never reached: the fetch
+faults first.  So a fetch fault at a breakpoint is a hit too (`fetch_fault`, asked
+before the fault is handled), and a breakpoint stops the guest before its word is
+fetched wherever it is, as QEMU's (checked by pc) do — gdb calling a function puts
+the return breakpoint on the stack.  Memory reads through the debugger see the original words (and, under the
 binary-translation remedy, the guest's own xRETs rather than bt's trapping words).
 Writing through the guest's `RamWindow` drops translated code on the real hart, and
 a breakpoint over a word bt patched takes the word over (and hands it back), so the
@@ -240,13 +244,24 @@ class DebugStub:
     def breakpoint_exit(self, e: Exit) -> bool:
         """The guest trapped on an EBREAK: True (and the guest held) if it is one of
         ours, False for the guest's own, which it gets as usual."""
+        return self._hit(e, T.EXCEPTION, "breakpoint")
+
+    def fetch_fault(self, e: Exit) -> bool:
+        """The guest could not fetch the instruction at `e.epc` (a page or access
+        fault): True (and the guest held, pc there) if one of our breakpoints is on
+        it.  A breakpoint stops the guest before its instruction is fetched, as
+        QEMU's do, so one on a page the guest may not execute still stops it rather
+        than faulting — gdb's return address for a function it calls is on the stack."""
+        return self._hit(e, T.PAGE_FAULT, "breakpoint before a fetch that faults")
+
+    def _hit(self, e: Exit, reason: str, detail: str) -> bool:
         g = self.guest
         v = g.vcpu
         gpa = self.translate(e.epc, v.priv)
         if gpa is None or gpa not in self.breakpoints or g.window.read_u32(gpa) != EBREAK:
-            return False
+            return False  # not ours, or being stepped over (its own word is back)
         v.pc = e.epc
-        g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.EXCEPTION, DEBUGGER, "breakpoint")
+        g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, reason, DEBUGGER, detail)
         self._stopped(Stop(BREAKPOINT))
         return True
 

@@ -42,6 +42,7 @@ HV_SRET = 0
 _ACCESS_OF = {C.INSN_PAGE_FAULT: FETCH, C.LOAD_PAGE_FAULT: LOAD, C.STORE_PAGE_FAULT: STORE}
 _PAGE_FAULT = (C.INSN_PAGE_FAULT, C.LOAD_PAGE_FAULT, C.STORE_PAGE_FAULT)
 _ACCESS_FAULT = (C.INSN_ACCESS_FAULT, C.LOAD_ACCESS_FAULT, C.STORE_ACCESS_FAULT)
+_FETCH_FAULT = (C.INSN_PAGE_FAULT, C.INSN_ACCESS_FAULT)
 _ECALL = {C.U: C.ECALL_FROM_U, C.S: C.ECALL_FROM_S, C.M: C.ECALL_FROM_M}
 _LOADS = {"lb": (1, True), "lh": (2, True), "lw": (4, True), "lbu": (1, False), "lhu": (2, False)}
 _STORES = {"sb": 1, "sh": 2, "sw": 4}
@@ -90,6 +91,8 @@ class GuestExits:
             self._flawed_mret(e)
             return
         cause = e.cause
+        if cause in _FETCH_FAULT and self.debug_stub is not None and self.debug_stub.fetch_fault(e):
+            return  # a debugger's breakpoint where the fetch faults: stopped before it
         if cause == C.ILLEGAL_INSN:
             self._illegal_instruction(e)
         elif cause == C.ECALL_FROM_U:
