@@ -148,6 +148,33 @@ def test_gdb_breaks_at_a_kernel_symbol_steps_reads_memory_and_registers_and_watc
     assert b"[unix] still here\n" in stdout and b"[unix] unix: power off\n" in stdout
 
 
+def test_gdb_calls_a_kernel_function_at_a_breakpoint_and_prints_what_it_returns():
+    # gdb's return breakpoint for the call is on the kernel stack, which the guest may
+    # not execute: it must stop there before the fetch faults, as it does on QEMU.
+    with TuivmmRun("unix", "--no-net", "--no-disk", "--gdb", "0") as run:
+        port = run.port("unix")
+        run.proc.stdin.write(b"syscalls 1\nshutdown\n")  # the shell reads it once booted
+        run.proc.stdin.flush()
+        out = gdb(UNIX, port,
+                  "break sys_getpid",
+                  "continue",
+                  "print *myproc()",
+                  "print myproc()->pid == $1.pid",
+                  "info registers pc",
+                  "delete",
+                  "continue")  # fmt: skip
+        status, stdout = run.finish(b"")
+    assert "Breakpoint 1, sys_getpid () at unix/syscall.c" in out
+    proc = re.search(r"^\$1 = \{state = RUNNING, pid = (\d+), .*\}$", out, re.MULTILINE)
+    assert proc and int(proc.group(1)) >= 2, out
+    assert 'name = "syscalls\\000' in proc.group(0)
+    assert re.search(r"^\$2 = 1$", out, re.MULTILINE), out
+    assert registers(out, "pc") == [elf_symbols(UNIX)["sys_getpid"]]  # back where the call began
+    assert "[Inferior 1 (Remote target) exited normally]" in out
+    assert status == 0, run.stderr
+    assert b"[unix] syscalls: 1 getpid calls in " in stdout and b"[unix] unix: power off\n" in stdout
+
+
 def test_gdb_on_one_guest_while_another_runs_and_a_guest_that_exits_under_gdb():
     with TuivmmRun("hello", "compute", "--no-net", "--gdb", "hello=0") as run:
         port = run.port("hello")

@@ -412,6 +412,58 @@ def test_memory_through_the_guests_page_tables_and_guest_physical_with_monitor_p
     run(main())
 
 
+def test_a_breakpoint_where_the_guest_may_not_execute_stops_it_before_the_fetch_faults():
+    # gdb calling a function in the guest: a nop and a breakpoint on the stack, ra
+    # pointing there, pc at the function.  The stack page is not executable: the
+    # guest's return there would fault before the EBREAK runs, but stops at it first.
+    tables = Sv32(0x8001_0000)
+    tables.map_mega(0x8000_0000, 0x8000_0000, 0xCF)  # V R W X A D: the code, identity
+    tables.map_page(0x4000_0000, 0x8002_0000, 0xC7)  # V R W A D: the stack, not X
+    source = f"""
+    _start:
+    {PMP_ALL}
+            la   t0, trap
+            csrw mtvec, t0
+            li   t0, {tables.satp:#x}
+            csrw satp, t0
+            sfence.vma
+    {enter("S", "smode")}
+    smode:  li   sp, 0x40001000
+    spin:   j    spin
+    func:   li   a0, 42
+            ret
+    trap:   csrr a3, mcause
+    {HALT}
+    """
+    nop = 0x0000_0013
+
+    async def main():
+        async with debugging(source) as (g, stub, gdb, _):
+            for addr, value in tables.words.items():
+                g.window.write_u32(addr, value)
+            spin, func, trap = g.symbols["spin"], g.symbols["func"], g.symbols["trap"]
+            assert await gdb.ask(f"Z0,{spin:x},4") == "OK"
+            assert await gdb.ask("c") == "T05swbreak:;thread:01;"
+            ret = 0x4000_0FF0  # on the stack, below sp
+            assert await gdb.ask(f"M{ret:x},4:{le32(nop)}") == "OK"
+            assert await gdb.ask(f"Z0,{ret:x},4") == "OK"
+            assert g.window.read_u32(0x8002_0FF0) == EBREAK
+            assert await gdb.ask(f"P1={le32(ret)}") == "OK"  # ra
+            assert await gdb.ask(f"P{REG_PC:x}={le32(func)}") == "OK"
+            assert await gdb.ask("c") == "T05swbreak:;thread:01;"
+            assert g.pc == ret and g.vcpu.x[10] == 42 and g.priv == C.S
+            assert g.vcpu.mcause == 0  # the guest never saw a fault
+            # Stepped over, the breakpoint's own word runs, and the guest gets its fault.
+            assert await gdb.ask("s") == "T05thread:01;"
+            assert g.pc == trap and g.vcpu.mcause == C.INSN_PAGE_FAULT and g.vcpu.mepc == ret
+            assert await gdb.ask(f"z0,{ret:x},4") == "OK"
+            assert g.window.read_u32(0x8002_0FF0) == nop
+            assert await gdb.ask("c") == "W00"
+            assert g.vcpu.x[13] == C.INSN_PAGE_FAULT
+
+    run(main())
+
+
 def test_memory_writes_reach_translated_code():
     async def main():
         async with debugging(COUNTER) as (g, stub, gdb, _):
