@@ -175,6 +175,21 @@ def test_gdb_calls_a_kernel_function_at_a_breakpoint_and_prints_what_it_returns(
     assert b"[unix] syscalls: 1 getpid calls in " in stdout and b"[unix] unix: power off\n" in stdout
 
 
+def test_a_fault_in_a_function_gdb_calls_is_the_guests_own_as_on_qemu():
+    # strlen(0) loads from address 0: the kernel's own trap handler panics, powering
+    # off with code 1, and gdb hears the exit (QEMU's gdb loses the connection).
+    with TuivmmRun("unix", "--no-net", "--no-disk", "--gdb", "0") as run:
+        port = run.port("unix")
+        run.proc.stdin.write(b"syscalls 1\n")
+        run.proc.stdin.flush()
+        out = gdb(UNIX, port, "break sys_getpid", "continue", "print strlen(0)")
+        status, stdout = run.finish(b"")
+    assert "[Inferior 1 (Remote target) exited with code 01]" in out
+    assert "The program being debugged exited while in a function called from GDB." in out
+    assert status == 1
+    assert b"[unix] kerneltrap: load page fault at 0x0, pc " in stdout
+
+
 def test_gdb_on_one_guest_while_another_runs_and_a_guest_that_exits_under_gdb():
     with TuivmmRun("hello", "compute", "--no-net", "--gdb", "hello=0") as run:
         port = run.port("hello")

@@ -438,7 +438,7 @@ def test_a_breakpoint_where_the_guest_may_not_execute_stops_it_before_the_fetch_
     nop = 0x0000_0013
 
     async def main():
-        async with debugging(source) as (g, stub, gdb, _):
+        async with debugging(source) as (g, _stub, gdb, _):
             for addr, value in tables.words.items():
                 g.window.write_u32(addr, value)
             spin, func, trap = g.symbols["spin"], g.symbols["func"], g.symbols["trap"]

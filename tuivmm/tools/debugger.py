@@ -255,6 +255,8 @@ class DebugStub:
         return self._hit(e, T.PAGE_FAULT, "breakpoint before a fetch that faults")
 
     def _hit(self, e: Exit, reason: str, detail: str) -> bool:
+        if not self.breakpoints:
+            return False  # (every fetch fault asks while a debugger is attached)
         g = self.guest
         v = g.vcpu
         gpa = self.translate(e.epc, v.priv)
