@@ -18,8 +18,9 @@ usual.  An EBREAK on a page the guest may not execute is never reached: the fetc
 faults first.  So a fetch fault at a breakpoint is a hit too (`fetch_fault`, asked
 before the fault is handled), and a breakpoint stops the guest before its word is
 fetched wherever it is, as QEMU's (checked by pc) do — gdb calling a function puts
-the return breakpoint on the stack.  Memory reads through the debugger see the original words (and, under the
-binary-translation remedy, the guest's own xRETs rather than bt's trapping words).
+the return breakpoint on the stack.  Memory reads through the debugger see the
+original words (and, under the binary-translation remedy, the guest's own xRETs
+rather than bt's trapping words).
 Writing through the guest's `RamWindow` drops translated code on the real hart, and
 a breakpoint over a word bt patched takes the word over (and hands it back), so the
 two never undo each other.  Stepping or continuing from a breakpoint runs the
