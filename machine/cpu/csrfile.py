@@ -13,6 +13,7 @@ from machine.cpu import csrs as C
 from machine.cpu.trap import Trap
 
 M32 = 0xFFFF_FFFF
+M64 = (1 << 64) - 1
 # misa: MXL=1 (RV32), extensions A, I, M, S, U.
 MISA = (1 << 30) | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
 # Exceptions that may be delegated to S-mode; ECALL from M cannot be (3.1.8).
@@ -155,16 +156,9 @@ class CsrMixin:
         elif num in (C.MENVCFG, C.SENVCFG):
             setattr(self, _FIELD[num], value & 1)  # only FIOM exists without more extensions
         elif num in (C.MCYCLE, C.MCYCLEH):
-            # Like minstret: the write replaces the writing instruction's own increment
-            # (3.1.10, "takes effect after the writing instruction has otherwise completed").
-            cur = self.cycles + step + self.cycle_offset
-            new = (cur & ~M32) | value if num == C.MCYCLE else (cur & M32) | (value << 32)
-            self.cycle_offset = new - self.cycles - step
+            self.cycle_offset = _written_offset(self.cycles, self.cycle_offset, num == C.MCYCLEH, value, step)
         elif num in (C.MINSTRET, C.MINSTRETH):
-            # The writing instruction still retires: count it so the next read sees `value`.
-            cur = self.icount + step + self.instret_offset
-            new = (cur & ~M32) | value if num == C.MINSTRET else (cur & M32) | (value << 32)
-            self.instret_offset = new - self.icount - step
+            self.instret_offset = _written_offset(self.icount, self.instret_offset, num == C.MINSTRETH, value, step)
         elif C.PMPCFG0 <= num < C.PMPCFG0 + 4:
             self._write_pmpcfg(num - C.PMPCFG0, value)
         elif C.PMPADDR0 <= num < C.PMPADDR0 + 16:
@@ -206,6 +200,23 @@ class CsrMixin:
             return  # a locked TOR entry locks the address below it too
         self.pmpaddr[i] = value
         self._rebuild_pmp()
+
+
+def _written_offset(count: int, offset: int, high: bool, value: int, step: int) -> int:
+    """The offset that makes a 64-bit counter (`count` + `offset`) read back with one
+    half replaced by `value` once the writing instruction's own `step` has counted.
+
+    Zicsr: a CSR instruction reading instret "reads the value prior to the execution
+    of the instruction"; one writing it, "the write is done instead of the increment"
+    (and 3.1.10: "Any CSR write takes effect after the writing instruction has
+    otherwise completed").  So the next instruction reads exactly what was written,
+    and the half not written keeps what it held before the writer: writing minstret
+    at 0xFFFFFFFF carries nothing into minstreth, writing minstreth leaves minstret
+    as it was (Spike agrees).  mcycle follows the same rule.
+    """
+    now = (count + offset) & M64
+    new = (value << 32) | (now & M32) if high else (now & ~M32) | value
+    return new - count - step
 
 
 _FIELD = {

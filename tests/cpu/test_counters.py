@@ -64,29 +64,101 @@ def test_icount_excludes_trapping_instructions(stepping):
     assert m.hart.icount == 2 + 1 + 4  # la (2), csrw, no ebreak, the halting li, li (2), sw
 
 
-def test_minstret_write_is_what_the_next_instruction_reads(stepping):
-    m = run_m("li t0, 1000; csrw minstret, t0; csrr a0, minstret; nop; csrr a1, instret", stepping=stepping)
+# --- writes (Zicsr: "the write is done instead of the increment"; 3.1.10) --------------------
+# A CSR instruction reads a counter's value before it executes; one that writes a half
+# replaces its own increment, so the next instruction reads the written 64-bit value: the
+# other half is what it was before the writer, with no carry from the writer's retirement.
+
+COUNTERS = pytest.mark.parametrize(("lo", "hi"), [("minstret", "minstreth"), ("mcycle", "mcycleh")])
+
+
+@COUNTERS
+def test_counter_write_is_what_the_next_instruction_reads(stepping, lo, hi):
+    m = run_m(f"li t0, 1000; csrw {lo}, t0; csrr a0, {lo}; nop; csrr a1, {lo[1:]}", stepping=stepping)
     assert (m.hart.x[A0], m.hart.x[A1]) == (1000, 1002)
 
 
-def test_mcycle_write_is_what_the_next_instruction_reads(stepping):
-    m = run_m("li t0, 5000; csrw mcycle, t0; csrr a0, mcycle; nop; csrr a1, cycle", stepping=stepping)
-    assert (m.hart.x[A0], m.hart.x[A1]) == (5000, 5002)
-
-
-def test_minstreth_write_sets_the_high_half(stepping):
-    m = run_m("li t0, 7; csrw minstreth, t0; csrr a0, minstreth; csrr a1, instreth", stepping=stepping)
+@COUNTERS
+def test_counter_high_write_is_what_the_next_instruction_reads(stepping, lo, hi):
+    m = run_m(f"li t0, 7; csrw {hi}, t0; csrr a0, {hi}; csrr a1, {hi[1:]}", stepping=stepping)
     assert (m.hart.x[A0], m.hart.x[A1]) == (7, 7)
 
 
-def test_mcycleh_write_sets_the_high_half(stepping):
-    m = run_m("li t0, 9; csrw mcycleh, t0; csrr a0, mcycleh; csrr a1, cycleh", stepping=stepping)
-    assert (m.hart.x[A0], m.hart.x[A1]) == (9, 9)
-
-
-def test_minstret_carries_into_minstreth(stepping):
-    m = run_m("li t0, -2; csrw minstret, t0; nop; nop; csrr a0, minstret; csrr a1, minstreth", stepping=stepping)
+@COUNTERS
+def test_counter_low_half_carries_into_the_high_half(stepping, lo, hi):
+    m = run_m(f"li t0, -2; csrw {lo}, t0; nop; nop; csrr a0, {lo}; csrr a1, {hi}", stepping=stepping)
     assert (m.hart.x[A0], m.hart.x[A1]) == (0, 1)
+
+
+@COUNTERS
+def test_counter_low_write_at_all_ones_does_not_carry(stepping, lo, hi):
+    # The second write finds the low half at 0xFFFFFFFF: its own retirement would carry,
+    # but the write is done instead of that increment.
+    m = run_m(f"li t0, -1; csrw {lo}, t0; csrw {lo}, t0; csrr a0, {hi}; csrr a1, {hi}; csrr a2, {lo}",
+              stepping=stepping)  # fmt: skip
+    assert m.hart.x[A0 : A0 + 3] == [0, 1, 1]
+
+
+@COUNTERS
+def test_counter_high_write_keeps_the_low_half(stepping, lo, hi):
+    m = run_m(f"li t0, 5; csrw {lo}, t0; li t1, 9; csrw {hi}, t1; csrr a0, {lo}; csrr a1, {hi}",
+              stepping=stepping)  # fmt: skip
+    assert (m.hart.x[A0], m.hart.x[A1]) == (6, 9)  # 5 at the li, 6 at the csrw, which adds nothing
+
+
+@COUNTERS
+def test_counter_high_write_keeps_an_all_ones_low_half(stepping, lo, hi):
+    m = run_m(f"li t0, -1; csrw {lo}, t0; csrw {hi}, zero; csrr a0, {lo}; csrr a1, {hi}; csrr a2, {lo}",
+              stepping=stepping)  # fmt: skip
+    assert m.hart.x[A0 : A0 + 3] == [0xFFFF_FFFF, 1, 1]
+
+
+@COUNTERS
+def test_counter_write_high_then_low(stepping, lo, hi):
+    m = run_m(f"li t0, 5; csrw {hi}, t0; li t1, -1; csrw {lo}, t1; csrr a0, {lo}; csrr a1, {hi}",
+              stepping=stepping)  # fmt: skip
+    assert (m.hart.x[A0], m.hart.x[A1]) == (0xFFFF_FFFF, 6)
+
+
+@COUNTERS
+def test_counter_wraps_from_all_ones_to_zero(stepping, lo, hi):
+    # Issue 13's case: csrw lo,-1; csrw hi,-1; nop; csrr lo reads 0.
+    m = run_m(f"li t0, -1; csrw {lo}, t0; csrw {hi}, t0; nop; csrr a0, {lo}; csrr a1, {hi}", stepping=stepping)
+    assert (m.hart.x[A0], m.hart.x[A1]) == (0, 0)
+
+
+@COUNTERS
+def test_counter_read_at_all_ones_then_wrapped(stepping, lo, hi):
+    m = run_m(f"li t0, -1; csrw {lo}, t0; csrw {hi}, t0; csrr a0, {hi}; csrr a1, {lo}; csrr a2, {hi}",
+              stepping=stepping)  # fmt: skip
+    assert m.hart.x[A0 : A0 + 3] == [0xFFFF_FFFF, 0, 0]
+
+
+@COUNTERS
+def test_counter_csrrw_returns_the_count_before_it(stepping, lo, hi):
+    m = run_m(f"li t0, 100; csrw {lo}, t0; li t1, 7; csrrw a0, {lo}, t1; csrr a1, {lo}", stepping=stepping)
+    assert (m.hart.x[A0], m.hart.x[A1]) == (101, 7)
+
+
+@COUNTERS
+def test_counter_csrrs_sets_bits_in_the_count_before_it(stepping, lo, hi):
+    m = run_m(f"li t0, 0x100; csrw {lo}, t0; li t1, 0x10; csrrs a0, {lo}, t1; csrr a1, {lo}", stepping=stepping)
+    assert (m.hart.x[A0], m.hart.x[A1]) == (0x101, 0x111)
+
+
+@COUNTERS
+def test_counter_csrrc_of_the_high_half_keeps_the_low_half(stepping, lo, hi):
+    m = run_m(f"li t0, -1; csrw {lo}, t0; csrw {hi}, t0; csrrci a0, {hi}, 3; csrr a1, {hi}; csrr a2, {lo}",
+              stepping=stepping)  # fmt: skip
+    # csrrci reads 0xFFFFFFFF (the count is all ones) and writes 0xFFFFFFFC over it,
+    # instead of wrapping the count to zero.
+    assert m.hart.x[A0 : A0 + 3] == [0xFFFF_FFFF, 0xFFFF_FFFC, 0]
+
+
+def test_mcountinhibit_is_hardwired_zero(stepping):
+    m = run_m("li t0, -1; csrw mcountinhibit, t0; csrr a0, mcountinhibit; csrr a1, minstret; csrr a2, mcycle",
+              stepping=stepping)  # fmt: skip
+    assert m.hart.x[A0 : A0 + 3] == [0, 3, 4]
 
 
 def test_writing_mcycle_does_not_move_time(stepping):
