@@ -220,9 +220,6 @@ def test_sret_stored_into_another_scanned_page_is_patched_before_it_runs(store, 
     assert g.bt.patched.get(g.symbols["slot"]) == SRET
 
 
-@pytest.mark.xfail(strict=True, reason="bt hole: scanning a page leaves it writable in the other shadows "
-                   "(here M-mode's, mapped by fault-around before the scan), so a store through them "
-                   "never reaches bt and the new SRET runs unpatched")  # fmt: skip
 @pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
 @pytest.mark.parametrize("store", list(STORES))
 def test_sret_stored_from_m_mode_into_a_page_s_mode_ran_is_patched_before_s_mode_runs_it(store, neighbours):
@@ -231,9 +228,6 @@ def test_sret_stored_from_m_mode_into_a_page_s_mode_ran_is_patched_before_s_mode
     assert g.bt.patched.get(g.symbols["slot"]) == SRET
 
 
-@pytest.mark.xfail(strict=True, reason="bt hole: after unscan the VMM flushes every shadow but M-mode's "
-                   "(_flush_shadows(False)), which still maps the page executable, so M-mode runs the "
-                   "new SRET unpatched")  # fmt: skip
 @pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
 @pytest.mark.parametrize("store", list(STORES))
 def test_sret_stored_from_s_mode_into_a_page_m_mode_ran_is_patched_before_m_mode_runs_it(store, neighbours):

@@ -247,9 +247,11 @@ class GuestExits:
                 self._emulate_access(e, va, gpa, mmio=False, bt_store=True)
                 return
             # Code the guest is about to overwrite: put the originals back, and make
-            # every shadow forget the page, so it is scanned again before it runs.
+            # every shadow forget the page, so it is scanned again before it runs
+            # (virtual M-mode's too, which the flush keeps).
             bt.unscan(page)
             self._flush_shadows(False)
+            self._restrict_everywhere(gpa & ~0xFFF, PTE_X)
         leaf = v.walk(va) if priv != C.M and v.satp & C.SATP_MODE else None
         pte = leaf[0] if leaf is not None else None
         perms = self._perms(pte, gpa & ~0xFFF, priv)
@@ -259,6 +261,7 @@ class GuestExits:
             # drops X); a load keeps whatever the page is.
             if access == FETCH and page not in bt.scanned:
                 found = bt.scan(page)
+                self._restrict_everywhere(gpa & ~0xFFF, PTE_W)  # no view may write it unseen now
                 self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.BT_SCAN,
                                 f"page {gpa & ~0xFFF:#010x}: {found} patched")  # fmt: skip
             if page not in bt.scanned:
@@ -288,6 +291,7 @@ class GuestExits:
         page_va = va & ~0xFFF
         if self.bt is not None and (gpa >> 12) not in self.bt.scanned:
             self.bt.scan(gpa >> 12)
+            self._restrict_everywhere(gpa & ~0xFFF, PTE_W)
         self._map(table, page_va, gpa & ~0xFFF, PTE_X)
         self.log.record(v.cycles, e.epc, v.priv, 0, e.cause, T.PAGE_FAULT, T.HIDDEN,
                         f"va {va:#010x}: one instruction on a page the VMM cannot map whole")  # fmt: skip

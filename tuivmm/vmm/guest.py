@@ -362,6 +362,19 @@ class Guest(GuestExits):
             self.shadows[key] = table
         return table
 
+    def _restrict_everywhere(self, gpa_page: int, bits: int) -> None:
+        """Take `bits` (PTE_W, PTE_X) from every shadow's mappings of guest page
+        `gpa_page` — binary translation scanned it (no writes while its patches stand)
+        or unscanned it (no runs until it is scanned again) — in every view, virtual
+        M-mode's too, which no satp write or SFENCE.VMA drops."""
+        hpa = self.window.host_base + (gpa_page - self.window.base)
+        changed = False
+        for key, table in self.shadows.items():
+            identity = key[0] == "m" or key[0] == "bare"  # virtual = guest-physical
+            changed |= table.restrict(hpa, bits, gpa_page if identity else None)
+        if changed:
+            self.vmm.hart.drop_address_spaces()
+
     def _flush_shadows(self, pmp_changed: bool = True) -> None:
         """SFENCE.VMA, satp, SUM/MXR or PMP changed: drop the shadows that depend on
         them (all of them but virtual M-mode's, which depends on nothing but PMP)."""

@@ -125,6 +125,35 @@ class ShadowTable:
             return None
         return (pte >> 10) << 12, pte & (PTE_R | PTE_W | PTE_X)
 
+    def restrict(self, hpa: int, bits: int, va: int | None = None) -> bool:
+        """Take `bits` (PTE_W, PTE_X) from every entry mapping host page `hpa` — only
+        the one at `va`, if given (a view where virtual = guest-physical) — and drop an
+        entry left with neither R nor X (to the walker, V alone is a pointer).  True if
+        any entry changed (the real TLBs must then be flushed)."""
+        words = self.pool.ram.words
+        target = hpa >> 12
+        if va is not None:
+            table = self.tables.get(va >> 22)
+            slots = [self._word(table) + ((va >> 12) & 0x3FF)] if table is not None else []
+        else:
+            slots = []
+            for table in self.tables.values():
+                base = self._word(table)
+                slots += [base + i for i, pte in enumerate(words[base : base + 1024])
+                          if pte & PTE_V and pte >> 10 == target]  # fmt: skip
+        changed = False
+        for slot in slots:
+            pte = words[slot]
+            if not pte & PTE_V or pte >> 10 != target or not pte & bits:
+                continue
+            pte &= ~bits
+            if not pte & (PTE_R | PTE_X):
+                pte = 0
+                self.filled -= 1
+            words[slot] = pte
+            changed = True
+        return changed
+
     def leaves(self, va: int, count: int) -> list[int]:
         """The raw shadow PTEs of `count` pages from `va` (within one 4 MiB region):
         0 where nothing is mapped."""
