@@ -16,7 +16,10 @@ def add_parser(commands) -> None:
         "bare",
         help="run one image on the bare machine",
         description="Run one RV32 ELF image on the bare machine (QEMU virt layout, RAM at "
-        "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
+        "0x80000000), entered in M-mode with a0 = 0 (the hart id) and, for an ELF image, a1 = the "
+        "address of the board's device tree (see --dtb). HTIF is on only for an ELF whose tohost is "
+        "in a .tohost section (riscv-tests), or an assembly file with a tohost label. The UART is this "
+        "terminal; stdin is the guest's keyboard.",
     )
     bare.add_argument("image", metavar="IMAGE",
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, "
