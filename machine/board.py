@@ -12,7 +12,12 @@
                 +----------------------+
 
 guests/include/memlayout.h mirrors these numbers; a test checks they agree.
-HTIF needs no address of its own: it lives wherever the loaded ELF puts `tohost`.
+HTIF needs no address of its own: it lives wherever the loaded ELF puts `tohost`,
+for the images `machine.htif.wants_htif` names (riscv-tests style ones).
+
+At reset, as on QEMU's virt, the board writes a device tree describing itself
+(machine/devicetree.py) high in RAM (0x87e0_0000 with 128 MiB) and hands its
+address to the image in a1 (a0 = hart id 0); or a tree of the user's, or none.
 """
 
 from __future__ import annotations
@@ -29,14 +34,16 @@ from machine.devices.virtio_blk import VirtioBlk
 from machine.devices.virtio_mmio import MAGIC_VALUE, VENDOR_ID, VERSION, VIRTIO_MMIO_SIZE, VirtioMmio
 from machine.devices.virtio_mmio import register_name as virtio_register_name
 from machine.devices.virtio_net import VirtioNet
-from machine.htif import Htif
-from machine.loader import Image, load_elf, place
+from machine.devicetree import board_dtb, dtb_address
+from machine.htif import Htif, wants_htif
+from machine.loader import Image, LoadError, load_elf, place
 from machine.memory import Ram
 
 FINISHER_BASE = 0x0010_0000
 FINISHER_SIZE = 0x1000
 CLINT_BASE = 0x0200_0000
 PLIC_BASE = 0x0C00_0000
+PLIC_SOURCES = 96  # as QEMU's virt (VIRT_IRQCHIP_NUM_SOURCES): ids 1..95 for devices
 UART0_BASE = 0x1000_0000
 UART0_IRQ = 10
 VIRTIO_BASE = 0x1000_1000
@@ -73,6 +80,10 @@ class Board:
 
     `net` is a backend for the network device (anything with `send(frame)`, e.g. one
     end of `machine.devices.netwire.Wire`); without one the board has no NIC.
+
+    `dtb` is the device tree a reset puts in RAM for an ELF image (its address in a1):
+    True, the board's own (with `bootargs` in /chosen); bytes, a blob of the user's;
+    False, none (a1 = 0).
     """
 
     def __init__(
@@ -87,6 +98,8 @@ class Board:
         cycles_per_tick: int = 1,
         ram_fill: int = 0,
         cpu=None,
+        dtb: bool | bytes = True,
+        bootargs: str = "",
     ):
         if cpu is None:
             self.ram = Ram(RAM_BASE, ram_size, fill=ram_fill)
@@ -100,12 +113,16 @@ class Board:
         self.hart = hart = cpu
         self.image: Image | None = None
         self.htif: Htif | None = None
+        self.dtb_choice = dtb
+        self.bootargs = bootargs
+        self.dtb_address: int | None = None  # where the last reset put the device tree
+        self._own_dtb: bytes | None = None  # the board's own tree, made when first asked for
         self.output = bytearray()  # everything the guest printed (UART and HTIF)
         self.on_output = lambda data: None
 
         self.finisher = Finisher(hart.request_halt)
         self.clint = Clint(hart.clock, hart.set_pending)
-        self.plic = Plic(hart.set_pending)
+        self.plic = Plic(hart.set_pending, PLIC_SOURCES)
         self.uart = Uart16550(self.plic.irq_line(UART0_IRQ))
         self.uart.on_output = self._console_output
         self.bus.attach(FINISHER_BASE, FINISHER_SIZE, self.finisher, "finisher")
@@ -147,13 +164,45 @@ class Board:
         place(image, self.ram)
         self.image = image
         self.hart.reset(image.entry)
-        if "tohost" in image.symbols:
+        self._place_dtb([(s.paddr, s.paddr + s.memsz) for s in image.segments], str(image.path))
+        if wants_htif(image):
             self.attach_htif(image.symbols["tohost"], image.symbols.get("fromhost"))
 
-    def load_program(self, data: bytes, entry: int | None = None) -> None:
-        """Put raw code (e.g. from `machine.cpu.asm.assemble`) at the start of RAM."""
+    def load_program(self, data: bytes, entry: int | None = None, *, with_dtb: bool = False) -> None:
+        """Put raw code (e.g. from `machine.cpu.asm.assemble`) at the start of RAM.
+        Raw code gets no device tree (a1 = 0) unless `with_dtb`: the tests' programs
+        and assembly files start from a clean slate; ELF images (`load`) get one."""
         self.ram.write_bytes(RAM_BASE, data)
         self.hart.reset(RAM_BASE if entry is None else entry)
+        self.dtb_address = None
+        if with_dtb:
+            self._place_dtb([(RAM_BASE, RAM_BASE + len(data))], "the program")
+
+    @property
+    def dtb(self) -> bytes | None:
+        """The device tree a reset hands the image: the board's own, the user's, or None."""
+        if self.dtb_choice is True:
+            if self._own_dtb is None:
+                self._own_dtb = board_dtb(self, self.bootargs)  # the devices never change
+            return self._own_dtb
+        return self.dtb_choice or None
+
+    def _place_dtb(self, taken: list[tuple[int, int]], what: str) -> None:
+        """Write the device tree where QEMU's virt would, clear of `taken` (the image),
+        and put its address in a1.  LoadError if a tree of the user's does not fit;
+        the board's own is left out (a1 = 0) when RAM is too small for it."""
+        self.dtb_address = None
+        blob = self.dtb
+        if blob is None:
+            return
+        at = dtb_address(self.ram.base, self.ram.size, len(blob), taken)
+        if at is None:
+            if self.dtb_choice is True:
+                return
+            raise LoadError(f"the device tree ({len(blob)} bytes) does not fit in RAM beside {what}")
+        self.ram.write_bytes(at, blob)
+        self.hart.x[11] = at
+        self.dtb_address = at
 
     def attach_htif(self, tohost: int, fromhost: int | None = None) -> Htif:
         self.htif = Htif(self.hart, self.ram, tohost, fromhost)

@@ -13,6 +13,16 @@ storing a 64-bit command into tohost:
 On RV32 the 64-bit command is written as two 32-bit stores, in either order; the host
 acts once both halves have been written since it last cleared tohost, then clears it
 (as Spike's front end does).
+
+Which images get HTIF (`wants_htif`) is one rule: an ELF whose `tohost` lies in a
+section named `.tohost`, as riscv-tests' env (link.ld) and its followers lay it out.
+Those images use HTIF unconditionally, as on Spike.  Any other `tohost` is stray
+as far as this board goes: OpenSBI and bbl keep theirs in `.htif` for a driver they
+start only when the device tree names HTIF, and QEMU's virt (whose tree never does,
+nor ours: machine/devicetree.py) gives them none; a C program may have a variable of
+that name.  Such an image runs as on QEMU's virt, its stores to `tohost` plain
+stores.  An assembly file for our own assembler has no sections: a `tohost` label
+there asks for HTIF (tuivmm/cli/common.py).
 """
 
 from __future__ import annotations
@@ -21,6 +31,15 @@ from machine.memory import Ram, RamError
 
 SYS_WRITE = 64
 SYS_EXIT = 93
+
+
+HTIF_SECTION = ".tohost"
+
+
+def wants_htif(image) -> bool:
+    """Whether a loaded ELF `image` (machine.loader.Image) gets HTIF: its `tohost`
+    is in a `.tohost` section (the module's docstring says why)."""
+    return "tohost" in image.symbols and image.tohost_section == HTIF_SECTION
 
 
 class Htif:

@@ -79,6 +79,9 @@ class Image:
     entry: int
     segments: list[Segment]
     symbols: dict[str, int] = field(default_factory=dict)
+    # The section that holds `tohost`, if the image has one: ".tohost" in riscv-tests
+    # style images, ".htif" in OpenSBI's and bbl's (machine/htif.py, `wants_htif`).
+    tohost_section: str | None = None
 
 
 def load_elf(path: str | Path) -> Image:
@@ -90,10 +93,11 @@ def load_elf(path: str | Path) -> Image:
         elf = ELFFile(io.BytesIO(raw))
         segments = _segments(path, elf, len(raw))
         symbols = _symbols(path, elf, len(raw))
+        tohost_section = _section_of(elf, "tohost") if "tohost" in symbols else None
         entry = elf.header["e_entry"]
     except (ELFError, ConstructError, struct.error, ValueError, EOFError) as exc:
         raise LoadError(f"{path}: corrupt ELF: {_one_line(exc)}") from None
-    return Image(path=path, entry=entry, segments=segments, symbols=symbols)
+    return Image(path=path, entry=entry, segments=segments, symbols=symbols, tohost_section=tohost_section)
 
 
 def place(image: Image, ram: Ram) -> None:
@@ -211,6 +215,22 @@ def _symbols(path: Path, elf: ELFFile, file_size: int) -> dict[str, int]:
         if is_global:
             global_names.add(name)
     return symbols
+
+
+def _section_of(elf: ELFFile, name: str) -> str | None:
+    """The name of the section that holds the global (else first) symbol `name`."""
+    found = None
+    for symbol in elf.get_section_by_name(".symtab").iter_symbols():
+        if symbol.name == name and (found is None or _local(found) and not _local(symbol)):
+            found = symbol
+    index = found["st_shndx"] if found is not None else None
+    if not isinstance(index, int) or not 0 < index < elf.num_sections():
+        return None  # absolute, common or undefined: in no section
+    return elf.get_section(index).name
+
+
+def _local(symbol) -> bool:
+    return symbol["st_info"]["bind"] == "STB_LOCAL"
 
 
 def _check_extent(path: Path, file_size: int, what: str, offset: int, size: int) -> None:

@@ -190,7 +190,8 @@ def test_help_documents_the_bare_command_and_its_options():
     top = tuivmm("--help").stdout.decode()
     assert "bare IMAGE" in top
     sub = tuivmm("bare", "--help").stdout.decode()
-    for option in ("--ram", "--disk", "--no-disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace"):
+    for option in ("--ram", "--disk", "--no-disk", "--disk-ro", "--max-insns", "--flawed-eret", "--trace",
+                   "--dtb", "--no-dtb", "--dumpdtb", "--append"):
         assert option in sub
 
 
@@ -327,3 +328,40 @@ def test_a_guest_stuck_in_a_trap_loop_is_stopped_with_a_one_line_error(tmp_path)
     result = tuivmm("bare", str(source))
     assert result.returncode == 4
     assert _one_line_error(result).startswith("tuivmm: the guest is stuck: every instruction traps (instruction access fault")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"", "0 bytes: too short"), (b"not a device tree, just words\n" * 3, "not a device tree blob"),
+     (bytes.fromhex("d00dfeed") + (4096).to_bytes(4, "big") + bytes(40), "version 0")],
+)
+def test_bare_refuses_a_dtb_that_is_not_one_in_one_line_with_status_2(tmp_path, content, says):
+    bad = tmp_path / "bad.dtb"
+    bad.write_bytes(content)
+    result = tuivmm("bare", "--dtb", str(bad), "hello")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"tuivmm: --dtb {bad}: ") and says in lines[0]
+
+
+def test_bare_refuses_a_missing_dtb_file_and_append_beside_another_tree(tmp_path):
+    result = tuivmm("bare", "--dtb", str(tmp_path / "none.dtb"), "hello")
+    assert (result.returncode, result.stderr.decode()) == (2, f"tuivmm: --dtb {tmp_path / 'none.dtb'}: No such file or directory\n")
+    result = tuivmm("bare", "--no-dtb", "--append", "quiet", "hello")
+    assert result.returncode == 2 and b"--append" in result.stderr
+    result = tuivmm("bare", "--no-dtb", "--dtb", "x", "hello")
+    assert result.returncode == 2 and b"not allowed with argument" in result.stderr
+
+
+def test_bare_dumps_the_tree_it_would_hand_the_image_and_runs_nothing(tmp_path):
+    out = tmp_path / "board.dtb"
+    result = tuivmm("bare", "--dumpdtb", str(out), "--ram", "16", "--append", "console=ttyS0", "hello")
+    assert result.returncode == 0 and result.stdout == b""
+    from machine.fdt import unpack
+
+    tree = unpack(out.read_bytes())
+    assert tree.find("/chosen").props["bootargs"] == b"console=ttyS0\0"
+    assert tree.find("/memory@80000000").props["reg"][-4:] == (16 << 20).to_bytes(4, "big")
+    # Handed back with --dtb, the same tree runs the image as the board's own does.
+    assert tuivmm("bare", "--dtb", str(out), "hello").stdout == b"Hello from hello, a tuivmm guest!\n"

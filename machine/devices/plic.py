@@ -75,10 +75,13 @@ class Plic:
     def load_state(self, state: dict) -> None:
         """Put back what `save_state` returned, and drive MEIP/SEIP to match it."""
         contexts = len(CONTEXT_PINS)
-        if (state["sources"] != self.sources or len(state["priority"]) != self.sources
+        saved = state["sources"]
+        if (saved > self.sources or len(state["priority"]) != saved
                 or len(state["enable"]) != contexts or len(state["threshold"]) != contexts):  # fmt: skip
             raise ValueError(f"PLIC state of another shape (this PLIC has {self.sources} sources)")
-        self.priority = [p & PRIORITY_MASK for p in state["priority"]]
+        # A state from a PLIC with fewer sources (snapshots from before the board had
+        # QEMU's 96) fits: the sources it lacked were idle, priority 0.
+        self.priority = [p & PRIORITY_MASK for p in state["priority"]] + [0] * (self.sources - saved)
         self.enable = list(state["enable"])
         self.threshold = [t & PRIORITY_MASK for t in state["threshold"]]
         self.level = state["level"]

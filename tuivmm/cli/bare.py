@@ -16,7 +16,10 @@ def add_parser(commands) -> None:
         "bare",
         help="run one image on the bare machine",
         description="Run one RV32 ELF image on the bare machine (QEMU virt layout, RAM at "
-        "0x80000000). The UART is this terminal; stdin is the guest's keyboard.",
+        "0x80000000), entered in M-mode with a0 = 0 (the hart id) and, for an ELF image, a1 = the "
+        "address of the board's device tree (see --dtb). HTIF is on only for an ELF whose tohost is "
+        "in a .tohost section (riscv-tests), or an assembly file with a tohost label. The UART is this "
+        "terminal; stdin is the guest's keyboard.",
     )
     bare.add_argument("image", metavar="IMAGE",
                       help="a packaged guest's name, an RV32 RISC-V ELF executable, "
@@ -37,6 +40,17 @@ def add_parser(commands) -> None:
         action="store_true",
         help="the lecture's flaw: SRET/MRET in U-mode run instead of trapping",
     )
+    tree = bare.add_mutually_exclusive_group()
+    tree.add_argument("--dtb", metavar="FILE",
+                      help="hand the image this device tree blob (its address in a1) instead of the board's "
+                           "own, which describes the machine as QEMU's virt does and sits where QEMU puts "
+                           "its own: the highest 2 MiB boundary it fits below the end of RAM")  # fmt: skip
+    tree.add_argument("--no-dtb", action="store_true", help="no device tree at all (a1 = 0)")
+    tree.add_argument("--dumpdtb", metavar="FILE",
+                      help="write the board's device tree for IMAGE (with this --ram, disk and --append) "
+                           "to FILE and exit without running, like QEMU's -machine dumpdtb=FILE")  # fmt: skip
+    bare.add_argument("--append", metavar="ARGS", default="",
+                      help="bootargs for /chosen in the board's own device tree, like QEMU's -append")
     bare.add_argument(
         "--trace", metavar="FILE", help="write every instruction (count, mode, pc, bits, disassembly) to FILE ('-' = stderr)"
     )
@@ -49,6 +63,9 @@ def command(args: argparse.Namespace) -> int:
     from tuivmm.disk.attach import DiskSetupError, disk_for
 
     image_path(args.image)  # a missing image is an error before any disk is made
+    if args.append and (args.dtb or args.no_dtb):
+        raise UserError("--append goes into the board's own device tree: not with --dtb or --no-dtb")
+    args.tree = _user_dtb(args.dtb) if args.dtb else not args.no_dtb
     try:
         guest_disk = disk_for(args.image, args.disk, read_only=args.disk_ro, no_disk=args.no_disk)
     except DiskSetupError as exc:
@@ -66,7 +83,7 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
 
     try:
         board = Board(args.ram * 1024 * 1024, disk=disk, disk_read_only=args.disk_ro,
-                      flawed_eret=args.flawed_eret)  # fmt: skip
+                      flawed_eret=args.flawed_eret, dtb=args.tree, bootargs=args.append)  # fmt: skip
     except OSError as exc:
         if exc.errno == errno.ENOMEM:  # the host cannot give the machine its RAM
             raise UserError(f"--ram {args.ram}: the host cannot give the machine {args.ram} MiB of RAM "
@@ -74,6 +91,8 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
         raise UserError(f"{exc.filename or disk}: {exc.strerror or exc}") from None
     trace_file = None
     try:
+        if args.dumpdtb:
+            return _dump_dtb(board, args.dumpdtb)
         load_image(board, args.image)
         if args.trace:
             # stderr's lines come while the terminal is raw: TerminalText ends them right.
@@ -114,6 +133,32 @@ def _run_bare(args: argparse.Namespace, disk: str | None) -> int:
         print(f"tuivmm: the guest reported failure (code {outcome.code})", file=sys.stderr)
     return outcome.exit_status
 
+
+
+def _user_dtb(path: str) -> bytes:
+    """The blob in `path`, if it is a device tree (UserError, one line, if not)."""
+    from machine.fdt import FdtError, unpack
+
+    try:
+        with open(path, "rb") as file:
+            blob = file.read()
+    except OSError as exc:
+        raise UserError(f"--dtb {path}: {exc.strerror or exc}") from None
+    try:
+        unpack(blob)
+    except FdtError as exc:
+        raise UserError(f"--dtb {path}: {exc}") from None
+    return blob
+
+
+def _dump_dtb(board, path: str) -> int:
+    try:
+        with open(path, "wb") as file:
+            file.write(board.dtb)
+    except OSError as exc:
+        raise UserError(f"--dumpdtb {path}: {exc.strerror or exc}") from None
+    print(f"tuivmm: device tree written to {path} ({len(board.dtb)} bytes)", file=sys.stderr)
+    return 0
 
 
 def _tracer(out):

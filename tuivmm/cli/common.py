@@ -25,7 +25,7 @@ def terminated(signum, frame) -> None:
 def load_image(board, image: str) -> None:
     """An ELF file, or an assembly source that our own assembler turns into a RAM image
     at 0x80000000 (entry: `_start`, else the first instruction; HTIF if it defines
-    `tohost`)."""
+    `tohost`; a device tree only if the board has one of the user's)."""
     from machine.loader import LoadError
 
     image = image_path(image)  # SpecError, one line, if there is none
@@ -33,7 +33,11 @@ def load_image(board, image: str) -> None:
         program = assemble_file(image)
         if len(program.data) > board.ram.size:
             raise UserError(f"{image}: the program ({len(program.data)} bytes) does not fit in RAM")
-        board.load_program(program.data, program.entry)
+        # Raw code gets no device tree (a1 = 0), unless the user hands one (--dtb).
+        try:
+            board.load_program(program.data, program.entry, with_dtb=isinstance(board.dtb_choice, bytes))
+        except LoadError as exc:
+            raise UserError(str(exc)) from None
         if "tohost" in program.symbols:
             board.attach_htif(program.symbols["tohost"], program.symbols.get("fromhost"))
         return
