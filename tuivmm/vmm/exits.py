@@ -467,7 +467,7 @@ class GuestExits:
                 return
             self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.MMIO, T.MMIO_WRITE,
                             f"{device} <- {value:#x}")  # fmt: skip
-        self._retire((e.epc + 4) & 0xFFFF_FFFF)
+        self._retire((e.epc + d.length) & 0xFFFF_FFFF)  # c.lw/c.sw/c.lwsp/c.swsp are 2 bytes
 
     # --- interrupts --------------------------------------------------------------------
 
