@@ -7,6 +7,7 @@ straddling pages, c.lw/c.sw to devices) changes nothing a program can see."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,20 @@ def test_rvc_disk_driver_reads_and_writes_as_on_qemu(tmp_path):
     assert_same_run(run_ours(elf, disk=ours), qemu)
     assert SECTOR0_TEXT[:32] in qemu[1]
     assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_gdb_breaks_in_compressed_code_and_lists_it():
+    from test_gdb import TuivmmRun, elf_symbols, gdb
+
+    elf = rvc_program("hello")
+    main = elf_symbols(elf)["main"]
+    with TuivmmRun(str(elf), "--no-net", "--gdb", "0") as run:
+        port = run.port(elf.stem)
+        out = gdb(elf, port, "break main", "continue", "info registers pc", "x/6i $pc", "stepi", "stepi",
+                  "info registers pc", "delete", "continue")  # fmt: skip
+        status, console = run.finish(b"")
+    assert f"pc             {main:#x}" in out, out
+    listed = re.findall(r"^(?:=> )?\s*0x([0-9a-f]+) <main\+\d+>:", out, re.MULTILINE)
+    steps = [int(a, 16) - int(b, 16) for a, b in zip(listed[1:], listed)]
+    assert 2 in steps, out  # compressed instructions, listed two bytes apart
+    assert status == 0 and console.endswith(b"[hello] bye\n"), console[-200:]
