@@ -190,7 +190,8 @@ class _Assembler:
         else:
             self.planned_size = self.planned[index]
             words = assemble_instruction(stmt.name, stmt.args, self)
-            self.emit(b"".join(w.to_bytes(4, "little") for w in words))
+            size = 2 if self.planned_size == 2 else 4  # a c.* mnemonic: one 16-bit parcel
+            self.emit(b"".join(w.to_bytes(size, "little") for w in words))
 
     def emit(self, data: bytes) -> None:
         if not self.first_pass:
