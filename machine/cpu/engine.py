@@ -33,6 +33,10 @@ class EngineMixin:
     def _init_engine(self) -> None:
         self.blocks: dict[tuple[int, int], tuple] = {}
         self.step_blocks: dict[tuple[int, int], tuple] = {}
+        # (RAM offset, pc, instruction) -> block, for 32-bit instructions straddling a
+        # page: keyed by the whole instruction, fetched afresh each time it runs, so a
+        # change to either half or either page's mapping can never reach a stale block.
+        self.straddle_blocks: dict[tuple[int, int, int], tuple] = {}
         self.page_blocks: dict[int, list[tuple[int, int]]] = {}
         self.code_pages: set[int] = set()  # RAM page numbers that hold translated code
         self.code_words: dict[int, set[int]] = {}  # RAM page -> word indexes translated
@@ -87,6 +91,7 @@ class EngineMixin:
         """Drop every translated block (FENCE.I)."""
         self.blocks.clear()
         self.step_blocks.clear()
+        self.straddle_blocks.clear()
         self.page_blocks.clear()
         self.code_pages.clear()
         self.code_words.clear()
@@ -121,7 +126,8 @@ class EngineMixin:
     def _translate(self, off: int, pc: int, max_len: int, word: int | None = None) -> tuple:
         """Build the block starting at RAM offset `off` (virtual `pc`).  `word`, when
         given, is an instruction straddling into the next page: a block of its own,
-        not cached (its second half's page may change mapping on its own)."""
+        kept by `_straddling`, not in the page caches (its second half's page may
+        change mapping on its own)."""
         cache = self.step_blocks if max_len == 1 else self.blocks
         if word is None:
             word = self._word_at(off)
@@ -229,7 +235,11 @@ class EngineMixin:
         its second half now (which may fault, at pc + 2); None if there is none."""
         if off & 0xFFF != 0xFFE or self.ram.halves[off >> 1] & 3 != 3:
             return None
-        return self._translate(off, pc, 1, self.fetch_insn(pc))
+        key = (off, pc, self.fetch_insn(pc))
+        block = self.straddle_blocks.get(key)
+        if block is None:
+            block = self.straddle_blocks[key] = self._translate(off, pc, 1, key[2])
+        return block
 
     def _block_at(self, pc: int) -> tuple:
         off = self.fetch_offset(pc)

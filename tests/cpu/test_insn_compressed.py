@@ -172,3 +172,22 @@ def test_overwriting_a_translated_parcel_takes_effect(steps):
     """
     hart = run_to_ecall(source, steps=steps)
     assert reg(hart, "a0") == 5
+
+
+def test_straddling_instruction_run_again_after_its_second_half_changes(steps):
+    source = """
+        li a1, 0
+        la t0, 1f
+        li t1, 0x07b0       # upper half of "addi a0, zero, 0x7b"
+        j 1f
+        .org 0xffe
+    1:  li a0, 0x123        # halves at 0xffe and 0x1000
+        add a1, a1, a0
+        bnez a2, 2f
+        li a2, 1
+        sh t1, 2(t0)        # the second time round it is "li a0, 0x7b"
+        j 1b
+    2:  ecall
+    """
+    hart = run_to_ecall(source, steps=steps)
+    assert reg(hart, "a1") == 0x123 + 0x7B
