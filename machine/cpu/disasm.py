@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 
-from machine.cpu import isa
-from machine.cpu import disasm_rvc
+from machine.cpu import disasm_rvc, isa
 from machine.cpu.alias_rules import ALIASES
 from machine.cpu.gnu_csrs import GNU_CSR_NAMES
 

@@ -153,7 +153,7 @@ class EngineMixin:
         fn = self.ns.pop("block")
         self.blocks_translated += 1
         if cache is None:
-            return fn, 1, SYNC  # run on the step path, each time fetched afresh
+            return fn, 1, SYNC  # always on the step path; `_straddling` keeps it
         block = (fn, b.count, PLAIN)
         words_used = []
         for p, n in zip(b.pcs[: b.count], b.lengths):

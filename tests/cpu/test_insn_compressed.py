@@ -103,7 +103,7 @@ def test_compressed_loop_with_c_bnez_and_c_j(steps):
 
 
 def test_c_ebreak_reports_its_pc(steps):
-    hart, exit_ = run_asm("nop; .half 0x9002; ecall", steps=steps)
+    _hart, exit_ = run_asm("nop; .half 0x9002; ecall", steps=steps)
     assert (exit_.cause, exit_.tval, exit_.epc, exit_.insn) == (BREAKPOINT, RAM_BASE + 4, RAM_BASE + 4, 0x9002)
 
 
@@ -142,7 +142,7 @@ def test_fetch_fault_on_the_second_half_reports_its_address(steps):
     def setup(hart):
         hart.ram.write_bytes(RAM_END - 2, (0x0513).to_bytes(2, "little"))  # first half of an addi
 
-    hart, exit_ = run_asm(f"li t0, {RAM_END - 2:#x}; jr t0", steps=steps, setup=setup)
+    _hart, exit_ = run_asm(f"li t0, {RAM_END - 2:#x}; jr t0", steps=steps, setup=setup)
     assert exit_.kind is ExitKind.TRAP
     assert (exit_.cause, exit_.tval, exit_.epc) == (INSN_ACCESS_FAULT, RAM_END, RAM_END - 2)
 

@@ -10,12 +10,13 @@ runs it (only RUNNING guests get slices), while every other guest goes on.  The
 debugger lets it run (`resume`) or steps it itself (`step`), one instruction on the
 monitor's own exact path (`Vmm.run_slice(guest, 1, exact=True)`).
 
-Breakpoints are EBREAK words (C.EBREAK parcels for gdb's kind 2, over a compressed
-instruction) patched into guest-physical memory, the original kept aside.  The guest's EBREAK traps to the monitor like any exception; `Guest.handle_exit`
-asks `breakpoint_exit` first, which claims the ones at its own patches (stopping the
-guest there, pc on the breakpoint) and lets the guest's own EBREAKs be injected as
-usual.  Memory reads through the debugger see the original words (and, under the
-binary-translation remedy, the guest's own xRETs rather than bt's trapping words).
+Breakpoints are EBREAK words (C.EBREAK parcels over compressed instructions)
+patched into guest-physical memory, the original kept aside.  The guest's EBREAK
+traps to the monitor like any exception; `Guest.handle_exit` asks `breakpoint_exit`
+first, which claims the ones at its own patches (stopping the guest there, pc on the
+breakpoint) and lets the guest's own EBREAKs be injected as usual.  Memory reads
+through the debugger see the original words (and, under the binary-translation
+remedy, the guest's own xRETs rather than bt's trapping words).
 Writing through the guest's `RamWindow` drops translated code on the real hart, and
 a breakpoint over a word bt patched takes the word over (and hands it back), so the
 two never undo each other.  Stepping or continuing from a breakpoint runs the
@@ -467,8 +468,12 @@ class DebugStub:
         if pa is None or not self.guest.window.contains(pa, size):
             raise DebugError(f"no guest RAM at {addr:#010x}")
         bt = self.guest.bt
-        if bt is not None and pa in bt.patched:
-            size = 4  # bt's patch is a whole 32-bit xRET: the breakpoint takes all of it
+        window = self.guest.window
+        if (bt is not None and pa in bt.patched) or (window.read_bytes(pa, 1)[0] & 3 == 3 and window.contains(pa, 4)):
+            # A whole EBREAK over a 32-bit instruction, even when gdb asks for 2 bytes
+            # (it does wherever misa.C is set): the code keeps its instruction
+            # boundaries, which bt's walk of the page relies on.
+            size = 4
         bp = self.breakpoints.get(pa)
         if bp is None:
             bp = self.breakpoints[pa] = Breakpoint(pa, self._claim(pa, size), size=size)
