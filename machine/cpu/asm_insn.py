@@ -190,9 +190,8 @@ def _csr(text: str, site: Site) -> int:
 
 def _target(text: str, site: Site, bits: int) -> int:
     offset = site.value(text) - site.dot
-    # The encoding counts halfwords (room for compressed code), so only odd is
-    # unencodable; GNU as accepts .+2 too. On this machine, which has no C
-    # extension, a taken branch to such a target raises a misaligned-fetch trap.
+    # The encoding counts halfwords (IALIGN=16 with the C extension), so only an
+    # odd offset is unencodable.
     if offset % 2:
         raise AsmError(f"branch target misaligned: offset {offset:+d} is odd")
     limit = 1 << (bits - 1)
