@@ -277,7 +277,8 @@ class GuestExits:
         long enough to run this one instruction, and take the mapping back.  Its
         loads and stores, if they touch such a page, fault and are emulated."""
         v = self.vcpu
-        if not v._pmp_allows(gpa, 4, FETCH, priv):
+        first = v.ram.read_bytes(gpa, 1)[0] if v.ram.contains(gpa, 2) else 3
+        if not v._pmp_allows(gpa, 4 if first & 3 == 3 else 2, FETCH, priv):  # RV32C: 2 or 4 bytes
             self.true_faults += 1
             self.inject(C.INSN_ACCESS_FAULT, va, e.epc, 0, T.PAGE_FAULT, T.TRUE, f"PMP stops the fetch at {gpa:#010x}")
             return
