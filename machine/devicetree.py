@@ -37,7 +37,7 @@ from machine.fdt import Node, cells, pack, string
 if TYPE_CHECKING:  # board.py imports this module
     from machine.board import Board
 
-ISA = "rv32ima_zicsr_zifencei"
+ISA = "rv32imac_zicsr_zifencei"
 UART_CLOCK_HZ = 3_686_400  # what QEMU's tree says of its NS16550A
 FDT_ALIGN = 2 * 1024 * 1024  # QEMU: the blob starts on a 2 MiB boundary
 PAGE = 4096

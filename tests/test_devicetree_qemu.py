@@ -14,7 +14,7 @@ from machine.fdt import Node, unpack
 # Where the two trees may differ, and why:
 ALLOWED = {
     ("/", "model"),  # "riscv-virtio,qemu" there, "riscv-virtio,tuivmm" here
-    ("/cpus/cpu@0", "riscv,isa"),  # QEMU's hart has F, D, C, H and more; ours is rv32ima
+    ("/cpus/cpu@0", "riscv,isa"),  # QEMU's hart has F, D, H and more; ours is rv32imac
     ("/soc/plic@c000000", "reg"),  # QEMU maps room for 512 harts' contexts; we map 64 MiB
     # QEMU 7.2 says 96, counting the reserved id 0; QEMU 8.0 on say 95, as we do (QEMU's
     # "hw/riscv: virt: Fix the value of "riscv,ndev" in the dtb", Bin Meng, December 2022).

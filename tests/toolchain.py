@@ -56,11 +56,17 @@ def build_dir() -> Path:
     return path
 
 
-def build_program(name: str) -> Path:
-    """Build tests/programs/NAME.elf (with its Makefile) into build_dir(); its path."""
+RVC_ARCH = "-march=rv32imac_zicsr -mabi=ilp32"  # the programs built with the C extension
+
+
+def build_program(name: str, arch: str | None = None) -> Path:
+    """Build tests/programs/NAME.elf (with its Makefile) into build_dir(); its path.
+    `arch` replaces the Makefile's -march/-mabi (RVC_ARCH for compressed code), the
+    result going to a directory of its own."""
     cross_tool("gcc")
-    out = build_dir()
-    run_tool(find_tool("make"), "-s", "-C", PROGRAMS_DIR, f"OUT={out}", f"{out}/{name}.elf")
+    out = build_dir() if arch is None else build_dir() / arch.split()[0].split("=")[1]
+    args = [f"ARCH={arch}"] if arch is not None else []
+    run_tool(find_tool("make"), "-s", "-C", PROGRAMS_DIR, f"OUT={out}", *args, f"{out}/{name}.elf")
     return out / f"{name}.elf"
 
 

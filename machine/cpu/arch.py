@@ -173,7 +173,7 @@ class ArchState(CsrMixin, MmuMixin):
         if cause in (C.INSN_ACCESS_FAULT, C.INSN_PAGE_FAULT):
             return 0  # the instruction itself could not be fetched
         try:
-            return self.ram.words[self.fetch_offset(epc) >> 2]
+            return self.fetch_insn(epc)
         except Trap:
             return 0
 
@@ -216,7 +216,7 @@ class ArchState(CsrMixin, MmuMixin):
             self.flush_tlb()
         elif name == "fence.i":
             self.flush_code()
-        return (pc + 4) & 0xFFFF_FFFF
+        return (pc + d.length) & 0xFFFF_FFFF
 
     def _flaw_lets_xret_run(self) -> bool:
         return self.priv == C.U and self.flawed_eret and not self.trap_xret

@@ -1,4 +1,4 @@
-"""A small two-pass assembler for RV32IMA + Zicsr + Zifencei + privileged code.
+"""A small two-pass assembler for RV32IMAC + Zicsr + Zifencei + privileged code.
 
 Write tiny guests and test programs without a cross-compiler:
 
@@ -16,7 +16,9 @@ Write tiny guests and test programs without a cross-compiler:
 
 The syntax is a GNU as subset (same mnemonics, pseudo-instructions, expressions and
 directives; output byte for byte equal to GNU as with `-mno-relax` for the same
-source). Everything goes into one flat section starting at `base`; `.text`, `.data`
+source, as GNU as builds for rv32ima: 16-bit instructions come only from their `c.`
+mnemonics, never from compressing ordinary ones, and `.option rvc` is ignored).
+Everything goes into one flat section starting at `base`; `.text`, `.data`
 and `.section` are accepted and only decide how `.align` pads (nops in code, zeros in
 data). Pass 1 fixes every statement's size and defines the labels, pass 2 encodes; a
 `li` whose value is not known on pass 1 always takes two instructions.
@@ -190,7 +192,8 @@ class _Assembler:
         else:
             self.planned_size = self.planned[index]
             words = assemble_instruction(stmt.name, stmt.args, self)
-            self.emit(b"".join(w.to_bytes(4, "little") for w in words))
+            size = 2 if self.planned_size == 2 else 4  # a c.* mnemonic: one 16-bit parcel
+            self.emit(b"".join(w.to_bytes(size, "little") for w in words))
 
     def emit(self, data: bytes) -> None:
         if not self.first_pass:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from machine.cpu import isa
+from machine.cpu import asm_rvc, isa
 from machine.cpu.asm_expr import AsmError, Unknown, hi20, lo12, split_operands
 from machine.cpu.gnu_csrs import GNU_CSR_NUMBERS
 
@@ -190,9 +190,8 @@ def _csr(text: str, site: Site) -> int:
 
 def _target(text: str, site: Site, bits: int) -> int:
     offset = site.value(text) - site.dot
-    # The encoding counts halfwords (room for compressed code), so only odd is
-    # unencodable; GNU as accepts .+2 too. On this machine, which has no C
-    # extension, a taken branch to such a target raises a misaligned-fetch trap.
+    # The encoding counts halfwords (IALIGN=16 with the C extension), so only an
+    # odd offset is unencodable.
     if offset % 2:
         raise AsmError(f"branch target misaligned: offset {offset:+d} is odd")
     limit = 1 << (bits - 1)
@@ -318,8 +317,12 @@ def _multi(name: str, operands: list[str], site: Site) -> list[int] | None:
 
 
 def assemble_instruction(mnemonic: str, operand_text: str, site: Site) -> list[int]:
-    """The words for one instruction statement."""
+    """The words for one instruction statement (for a c.* mnemonic, one 16-bit parcel)."""
     operands = split_operands(operand_text)
+    if mnemonic in asm_rvc.MNEMONICS:
+        name, text = asm_rvc.spelled_out(mnemonic, operands)
+        [word] = _assemble_form(name, split_operands(text), site)
+        return [asm_rvc.compress(mnemonic, word)]
     return _multi(mnemonic, operands, site) or _assemble_form(mnemonic, operands, site)
 
 
@@ -333,6 +336,8 @@ def planned_size(mnemonic: str, operand_text: str, site: Site) -> int:
             return 8  # a value only known later always gets lui + addi
     if mnemonic in ("la", "lla", "call", "tail"):
         return 8
+    if mnemonic in asm_rvc.MNEMONICS:
+        return 2
     if mnemonic in _LOADS and len(operands) == 2 and _memory(operands[1]) is None:
         return 8
     if _split_mnemonic(mnemonic)[0] not in FORMS:

@@ -31,7 +31,7 @@ A TLB value is `page_offset_in_ram - (vpn << 12)`, so RAM offset = address + del
 from __future__ import annotations
 
 from machine.cpu import isa
-from machine.cpu.csrs import ILLEGAL_INSN, INSN_MISALIGNED
+from machine.cpu.csrs import ILLEGAL_INSN
 
 M = 0xFFFF_FFFF
 SIGN = 0x8000_0000
@@ -123,6 +123,7 @@ class Block:
         chained jump) they continue at its target."""
         self.pc = pcs[0]
         self.pcs = pcs
+        self.lengths: list[int] = []  # of each instruction added: 4, or 2 if compressed
         self.length = len(pcs)
         self.index_of = {p: k for k, p in enumerate(pcs)}
         self.known: dict[int, int] = {}  # registers holding a constant (from lui/auipc)
@@ -164,6 +165,7 @@ class Block:
         fmt = d.insn.fmt
         self.use(*(r for r, field in zip((rd, rs1, rs2), ("rd", "rs1", "rs2")) if field in isa.FORMATS[fmt]))
         self.count += 1
+        self.lengths.append(d.length)
         self._generate(d, k, pc, dst, a, b)
         # Track registers that hold a known constant, so `auipc ra; jalr ra` (call) has
         # a known target.
@@ -222,31 +224,24 @@ class Block:
         elif name in AMO_OPS:
             self.emit(f"i = {k}")
             self.emit(f"{dst} = AMO('{AMO_OPS[name]}', {a}, {b})")
+        # IALIGN=16 (the C extension): every target is 2-byte aligned (jalr clears bit
+        # 0; branch and jump offsets are even), so none raises address-misaligned.
         elif name == "jal":
             target = (pc + imm) & M
-            if target & 3:
-                self._raise(k, INSN_MISALIGNED, str(target))
-                return
             if rd:
-                self.emit(f"{dst} = {(pc + 4) & M}")
+                self.emit(f"{dst} = {(pc + d.length) & M}")
             if not self._chained(k, target):
                 self._leave(k, str(target))
         elif name == "jalr" and rs1 in self.known:
             target = (self.known[rs1] + imm) & 0xFFFF_FFFE
-            if target & 2:
-                self._raise(k, INSN_MISALIGNED, str(target))
-                return
             if rd:
-                self.emit(f"{dst} = {(pc + 4) & M}")
+                self.emit(f"{dst} = {(pc + d.length) & M}")
             if not self._chained(k, target):
                 self._leave(k, str(target))
         elif name == "jalr":
             self.emit(f"t = ({a} + {imm & M}) & 0xFFFFFFFE")
-            self.emit("if t & 2:")
-            self.emit(f"i = {k}", 1)
-            self.emit(f"raise Trap({INSN_MISALIGNED}, t)", 1)
             if rd:
-                self.emit(f"{dst} = {(pc + 4) & M}")
+                self.emit(f"{dst} = {(pc + d.length) & M}")
             self._leave(k, "t")
         elif name in _BRANCH:
             cond = _BRANCH[name].format(a=a, b=b)
@@ -264,18 +259,16 @@ class Block:
                 self.known.clear()
                 return
             self.emit(f"if {cond}:")
-            if target & 3:
-                self.emit(f"i = {k}", 1)
-                self.emit(f"raise Trap({INSN_MISALIGNED}, {target})", 1)
-            else:
-                self._leave(k, str(target), 1)
+            self._leave(k, str(target), 1)
         else:  # pragma: no cover - the translator never passes other names here
             raise AssertionError(f"codegen: no template for {name}")
 
     def add_illegal(self, word: int) -> None:
-        """An illegal instruction: raises when reached, ends the block."""
+        """An illegal instruction (`word`: its bits, 16 of them if compressed): raises
+        when reached, ends the block."""
         self._raise(self.count, ILLEGAL_INSN, str(word))
         self.count += 1
+        self.lengths.append(4 if word & 3 == 3 else 2)
 
     def _leave(self, k: int, target: str, indent: int = 0) -> None:
         """Control leaves the pass after instruction k for `target`.  Going back to the
@@ -341,12 +334,14 @@ class Block:
         self._close_regions(self.count)
         body = list(self.lines)
         if not self.ended:  # fell off the end: a page boundary or the length limit
-            body += [f"c += {self.count}", f"npc = {(self.pcs[-1] + 4) & M}", "break"]
+            body += [f"c += {self.count}", f"npc = {(self.pcs[-1] + self.lengths[-1]) & M}", "break"]
         out = [f"def {name}(lim):", f"    {load}", f"    N = {self.count}", "    i = c = 0", "    try:",
                "        while True:"]  # fmt: skip
         out += ["            " + line for line in body]
         pcs = "(" + ", ".join(str(p) for p in self.pcs) + ",)"
-        out += ["    except Unwind as u:", f"        {store}", f"        u.pc = ({pcs}[i] + 4 * u.index) & M",
+        nexts = "(" + ", ".join(str((p + n) & M) for p, n in zip(self.pcs, self.lengths)) + ",)"
+        # u.index is 0 (resume at instruction i) or 1 (it completed: resume after it).
+        out += ["    except Unwind as u:", f"        {store}", f"        u.pc = ({nexts} if u.index else {pcs})[i]",
                 "        u.done += c + i",
                 "        raise", f"    {store}", "    EXTRA[0] = c", "    return npc"]  # fmt: skip
         return "\n".join(out) + "\n"

@@ -14,8 +14,8 @@ from machine.cpu.trap import Trap
 
 M32 = 0xFFFF_FFFF
 M64 = (1 << 64) - 1
-# misa: MXL=1 (RV32), extensions A, I, M, S, U.
-MISA = (1 << 30) | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
+# misa: MXL=1 (RV32), extensions A, C, I, M, S, U.
+MISA = (1 << 30) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
 # Exceptions that may be delegated to S-mode; ECALL from M cannot be (3.1.8).
 MEDELEG_WRITABLE = 0xB3FF & ~(1 << C.ECALL_FROM_M)
 COUNTER_LO = range(C.CYCLE, C.HPMCOUNTER31 + 1)
@@ -149,7 +149,7 @@ class CsrMixin:
             if value & 3 < 2:  # modes 2 and 3 are reserved: keep the old value
                 setattr(self, _FIELD[num], value)
         elif num in (C.MEPC, C.SEPC):
-            setattr(self, _FIELD[num], value & ~3)  # IALIGN=32
+            setattr(self, _FIELD[num], value & ~1)  # IALIGN=16: only bit 0 is always zero
         elif num == C.SATP:
             self.satp = value
             self.flush_tlb()

@@ -1,7 +1,8 @@
 """Disassembler: instruction words to the text GNU objdump prints.
 
 The output matches `riscv64-unknown-elf-objdump -d` (binutils 2.40) for a file built
-with `-march=rv32ima_zicsr_zifencei`: the mnemonic, one tab, the operands, and the
+with `-march=rv32imac_zicsr_zifencei` (16-bit instructions as `machine.cpu.disasm_rvc`
+says objdump prints them): the mnemonic, one tab, the operands, and the
 ` # address` comment objdump adds to loads, stores, jalr and addi whose base it can
 resolve -- everything up to the ` <symbol>` suffix, which we leave out. `aliases=False`
 gives the `-M no-aliases` text instead.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from machine.cpu import isa
+from machine.cpu import disasm_rvc, isa
 from machine.cpu.alias_rules import ALIASES
 from machine.cpu.gnu_csrs import GNU_CSR_NAMES
 
@@ -130,8 +131,12 @@ class Listing:
         self._hi: dict[int, int] = {}  # register -> value left by lui/auipc
 
     def line(self, word: int, pc: int | None = None) -> str:
-        """The text objdump prints for `word` at `pc` (without the `<symbol>` part)."""
+        """The text objdump prints for `word` at `pc` (without the `<symbol>` part).
+        When the low two bits of `word` are not 11, only its low 16 bits are read: a
+        compressed instruction."""
         word &= 0xFFFF_FFFF
+        if word & 3 != 3:
+            return self._compressed(word & 0xFFFF, pc)
         row = _objdump_row(word)
         if row is None:
             return f".4byte\t0x{word:x}"
@@ -149,6 +154,27 @@ class Listing:
         text = f"{mnemonic}\t{operands}" if operands else mnemonic
         return text if comment is None else f"{text} # {comment:x}"
 
+    def _compressed(self, h: int, pc: int | None) -> str:
+        # -M no-aliases is not modelled for 16-bit instructions: the same text either way.
+        mnemonic, operands, base, note = disasm_rvc.render(h, pc)
+        comment = None
+        if base is not None:
+            comment = self._resolve(base, _ci_offset(h), 1)
+        if note is not None:
+            self._hi[note[0]] = note[1]
+        text = f"{mnemonic}\t{operands}" if operands else mnemonic
+        return text if comment is None else f"{text} # {comment:x}"
+
+    def _resolve(self, base: int, offset: int, lookups: int) -> int | None:
+        address = None
+        for _ in range(lookups):
+            if base in self._hi:
+                upper = self._hi.pop(base)
+                address = (upper if base else 0) + offset
+            elif base in (0, _TP):
+                address = offset
+        return None if address is None else address & 0xFFFF_FFFF
+
     def _address_comment(self, row: isa.Insn, word: int, template: str) -> int | None:
         """The address objdump resolves for this instruction's base register, if any."""
         base = isa.rs1(word)
@@ -162,14 +188,11 @@ class Listing:
         else:
             return None
         offset = isa.s_imm(word) if row.fmt == "STORE" else isa.i_imm(word)
-        address = None
-        for _ in range(lookups):
-            if base in self._hi:
-                upper = self._hi.pop(base)
-                address = (upper if base else 0) + offset
-            elif base in (0, _TP):
-                address = offset
-        return None if address is None else address & 0xFFFF_FFFF
+        return self._resolve(base, offset, lookups)
+
+
+def _ci_offset(h: int) -> int:
+    return isa.sext(((h >> 12 & 1) << 5) | ((h >> 2) & 31), 6)
 
 
 def disassemble(word: int, pc: int | None = None, *, aliases: bool = True) -> str:
@@ -189,11 +212,20 @@ def disassemble_raw(word: int, pc: int | None = None) -> str:
 def disassemble_block(
     data: bytes, base: int, *, aliases: bool = True
 ) -> list[tuple[int, int, str]]:
-    """(address, word, text) for each whole little-endian word of `data` at `base`."""
+    """(address, bits, text) for each whole instruction of `data` at `base`, walked as
+    objdump walks RV32C code: 16 bits where the low two bits are not 11, else 32."""
     listing = Listing(aliases=aliases)
     lines = []
-    for offset in range(0, len(data) - 3, 4):
-        word = int.from_bytes(data[offset : offset + 4], "little")
+    offset = 0
+    while offset + 2 <= len(data):
+        word = int.from_bytes(data[offset : offset + 2], "little")
+        size = 2
+        if word & 3 == 3:
+            if offset + 4 > len(data):
+                break
+            word = int.from_bytes(data[offset : offset + 4], "little")
+            size = 4
         pc = (base + offset) & 0xFFFF_FFFF
         lines.append((pc, word, listing.line(word, pc)))
+        offset += size
     return lines

@@ -33,6 +33,10 @@ class EngineMixin:
     def _init_engine(self) -> None:
         self.blocks: dict[tuple[int, int], tuple] = {}
         self.step_blocks: dict[tuple[int, int], tuple] = {}
+        # (RAM offset, pc, instruction) -> block, for 32-bit instructions straddling a
+        # page: keyed by the whole instruction, fetched afresh each time it runs, so a
+        # change to either half or either page's mapping can never reach a stale block.
+        self.straddle_blocks: dict[tuple[int, int, int], tuple] = {}
         self.page_blocks: dict[int, list[tuple[int, int]]] = {}
         self.code_pages: set[int] = set()  # RAM page numbers that hold translated code
         self.code_words: dict[int, set[int]] = {}  # RAM page -> word indexes translated
@@ -87,6 +91,7 @@ class EngineMixin:
         """Drop every translated block (FENCE.I)."""
         self.blocks.clear()
         self.step_blocks.clear()
+        self.straddle_blocks.clear()
         self.page_blocks.clear()
         self.code_pages.clear()
         self.code_words.clear()
@@ -118,28 +123,56 @@ class EngineMixin:
 
     # --- translation ---------------------------------------------------------------
 
-    def _translate(self, off: int, pc: int, max_len: int) -> tuple:
-        """Build the block starting at RAM offset `off` (virtual `pc`)."""
-        words = self.ram.words
-        first = isa.decode(words[off >> 2])
+    def _translate(self, off: int, pc: int, max_len: int, word: int | None = None) -> tuple:
+        """Build the block starting at RAM offset `off` (virtual `pc`).  `word`, when
+        given, is an instruction straddling into the next page: a block of its own,
+        kept by `_straddling`, not in the page caches (its second half's page may
+        change mapping on its own)."""
+        cache = self.step_blocks if max_len == 1 else self.blocks
+        if word is None:
+            word = self._word_at(off)
+        else:
+            cache = None
+        first = isa.decode(word)
         if first is not None and first.name in SYSTEM_NAMES:
             block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
-            self._register(off, pc, [off >> 2], block, self.step_blocks if max_len == 1 else self.blocks)
+            if cache is not None:
+                self._register(off, pc, [off >> 2, (off + first.length - 1) >> 2], block, cache)
             return block
-        run, pcs = self._trace(off, pc, max_len)
+        if cache is None:
+            run, pcs = ([first], [pc]) if first is not None else ([], [])
+        else:
+            run, pcs = self._trace(off, pc, max_len)
         b = Block(pcs if run else [pc])
         for d in run:
             b.add(d)
-        if not run:  # an illegal word at pc
-            b.add_illegal(words[off >> 2])
+        if not run:  # an illegal instruction at pc
+            b.add_illegal(word if word & 3 == 3 else word & 0xFFFF)
         src = b.source("block")
         exec(compile(src, f"<block {pc:#010x}>", "exec"), self.ns)
         fn = self.ns.pop("block")
-        block = (fn, b.count, PLAIN)
         self.blocks_translated += 1
-        words_used = [(off + p - pc) >> 2 for p in b.pcs[: b.count]]
-        self._register(off, pc, words_used, block, self.step_blocks if max_len == 1 else self.blocks)
+        if cache is None:
+            return fn, 1, SYNC  # always on the step path; `_straddling` keeps it
+        block = (fn, b.count, PLAIN)
+        words_used = []
+        for p, n in zip(b.pcs[: b.count], b.lengths):
+            words_used += [(off + p - pc) >> 2, (off + p - pc + n - 1) >> 2]
+        self._register(off, pc, words_used, block, cache)
         return block
+
+    def _word_at(self, off: int) -> int | None:
+        """The instruction at RAM offset `off`, or None for a 32-bit instruction whose
+        second half is on the next page."""
+        if off & 2 == 0:
+            w = self.ram.words[off >> 2]
+            return w if w & 3 == 3 else w & 0xFFFF
+        lo = self.ram.halves[off >> 1]
+        if lo & 3 != 3:
+            return lo
+        if off & 0xFFF == 0xFFE:
+            return None
+        return lo | self.ram.halves[(off >> 1) + 1] << 16
 
     def _trace(self, off: int, pc: int, max_len: int) -> tuple[list[isa.Decoded], list[int]]:
         """The instructions a block will hold, and their addresses, in execution order.
@@ -147,9 +180,9 @@ class EngineMixin:
         Follows the fall-through path, and direct jumps whose target is known at
         translation time (`jal`, and `auipc` + `jalr` as `call`/`tail` assemble), when
         the target is on the same page and not yet in the trace.  Stops before an
-        illegal or system instruction and after an indirect jump.
+        illegal or system instruction, before one straddling the page end, and after
+        an indirect jump.
         """
-        words = self.ram.words
         page = off & ~0xFFF
         run: list[isa.Decoded] = []
         pcs: list[int] = []
@@ -157,7 +190,10 @@ class EngineMixin:
         seen = set()
         auipc: tuple[int, int] | None = None  # (rd, value) of an auipc just before
         while True:
-            d = isa.decode(words[o >> 2])
+            w = self._word_at(o)
+            if w is None:
+                break
+            d = isa.decode(w)
             if d is None or d.name in SYSTEM_NAMES:
                 break
             run.append(d)
@@ -172,14 +208,14 @@ class EngineMixin:
             if len(run) >= max_len:
                 break
             if target is not None:
-                if target & 3 or target >> 12 != pc >> 12 or target in seen:
+                if target >> 12 != pc >> 12 or target in seen:
                     break
                 o, cur = page + (target & 0xFFF), target
                 continue
             if d.name in JUMP_NAMES:
                 break
-            o += 4
-            cur = (cur + 4) & M
+            o += d.length
+            cur = (cur + d.length) & M
             if o >= page + 4096:
                 break
         return run, pcs
@@ -194,8 +230,23 @@ class EngineMixin:
             self.code_pages.add(page)
             self._flush_store_tlbs()
 
+    def _straddling(self, off: int, pc: int) -> tuple | None:
+        """The block for a 32-bit instruction at the last halfword of a page, fetching
+        its second half now (which may fault, at pc + 2); None if there is none."""
+        if off & 0xFFF != 0xFFE or self.ram.halves[off >> 1] & 3 != 3:
+            return None
+        key = (off, pc, self.fetch_insn(pc))
+        block = self.straddle_blocks.get(key)
+        if block is None:
+            block = self.straddle_blocks[key] = self._translate(off, pc, 1, key[2])
+        return block
+
     def _block_at(self, pc: int) -> tuple:
         off = self.fetch_offset(pc)
+        if off & 0xFFF == 0xFFE:
+            block = self._straddling(off, pc)
+            if block is not None:
+                return block
         if pc >> 12 not in self.itlb[self.priv]:
             # PMP splits this page, so a block could run on past the executable region:
             # go one instruction at a time, each fetch checked.
@@ -209,6 +260,10 @@ class EngineMixin:
 
     def _step_block(self, pc: int) -> tuple:
         off = self.fetch_offset(pc)
+        if off & 0xFFF == 0xFFE:
+            block = self._straddling(off, pc)
+            if block is not None:
+                return block
         block = self.step_blocks.get((off, pc))
         return block if block is not None else self._translate(off, pc, 1)
 

@@ -1,4 +1,4 @@
-"""The hart: one RV32IMA core with M, S and U modes (privileged spec 1.12).
+"""The hart: one RV32IMAC core with M, S and U modes (privileged spec 1.12).
 
 The hart knows nothing of the board.  It is given RAM (for its fast paths), a bus
 (for everything else) and a clock, and is driven by `run(n) -> Exit`.  Devices reach

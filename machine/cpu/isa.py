@@ -1,5 +1,8 @@
 """The instruction table: one row per RV32IMA + Zicsr + Zifencei + privileged instruction.
 
+The C extension has no rows of its own: a 16-bit instruction is decoded as the 32-bit
+instruction it expands to (`machine.cpu.rvc`), with its length and raw parcel kept.
+
 This table is the single source of truth for three consumers:
 
 * the decoder (`decode`), which the execution engine uses to translate code;
@@ -14,6 +17,8 @@ format that says which fields carry meaning and how they are written in assembly
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from machine.cpu.rvc import expand
 
 # Operand formats.  The string is the assembly syntax with field names:
 #   rd rs1 rs2   integer registers        imm        sign-extended immediate
@@ -242,7 +247,8 @@ def rl(w: int) -> int:
 def lookup(w: int) -> Insn | None:
     """Return the table row for instruction word `w`, or None for an illegal encoding.
 
-    Only 32-bit encodings (low two bits 11) are legal: the machine has no C extension.
+    Only 32-bit encodings (low two bits 11) are looked up here; `decode` expands a
+    16-bit parcel first.
     """
     if w & 3 != 3:
         return None
@@ -254,7 +260,9 @@ def lookup(w: int) -> Insn | None:
 
 @dataclass(frozen=True)
 class Decoded:
-    """An instruction word with its fields pulled out by name."""
+    """An instruction word with its fields pulled out by name.  For a compressed
+    instruction `word` is the 16-bit parcel and `length` 2; the fields are those of
+    its 32-bit expansion."""
 
     insn: Insn
     word: int
@@ -262,14 +270,32 @@ class Decoded:
     rs1: int
     rs2: int
     imm: int
+    length: int = 4
 
     @property
     def name(self) -> str:
         return self.insn.name
 
 
+def is_compressed(w: int) -> bool:
+    """True when the parcel in the low 16 bits of `w` is a whole 16-bit instruction."""
+    return w & 3 != 3
+
+
 def decode(w: int) -> Decoded | None:
-    """Decode `w` into named fields; None when the encoding is illegal."""
+    """Decode `w` into named fields; None when the encoding is illegal.  When the low
+    two bits are not 11, only the low 16 bits are an instruction (RV32C)."""
+    if w & 3 != 3:
+        h = w & 0xFFFF
+        e = expand(h)
+        if e is None:
+            return None
+        d = _decode32(e)
+        return None if d is None else Decoded(d.insn, h, d.rd, d.rs1, d.rs2, d.imm, 2)
+    return _decode32(w)
+
+
+def _decode32(w: int) -> Decoded | None:
     insn = lookup(w)
     if insn is None:
         return None

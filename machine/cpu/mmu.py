@@ -355,9 +355,23 @@ class MmuMixin:
         delta = self.itlb[priv].get(pc >> 12)
         if delta is None:
             pa = self._fill(pc, FETCH, priv)
-            if not self.ram.contains(pa, 4):
+            if not self.ram.contains(pa, 2):
                 raise Trap(INSN_ACCESS_FAULT, pc)
             delta = self.itlb[priv].get(pc >> 12)
             if delta is None:  # RAM, but not cacheable (PMP splits the page)
                 return pa - self.ram.base
         return pc + delta
+
+    def fetch_insn(self, pc: int) -> int:
+        """The instruction at `pc`: a 16-bit parcel, or both halves of a 32-bit
+        instruction (which may start at any halfword, even the last of a page).  A
+        fault fetching the second half reports that half's address (spec 1.5: tval
+        is the address of the portion of the instruction that faulted)."""
+        halves = self.ram.halves
+        off = self.fetch_offset(pc)
+        lo = halves[off >> 1]
+        if lo & 3 != 3:
+            return lo
+        if pc & 0xFFF != 0xFFE:
+            return lo | halves[(off >> 1) + 1] << 16
+        return lo | halves[self.fetch_offset((pc + 2) & 0xFFFF_FFFF) >> 1] << 16

@@ -19,7 +19,7 @@ class Unwind(Exception):
 
     As it passes through a block, the block adds its own progress: `done` counts the
     instructions that completed (all passes of a self-loop), `index` is the position
-    in the block where execution resumes (pc = block start + 4 * index).
+    past the instruction that raised it (0: resume at it, 1: after it, it completed).
     """
 
     done = 0

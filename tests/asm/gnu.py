@@ -79,3 +79,20 @@ def objdump_words(words: list[int], *, no_aliases: bool = False) -> list[str]:
 def is_32bit_encoding(word: int) -> bool:
     """True for words objdump reads as one 4-byte instruction."""
     return word & 0b11 == 0b11 and word & 0b11100 != 0b11100
+
+
+def objdump_stream(items: list[tuple[int, int]]) -> list[str]:
+    """objdump's text for a stream of (size, bits) instructions, 2- and 4-byte mixed,
+    in one code section at address 0, built for -march=rv32imac."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        src, obj = directory / "in.s", directory / "in.o"
+        src.write_text(".option norelax\n" + "".join(f".insn {n}, {w:#x}\n" for n, w in items))
+        _run([_tool("as"), "-march=rv32imac_zicsr_zifencei", "-mabi=ilp32", "-mno-relax", str(src), "-o", str(obj)],
+             "GNU as")  # fmt: skip
+        out = _run([_tool("objdump"), "-d", str(obj)], "objdump")
+    listed = [line for line in out.splitlines() if re.match(r" *[0-9a-f]+:\t", line)]
+    texts = [line.split("\t", 2)[2] for line in listed]
+    if len(texts) != len(items):
+        raise RuntimeError(f"objdump printed {len(texts)} lines for {len(items)} instructions")
+    return [_SUFFIX.sub("", text) for text in texts]

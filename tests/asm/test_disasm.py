@@ -36,13 +36,17 @@ def test_aliases_false_equals_disassemble_raw():
 
 
 def test_illegal_word_prints_as_4byte_directive():
-    assert disassemble(0x0000_0000) == ".4byte\t0x0"
     assert disassemble(0xFFFF_FFFF) == ".4byte\t0xffffffff"
 
 
-def test_word_with_compressed_length_bits_still_prints_as_one_4byte():
-    # objdump would print two .2byte halves; the machine fetched 32 bits
-    assert disassemble(0x1234_5678) == ".4byte\t0x12345678"
+def test_all_zero_parcel_is_unimp_and_a_reserved_parcel_prints_as_2byte():
+    assert disassemble(0x0000_0000) == "unimp"  # the 16-bit parcel 0x0000, as objdump names it
+    assert disassemble(0x6002) == ".2byte\t0x6002"  # c.flwsp: no F here
+
+
+def test_word_with_compressed_length_bits_prints_its_low_parcel():
+    # RV32C: low bits other than 11 make a 16-bit instruction; the upper half is the next one
+    assert disassemble(0x1234_5678) == "lw\ta4,108(a2)"
 
 
 def test_retired_uret_is_named_like_objdump_names_it():
@@ -72,5 +76,12 @@ def test_listing_forgets_a_lui_once_it_has_been_used():
     assert listing.line(0x0005_0583, 8) == "lb\ta1,0(a0)"
 
 
-def test_block_ignores_a_trailing_partial_word():
-    assert [pc for pc, _, _ in disassemble_block(bytes(6), 0x100)] == [0x100]
+def test_block_ignores_a_trailing_partial_instruction():
+    # nop, then the first half of a 32-bit instruction
+    assert [pc for pc, _, _ in disassemble_block(bytes.fromhex("13000000 1300"), 0x100)] == [0x100]
+
+
+def test_block_walks_mixed_16_and_32_bit_instructions():
+    # c.li a0, 5 ; addi a0, a0, 1 (at a halfword address) ; c.ret
+    lines = disassemble_block(bytes.fromhex("1545 13051500 8280"), 0x100)
+    assert lines == [(0x100, 0x4515, "li\ta0,5"), (0x102, 0x0015_0513, "add\ta0,a0,1"), (0x106, 0x8082, "ret")]

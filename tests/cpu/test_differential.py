@@ -1,8 +1,12 @@
-"""Differential test: random RV32IMA programs on our hart and on unicorn (QEMU's TCG).
+"""Differential test: random RV32IMAC programs on our hart and on unicorn (QEMU's TCG).
 
 Programs are straight-line ALU and M instructions on registers holding interesting
 values, loads and stores inside a data region, AMOs and LR/SC pairs on aligned words
-there, forward branches and jumps (nested and overlapping), and small counted loops.
+there, forward branches and jumps (nested and overlapping), and small counted loops,
+with compressed (RV32C) ALU instructions, loads and stores mixed in, so 32-bit
+instructions, branch targets and loop heads sit at halfword as well as word addresses.
+The parcels are built here by their own encoder (the spec's CI/CR/CA/CB/CIW/CL/CS
+formats), not by the machine's decoder.
 Each runs on unicorn, on our hart translating blocks and on our hart single-stepping
 (one test adds our block engine run in budgets of 1..20 instructions): all 31
 registers and the data region must agree, and our runs must retire the same count.
@@ -109,6 +113,49 @@ class ProgramWriter:
         else:
             self.emit(f"auipc {self.rd()}, {c.randint(0, 0xFFFFF):#x}")
 
+    def compressed(self) -> None:
+        """One RV32C instruction as a `.half` parcel; its rd is never x0 (that would be a
+        HINT) and only x8..x15 in the 3-bit register fields."""
+        c = self.rng
+        rd = c.choice(range(1, 29))
+        rdp, rsp = c.randint(0, 7), c.randint(0, 7)  # x8 + n
+        imm6 = c.randint(-32, 31)
+        kind = c.randint(0, 12)
+        if kind == 0:  # c.li
+            h = _ci(0b010, rd, imm6, 0b01)
+        elif kind == 1:  # c.addi
+            h = _ci(0b000, rd, imm6, 0b01)
+        elif kind == 2 and rd != 2:  # c.lui, nonzero
+            h = _ci(0b011, rd, imm6 or 1, 0b01)
+        elif kind == 3:  # c.addi16sp: nzimm[9|4|6|8:7|5] at 12|6|5|4:3|2
+            imm = (c.randint(-32, 31) or 1) * 16
+            h = (0b011 << 13) | (2 << 7) | 0b01 | _scatter(imm, ((9, 12), (4, 6), (6, 5), (8, 4), (7, 3), (5, 2)))
+        elif kind == 4:  # c.addi4spn: nzuimm[5:4|9:6|2|3] at 12:11|10:7|6|5
+            imm = c.randint(1, 255) * 4
+            h = (rdp << 2) | _scatter(imm, ((5, 12), (4, 11), (9, 10), (8, 9), (7, 8), (6, 7), (2, 6), (3, 5)))
+        elif kind == 5:  # c.srli, c.srai, c.andi
+            sub = c.randint(0, 2)
+            field = imm6 if sub == 2 else c.randint(0, 31)
+            h = (0b100 << 13) | (((field >> 5) & 1) << 12) | (sub << 10) | (rdp << 7) | ((field & 31) << 2) | 0b01
+        elif kind == 6:  # c.sub, c.xor, c.or, c.and
+            h = (0b100011 << 10) | (rdp << 7) | (c.randint(0, 3) << 5) | (rsp << 2) | 0b01
+        elif kind == 7:  # c.slli
+            h = (rd << 7) | (c.randint(1, 31) << 2) | 0b10
+        elif kind == 8:  # c.mv
+            h = (0b1000 << 12) | (rd << 7) | (c.randint(1, 31) << 2) | 0b10
+        elif kind == 9:  # c.add
+            h = (0b1001 << 12) | (rd << 7) | (c.randint(1, 31) << 2) | 0b10
+        elif kind == 10:  # c.lw / c.sw, base x15 in the data region
+            self.word_address()
+            self.emit(f"mv x15, x{ADDRESS}")
+            imm = c.randint(0, 31) * 4  # uimm[5:3|2|6] at 12:10|6|5
+            f3 = c.choice((0b010, 0b110))
+            h = (f3 << 13) | (7 << 7) | (rdp << 2) | _scatter(imm, ((5, 12), (4, 11), (3, 10), (2, 6), (6, 5)))
+        else:
+            self.alu()
+            return
+        self.emit(f".half {h:#06x}")
+
     def address(self, size: int) -> str:
         """An aligned data address as `offset(base)`: x30 plus an offset, or x31 set
         from a random register plus a small offset."""
@@ -192,7 +239,9 @@ class ProgramWriter:
 
     def one_item(self, depth: int, in_loop: bool) -> None:
         kind = self.rng.randint(0, 19)
-        if kind < 9:
+        if kind < 4:
+            self.compressed()
+        elif kind < 9:
             self.alu()
         elif kind < 13:
             self.memory()
@@ -215,6 +264,16 @@ class ProgramWriter:
     def source(self) -> str:
         self.place_pending(0)
         return "\n".join(self.lines + ["end: ecall"])
+
+
+def _ci(f3: int, rd: int, imm6: int, op: int) -> int:
+    """The CI format: imm[5] at bit 12, imm[4:0] at bits 6:2."""
+    return (f3 << 13) | (((imm6 >> 5) & 1) << 12) | (rd << 7) | ((imm6 & 31) << 2) | op
+
+
+def _scatter(imm: int, places: tuple[tuple[int, int], ...]) -> int:
+    """Immediate bit `i` to parcel bit `b`, for each (i, b)."""
+    return sum(((imm >> i) & 1) << b for i, b in places)
 
 
 # --- running ---------------------------------------------------------------------------

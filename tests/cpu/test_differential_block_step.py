@@ -2,10 +2,12 @@
 
 Unicorn cannot judge these (traps are where implementations may differ), but our two
 engine paths must not differ anywhere: the same random programs as test_differential,
-salted with instructions that trap — illegal words, misaligned AMO/LR/SC, jumps and
-taken branches to misaligned targets, EBREAK, access faults — and with misaligned
-loads and stores (performed) and counter reads.  An M-mode handler skips each trapping
-instruction; the closing ECALL sends it to a WFI that ends the run.  Registers, data,
+salted with instructions that trap — illegal words (32- and 16-bit), misaligned
+AMO/LR/SC, EBREAK and C.EBREAK, access faults — with jumps and taken branches to
+targets that are only 2-byte aligned (legal since the C extension: IALIGN=16), and
+with misaligned loads and stores (performed) and counter reads.  An M-mode handler
+skips each trapping instruction, by 2 or 4 bytes as its low bits say; the closing
+ECALL sends it to a WFI that ends the run.  Registers, data,
 pc, icount, the trap CSRs and the sequence of traps taken must all be equal.
 """
 
@@ -33,14 +35,23 @@ from .test_differential import (
 ILLEGAL = (0x0000_0000, 0xFFFF_FFFF, 0x0000_4501, 0x0400_0033, 0x0200_1013, 0x0000_3003, 0x0020_0073)
 
 HANDLER = f"""
+.align 2                      # mtvec's base is 4-byte aligned; the program may not end so
 handler:                      # skip the trapping instruction; ECALL ends the program
         csrw mscratch, x{ADDRESS}
         csrr x{ADDRESS}, mcause
         addi x{ADDRESS}, x{ADDRESS}, -11
         beqz x{ADDRESS}, stop
         csrr x{ADDRESS}, mepc
+        lhu x{ADDRESS}, 0(x{ADDRESS})
+        andi x{ADDRESS}, x{ADDRESS}, 3
+        addi x{ADDRESS}, x{ADDRESS}, -3
+        bnez x{ADDRESS}, short
+        csrr x{ADDRESS}, mepc
         addi x{ADDRESS}, x{ADDRESS}, 4
-        csrw mepc, x{ADDRESS}
+        j skip
+short:  csrr x{ADDRESS}, mepc
+        addi x{ADDRESS}, x{ADDRESS}, 2
+skip:   csrw mepc, x{ADDRESS}
         csrr x{ADDRESS}, mscratch
         mret
 stop:   wfi
@@ -67,17 +78,20 @@ class TrappingProgramWriter(ProgramWriter):
             self.emit(c.choice((f"{c.choice(AMOS)} {self.rd()}, {self.rs()}, (x{ADDRESS})",
                                 f"lr.w {self.rd()}, (x{ADDRESS})",
                                 f"sc.w {self.rd()}, {self.rs()}, (x{ADDRESS})")))  # fmt: skip
-        elif kind == 4:
-            self.emit(f"jal {self.rd()}, .+{c.choice((2, 6, 10))}")
+        elif kind == 4:  # over a c.nop: the code after it is only 2-byte aligned
+            self.emit(f"jal {self.rd()}, .+6")
+            self.emit(".half 0x0001")
         elif kind == 5:
             self.emit(f"{c.choice(BRANCHES)} {self.rs()}, {self.rs()}, .+6")
-        elif kind == 6:
+            self.emit(".half 0x0001")
+        elif kind == 6:  # jalr clears only bit 0: a target +3 is +2
             after = self.label()
             self.emit(f"la x{ADDRESS}, {after}")
-            self.emit(f"jalr {self.rd()}, {c.choice((2, 3, -2))}(x{ADDRESS})")
+            self.emit(f"jalr {self.rd()}, {c.choice((2, 3))}(x{ADDRESS})")
             self.emit(f"{after}:")
+            self.emit(".half 0x0001")
         elif kind == 7:
-            self.emit("ebreak")
+            self.emit(c.choice(("ebreak", ".half 0x9002", ".half 0x0000", ".half 0x6000")))
         elif kind == 8:
             self.emit(c.choice((f"lw {self.rd()}, {c.randint(-64, 64) * 4}(x0)", f"sb {self.rs()}, 16(x0)")))
         elif kind == 9:

@@ -1,8 +1,9 @@
 """Illegal and reserved encodings raise illegal-instruction with tval = the bits.
 
-The machine is RV32IMA without C, F or D: compressed-looking words (low bits not 11),
-RV64-only widths and reserved funct7/funct3 values are all illegal (unprivileged 2.2,
-privileged 3.1.16: mtval gets the faulting instruction bits).
+The machine is RV32IMAC without F or D: RV64-only widths and reserved funct7/funct3
+values are illegal, and so are the compressed encodings that are reserved or need F/D
+(unprivileged 2.2 and 16.x, privileged 3.1.16: mtval gets the faulting instruction
+bits, only 16 of them for a compressed one).
 """
 
 from __future__ import annotations
@@ -18,8 +19,20 @@ pytestmark = pytest.mark.parametrize(**ENGINES)
 ILLEGAL_WORDS = {
     "all_zeros": 0x0000_0000,
     "all_ones": 0xFFFF_FFFF,
-    "compressed_c_li": 0x0000_4501,  # c.li a0, 0 padded to a word
-    "compressed_quadrant_2": 0x0000_8082,  # c.ret
+    "all_zeros_upper_half_ones": 0xFFFF_0000,  # 0x0000 is the defined-illegal parcel
+    "c_addi4spn_with_zero_immediate": 0x0000_0004,
+    "c_fld": 0x0000_2000,
+    "c_flw": 0x0000_6000,
+    "c_fsw": 0x0000_E000,
+    "c_reserved_quadrant_0": 0x0000_8000,
+    "c_lui_with_zero_immediate": 0x0000_6081,
+    "c_addi16sp_with_zero_immediate": 0x0000_6101,
+    "c_srli_shamt_bit_5": 0x0000_9001,
+    "c_subw_rv64_only": 0x0000_9C01,
+    "c_lwsp_rd_zero": 0x0000_4002,
+    "c_jr_rs1_zero": 0x0000_8002,
+    "c_flwsp": 0x0000_6002,
+    "c_fswsp": 0x0000_E002,
     "add_with_reserved_funct7": 0x0400_0033,
     "and_with_funct7_0x20": 0x4000_7033,
     "slli_with_shamt_bit_5": 0x0200_1013,  # reserved on RV32
@@ -43,7 +56,8 @@ ILLEGAL_WORDS = {
 @pytest.mark.parametrize("word", ILLEGAL_WORDS.values(), ids=ILLEGAL_WORDS.keys())
 def test_illegal_encoding_traps_with_tval_the_instruction_bits(steps, word):
     hart, exit_ = run_asm(f"nop; .word {word:#x}; ecall", steps=steps)
-    assert (exit_.cause, exit_.tval, exit_.epc, exit_.insn) == (ILLEGAL_INSN, word, RAM_BASE + 4, word)
+    bits = word if word & 3 == 3 else word & 0xFFFF  # a compressed parcel is 16 bits
+    assert (exit_.cause, exit_.tval, exit_.epc, exit_.insn) == (ILLEGAL_INSN, bits, RAM_BASE + 4, bits)
     assert hart.pc == RAM_BASE + 4 and hart.icount == 1
 
 

@@ -89,6 +89,27 @@ def test_code_runs_from_a_4k_page(stepping):
     assert (m.hart.mcause, m.hart.mepc) == (C.ECALL_FROM_S, VA)
 
 
+def test_32bit_instruction_straddling_into_an_unmapped_page_faults_at_its_second_half(stepping):
+    # RV32C: tval is the address of the half that could not be fetched, epc the
+    # instruction's own (unprivileged 1.5, privileged 3.1.16).
+    m, pt = build("S", f"li t1, {VA + 0xFFE:#x}; jalr t1", stepping=stepping)
+    m.poke(PA_A + 0xFFC, 0x0513_0001)  # c.nop; the first half of `addi a0, zero, 0x7b`
+    pt.map_page(VA, PA_A, V | X | A)
+    m.run_to_halt()
+    assert_fault(m, C.INSN_PAGE_FAULT, VA + 0x1000, VA + 0xFFE)
+
+
+def test_32bit_instruction_straddling_two_mapped_pages_runs(stepping):
+    m, pt = build("S", f"li t1, {VA + 0xFFE:#x}; jalr t1", stepping=stepping)
+    m.poke(PA_A + 0xFFC, 0x0513_0001)  # c.nop; addi a0, zero, 0x7b (first half)
+    m.poke(PA_B, 0x0073_07B0)  # its second half; ecall (first half)
+    m.poke(PA_B + 4, 0x0000_0000)  # ecall (second half)
+    pt.map_page(VA, PA_A, V | X | A)
+    pt.map_page(VA + 0x1000, PA_B, V | X | A)
+    m.run_to_halt()
+    assert (m.hart.mcause, m.hart.mepc, m.hart.x[10]) == (C.ECALL_FROM_S, VA + 0x1002, 0x7B)
+
+
 def test_same_frame_at_two_addresses_runs_each_with_its_own_pc(stepping):
     body = f"li t1, {VA:#x}; jalr t1; mv s2, a0; li t1, {VA + 0x2000:#x}; jalr t1"
     m, pt = build("S", body, stepping=stepping)

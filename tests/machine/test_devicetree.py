@@ -130,7 +130,7 @@ def test_the_tree_describes_the_hart_ram_and_devices_of_this_board(tmp_path):
     board = Board(64 * MIB, disk=str(disk), bootargs="console=ttyS0")
     tree = unpack(board.dtb)
     cpu = tree.find("/cpus/cpu@0")
-    assert cpu.props["riscv,isa"] == string("rv32ima_zicsr_zifencei")
+    assert cpu.props["riscv,isa"] == string("rv32imac_zicsr_zifencei")
     assert cpu.props["mmu-type"] == string("riscv,sv32")
     assert tree.find("/cpus").props["timebase-frequency"] == cells(10_000_000)
     assert reg(tree.find("/memory@80000000")) == (0, RAM_BASE, 0, 64 * MIB)

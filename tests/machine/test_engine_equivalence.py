@@ -7,7 +7,7 @@ import pytest
 
 from machine.board import Board
 from machine.runner import BytesInput, ConsoleRunner
-from toolchain import build_program
+from toolchain import RVC_ARCH, build_program
 
 
 def run_elf(path, stepping: bool, stdin: bytes = b""):
@@ -24,8 +24,9 @@ def run_elf(path, stepping: bool, stdin: bytes = b""):
     "program, stdin",
     [("hello", b""), ("timer", b""), ("paging", b""), ("echo", b"hello\nworld\nquit\n")],
 )
-def test_program_runs_the_same_in_blocks_and_in_single_steps(program, stdin):
-    elf = build_program(program)
+@pytest.mark.parametrize("arch", [None, RVC_ARCH], ids=["rv32ima", "rv32imac"])
+def test_program_runs_the_same_in_blocks_and_in_single_steps(program, stdin, arch):
+    elf = build_program(program, arch)
     fast, fast_outcome, fast_traps = run_elf(elf, stepping=False, stdin=stdin)
     slow, slow_outcome, slow_traps = run_elf(elf, stepping=True, stdin=stdin)
     assert fast_outcome.kind == "pass"

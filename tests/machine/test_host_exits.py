@@ -7,17 +7,21 @@ from machine.cpu.trap import ExitKind
 from machine.memory import Ram
 
 
-def test_misaligned_jump_exit_reports_the_jump_instruction_bits():
+def test_an_exit_at_a_halfword_address_reports_the_compressed_parcel_or_the_whole_instruction():
+    # RV32C: jalr to 0x80000102 is no longer misaligned; the poison there (0xAAAA, c.fsdsp)
+    # is an illegal 16-bit parcel, and the exit carries those 16 bits.
     prog = assemble("li t0, 0x80000102\njalr ra, 0(t0)")
     ram = Ram(0x8000_0000, 1 << 16, fill=0xAA)
     ram.write_bytes(0x8000_0000, prog.data)
+    ram.write_bytes(0x8000_0200, bytes.fromhex("0100 73000000"))  # c.nop; ecall at a halfword address
     hart = Hart(ram)
     hart.host_mode = True
     exit_ = hart.run(100)
-    jalr_pc = 0x8000_0000 + len(prog.data) - 4
     assert exit_.kind is ExitKind.TRAP
-    assert (exit_.cause, exit_.tval, exit_.epc) == (C.INSN_MISALIGNED, 0x8000_0102, jalr_pc)
-    assert exit_.insn == int.from_bytes(prog.data[-4:], "little")
+    assert (exit_.cause, exit_.tval, exit_.epc, exit_.insn) == (C.ILLEGAL_INSN, 0xAAAA, 0x8000_0102, 0xAAAA)
+    hart.pc = 0x8000_0200
+    exit_ = hart.run(100)
+    assert (exit_.cause, exit_.epc, exit_.insn) == (C.ECALL_FROM_M, 0x8000_0202, 0x0000_0073)
 
 
 def test_a_monitor_writing_minstret_from_outside_reads_back_what_it_wrote():

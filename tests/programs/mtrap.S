@@ -9,9 +9,12 @@
     .balign 64
     .globl mvectors
 mvectors:
+    .option push
+    .option norvc               # the hart enters slot n at mvectors + 4n: 4-byte jumps
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
     j       vector\n
     .endr
+    .option pop
 
     .globl mtrapvec
 mtrapvec:

@@ -223,6 +223,32 @@ def test_a_breakpoint_stops_the_guest_there_hides_its_ebreak_and_is_stepped_over
     run(main())
 
 
+COMPRESSED_LOOP = """
+_start: li   a0, 0
+spin:   .half 0x0585            # c.addi a1, 1
+bump:   .half 0x0505            # c.addi a0, 1
+        .half 0xbff5            # c.j spin
+"""
+
+
+def test_a_two_byte_breakpoint_on_compressed_code_stops_there_and_hides_its_c_ebreak():
+    async def main():
+        async with debugging(COMPRESSED_LOOP) as (g, stub, gdb, _):
+            bump = g.symbols["bump"]
+            assert bump & 2
+            assert await gdb.ask(f"Z0,{bump:x},2") == "OK"  # gdb's kind 2: a C.EBREAK
+            assert g.window.read_bytes(bump, 4) == bytes.fromhex("0290 f5bf")  # c.ebreak; c.j left alone
+            assert await gdb.ask(f"m{bump:x},2") == "0505"  # the guest's own parcel
+            assert await gdb.ask("c") == "T05swbreak:;thread:01;"
+            assert g.pc == bump and g.vcpu.x[10] == 0
+            assert await gdb.ask("vCont;c") == "T05swbreak:;thread:01;"  # steps over it, round again
+            assert g.pc == bump and g.vcpu.x[10] == 1 and g.vcpu.x[11] == 2
+            assert await gdb.ask(f"z0,{bump:x},2") == "OK"
+            assert g.window.read_bytes(bump, 2) == bytes.fromhex("0505")
+
+    run(main())
+
+
 def test_single_step_retires_one_instruction_or_lands_on_the_trap_handler():
     source = f"""
     _start: la   t0, handler
@@ -492,8 +518,8 @@ def test_bad_packets_get_error_replies_and_never_break_the_stub():
             assert await gdb.ask("m80000000") == "E01"
             assert await gdb.ask("mzz,4") == "E01"
             assert await gdb.ask("M80000000,4:00") == "E01"  # fewer bytes than it says
-            assert await gdb.ask("Z0,80000002,4") == "E14"  # not an instruction's address
-            assert await gdb.ask("Z0,80000000,2") == "E16"  # no compressed breakpoints
+            assert await gdb.ask("Z0,80000001,4") == "E14"  # not an instruction's address
+            assert await gdb.ask("Z0,80000000,3") == "E16"  # kinds are 2 (C.EBREAK) and 4
             assert await gdb.ask("Z0,10000000,4") == "E14"  # a device, not RAM
             assert await gdb.ask("Z2,7ffffffc,8") == "E14"
             assert await gdb.ask("z0,80000100,4") == "OK"  # none there: nothing to do

@@ -28,6 +28,8 @@ def test_fields_of_an_instruction_and_of_changed_csrs():
     assert instruction_fields(0x1000_2573, 0) == [  # csrr a0, sstatus
         "csrrs: format CSR, opcode 0b1110011", "rd = a0 (x10)", "csr = sstatus (0x100)", "rs1 = zero (x0)"]  # fmt: skip
     assert "target = pc + 8 = 0x80000008" in instruction_fields(0x0080_006F, 0x8000_0000)  # j +8
+    assert instruction_fields(0x4018, 0) == [  # c.lw a4, 0(s0)
+        "lw: compressed (16 bits, quadrant 0), as format LOAD", "rd = a4 (x14)", "imm = 0 (0x0)", "rs1 = s0 (x8)"]  # fmt: skip
     assert field_changes("mstatus", 0x0122, 0x0020) == "SIE 1→0, SPP S→U"
     assert field_changes("mstatus", 0x0000, 0x1880) == "MPIE 0→1, MPP U→M"
     assert field_changes("mip", 0, 1 << 5) == "STI 0→1"

@@ -116,7 +116,7 @@ _start: li   t0, 0x1000             # mstatus.MPP = 2: reserved
     assert x[12] == (1 << C.SSIP) | (1 << C.STIP) | (1 << C.SEIP)
     assert x[13] == MISA == g.vcpu.csr_read(C.MISA)
     assert x[14] == g.symbols["_start"]
-    assert x[15] == 0x8000_0000
+    assert x[15] == 0x8000_0002  # IALIGN=16 (RV32C): mepc clears bit 0 only
     assert x[16] == C.ALL_INTERRUPTS
     # sstatus writes reach only the sstatus bits of mstatus
     assert x[17] & ~C.SSTATUS_MASK == x[10] & ~C.SSTATUS_MASK

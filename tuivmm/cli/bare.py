@@ -166,7 +166,8 @@ def _tracer(out):
     from machine.cpu.disasm import disassemble
 
     def trace(hart, pc: int) -> None:
-        word = hart.ram.words[hart.fetch_offset(pc) >> 2]
-        out.write(f"{hart.icount:>10} {PRIV_NAMES[hart.priv]} {pc:08x}: {word:08x}  {disassemble(word, pc)}\n")
+        word = hart.fetch_insn(pc)
+        bits = f"{word:08x}" if word & 3 == 3 else f"{word:04x}    "
+        out.write(f"{hart.icount:>10} {PRIV_NAMES[hart.priv]} {pc:08x}: {bits}  {disassemble(word, pc)}\n")
 
     return trace

@@ -15,7 +15,7 @@ from tuivmm.cli.common import EXIT_INTERNAL, EXIT_USAGE, SpecError, UserError
 
 DESCRIPTION = """\
 tuivmm: a trap-and-emulate virtual machine monitor for a simulated RISC-V computer
-(RV32IMA, Sv32, QEMU `virt` devices), with a terminal dashboard.
+(RV32IMAC, Sv32, QEMU `virt` devices), with a terminal dashboard.
 
 commands:
   guests        list the packaged guests (a guest's name works wherever an

@@ -10,17 +10,18 @@ runs it (only RUNNING guests get slices), while every other guest goes on.  The
 debugger lets it run (`resume`) or steps it itself (`step`), one instruction on the
 monitor's own exact path (`Vmm.run_slice(guest, 1, exact=True)`).
 
-Breakpoints are EBREAK words patched into guest-physical memory, the original kept
-aside.  The guest's EBREAK traps to the monitor like any exception; `Guest.handle_exit`
-asks `breakpoint_exit` first, which claims the ones at its own patches (stopping the
-guest there, pc on the breakpoint) and lets the guest's own EBREAKs be injected as
-usual.  An EBREAK on a page the guest may not execute is never reached: the fetch
-faults first.  So a fetch fault at a breakpoint is a hit too (`fetch_fault`, asked
-before the fault is handled), and a breakpoint stops the guest before its word is
-fetched wherever it is, as QEMU's (checked by pc) do — gdb calling a function puts
-the return breakpoint on the stack.  Memory reads through the debugger see the
-original words (and, under the binary-translation remedy, the guest's own xRETs
-rather than bt's trapping words).
+Breakpoints are EBREAK words (C.EBREAK parcels over compressed instructions)
+patched into guest-physical memory, the original kept aside.  The guest's EBREAK
+traps to the monitor like any exception; `Guest.handle_exit` asks `breakpoint_exit`
+first, which claims the ones at its own patches (stopping the guest there, pc on the
+breakpoint) and lets the guest's own EBREAKs be injected as usual.  An EBREAK on a
+page the guest may not execute is never reached: the fetch faults first.  So a
+fetch fault at a breakpoint is a hit too (`fetch_fault`, asked before the fault is
+handled), and a breakpoint stops the guest before its word is fetched wherever it
+is, as QEMU's (checked by pc) do — gdb calling a function puts the return
+breakpoint on the stack.  Memory reads through the debugger see the original words
+(and, under the binary-translation remedy, the guest's own xRETs rather than bt's
+trapping words).
 Writing through the guest's `RamWindow` drops translated code on the real hart, and
 a breakpoint over a word bt patched takes the word over (and hands it back), so the
 two never undo each other.  Stepping or continuing from a breakpoint runs the
@@ -61,6 +62,7 @@ from tuivmm.vmm.monitor import Vmm
 from tuivmm.vmm.shadow import ShadowTable
 
 EBREAK = 0x0010_0073
+C_EBREAK = 0x9002  # a 2-byte breakpoint, for gdb's kind 2 (over a compressed instruction)
 M32 = 0xFFFF_FFFF
 PC_REGNUM = 32
 CSR_REGNUM = 65  # gdb's RISC-V numbering: CSR n is register 65 + n
@@ -80,8 +82,9 @@ KILLED_REASON = "killed by the debugger"  # a killed guest's reason (its state: 
 @dataclass
 class Breakpoint:
     gpa: int
-    original: int  # the guest's own word under the EBREAK
+    original: int  # the guest's own word (or parcel) under the EBREAK
     addrs: set[int] = field(default_factory=set)  # the debugger's addresses that put it here
+    size: int = 4  # 4: EBREAK over a 32-bit instruction; 2: C.EBREAK over a 16-bit one
 
 
 @dataclass
@@ -197,7 +200,7 @@ class DebugStub:
             return
         bp = self._bp_under_pc()
         if bp is not None:
-            self._put_back(bp.gpa, bp.original)
+            self._put_back(bp.gpa, bp.original, bp.size)
         self._quiet = self._watch_at == v.pc
         self.stop = Stop(STEPPED)
         self._watch_at = None
@@ -216,7 +219,7 @@ class DebugStub:
             self.vmm.slice_exits = exits
             self._quiet = False
             if bp is not None and self.breakpoints.get(bp.gpa) is bp:
-                bp.original = self._claim(bp.gpa)
+                bp.original = self._claim(bp.gpa, bp.size)
             if g.state in (GuestState.RUNNING, GuestState.IDLE, GuestState.PAUSED):
                 g.state = GuestState.DEBUG
 
@@ -261,8 +264,8 @@ class DebugStub:
         g = self.guest
         v = g.vcpu
         gpa = self.translate(e.epc, v.priv)
-        if gpa is None or gpa not in self.breakpoints or g.window.read_u32(gpa) != EBREAK:
-            return False  # not ours, or being stepped over (its own word is back)
+        if gpa is None or gpa not in self.breakpoints or not self._holds(self.breakpoints[gpa]):
+            return False  # not ours, or being stepped over (its own bits are back)
         v.pc = e.epc
         g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, reason, DEBUGGER, detail)
         self._stopped(Stop(BREAKPOINT))
@@ -337,8 +340,8 @@ class DebugStub:
     def guest_reset(self) -> None:
         """The guest was reset: its image is back in RAM, over the breakpoints."""
         for bp in self.breakpoints.values():
-            if self.guest.window.read_u32(bp.gpa) != EBREAK:
-                bp.original = self._claim(bp.gpa)
+            if not self._holds(bp):
+                bp.original = self._claim(bp.gpa, bp.size)
         self._watch_at = None
 
     def _stopped(self, stop: Stop) -> None:
@@ -392,14 +395,14 @@ class DebugStub:
     def _read_physical(self, pa: int, n: int) -> bytes:
         data = bytearray(self.guest.window.read_bytes(pa, n))
         bt = self.guest.bt
-        for word in range(pa & ~3, pa + n, 4):
-            original = self.breakpoints[word].original if word in self.breakpoints else None
-            if original is None and bt is not None:
-                original = bt.patched.get(word)
-            if original is not None:
-                for k, byte in enumerate(original.to_bytes(4, "little")):
-                    if pa <= word + k < pa + n:
-                        data[word + k - pa] = byte
+        hidden = [(bp.gpa, bp.size, bp.original) for bp in self.breakpoints.values()]
+        if bt is not None:  # bt's patches are 4 bytes at any halfword (RV32C)
+            hidden += [(at, 4, word) for at, word in bt.patched.items() if at not in self.breakpoints]
+        for at, size, original in hidden:
+            if at < pa + n and at + size > pa:
+                for k, byte in enumerate(original.to_bytes(size, "little")):
+                    if pa <= at + k < pa + n:
+                        data[at + k - pa] = byte
         return bytes(data)
 
     def write_memory(self, addr: int, data: bytes) -> None:
@@ -418,12 +421,12 @@ class DebugStub:
             if g.bt is not None and page in g.bt.scanned:
                 g.bt.unscan(page)  # scanned again (with the new words) before it next runs
                 flush = True
-            covered = [self.breakpoints[w] for w in range(pa & ~3, pa + n, 4) if w in self.breakpoints]
+            covered = [bp for bp in self.breakpoints.values() if bp.gpa < pa + n and bp.gpa + bp.size > pa]
             for bp in covered:
-                window.write_u32(bp.gpa, bp.original)
+                window.write_bytes(bp.gpa, bp.original.to_bytes(bp.size, "little"))
             window.write_bytes(pa, data[at : at + n])
             for bp in covered:
-                bp.original = self._claim(bp.gpa)
+                bp.original = self._claim(bp.gpa, bp.size)
             at += n
         if flush:
             g._flush_shadows(True)
@@ -471,19 +474,27 @@ class DebugStub:
 
     # --- breakpoints and watchpoints -------------------------------------------------------
 
-    def insert_breakpoint(self, addr: int) -> None:
-        """A breakpoint at the debugger's address `addr` (a whole, aligned instruction
-        in guest RAM); inserting one twice is one breakpoint."""
+    def insert_breakpoint(self, addr: int, size: int = 4) -> None:
+        """A breakpoint at the debugger's address `addr` (a whole instruction in guest
+        RAM, at any halfword: RV32C), `size` bytes long (gdb's kind: 4 puts an EBREAK,
+        2 a C.EBREAK over a compressed instruction); inserting one twice is one."""
         if addr in self._bp_at:
             return
-        if addr & 3:
+        if addr & 1 or size not in (2, 4):
             raise DebugError(f"{addr:#010x} is not an instruction's address")
         pa = self.address(addr)
-        if pa is None or not self.guest.window.contains(pa, 4):
+        if pa is None or not self.guest.window.contains(pa, size):
             raise DebugError(f"no guest RAM at {addr:#010x}")
+        bt = self.guest.bt
+        window = self.guest.window
+        if (bt is not None and pa in bt.patched) or (window.read_bytes(pa, 1)[0] & 3 == 3 and window.contains(pa, 4)):
+            # A whole EBREAK over a 32-bit instruction, even when gdb asks for 2 bytes
+            # (it does wherever misa.C is set): the code keeps its instruction
+            # boundaries, which bt's walk of the page relies on.
+            size = 4
         bp = self.breakpoints.get(pa)
         if bp is None:
-            bp = self.breakpoints[pa] = Breakpoint(pa, self._claim(pa))
+            bp = self.breakpoints[pa] = Breakpoint(pa, self._claim(pa, size), size=size)
         bp.addrs.add(addr)
         self._bp_at[addr] = pa
 
@@ -497,7 +508,7 @@ class DebugStub:
         bp.addrs.discard(addr)
         if not bp.addrs:
             del self.breakpoints[pa]
-            self._put_back(pa, bp.original)
+            self._put_back(pa, bp.original, bp.size)
 
     def insert_watchpoint(self, kind: str, addr: int, length: int) -> None:
         """Watch [addr, addr + length) for writes ("watch"), reads ("rwatch") or both
@@ -545,34 +556,42 @@ class DebugStub:
         v = self.guest.vcpu
         pa = self.translate(v.pc, v.priv)
         bp = self.breakpoints.get(pa) if pa is not None else None
-        if bp is not None and self.guest.window.read_u32(pa) == EBREAK:
+        if bp is not None and self._holds(bp):
             return bp
         return None
 
-    def _claim(self, pa: int) -> int:
-        """Put an EBREAK at `pa`; the guest's own word that was there.  A word the
-        binary translator patched becomes ours (bt forgets it), so unscanning its page
-        does not write over the EBREAK."""
+    def _holds(self, bp: Breakpoint) -> bool:
+        """True if the breakpoint's EBREAK (or C.EBREAK) is still in guest memory."""
+        return self.guest.window.read_bytes(bp.gpa, bp.size) == _ebreak_bytes(bp.size)
+
+    def _claim(self, pa: int, size: int = 4) -> int:
+        """Put an EBREAK (`size` 4) or C.EBREAK (2) at `pa`; the guest's own bits that
+        were there.  A word the binary translator patched becomes ours (bt forgets it),
+        so unscanning its page does not write over the EBREAK."""
         window = self.guest.window
-        word = window.read_u32(pa)
+        word = int.from_bytes(window.read_bytes(pa, size), "little")
         bt = self.guest.bt
         if bt is not None:
             word = bt.patched.pop(pa, word)
-        window.write_u32(pa, EBREAK)
+        window.write_bytes(pa, _ebreak_bytes(size))
         return word
 
-    def _put_back(self, pa: int, original: int) -> None:
-        """The guest's word back at `pa` — unless the guest wrote over the EBREAK
+    def _put_back(self, pa: int, original: int, size: int = 4) -> None:
+        """The guest's bits back at `pa` — unless the guest wrote over the EBREAK
         meanwhile; an xRET on a page bt scanned goes back as bt's trapping word."""
         window = self.guest.window
-        if window.read_u32(pa) != EBREAK:
+        if window.read_bytes(pa, size) != _ebreak_bytes(size):
             return
         bt = self.guest.bt
         if bt is not None and (pa >> 12) in bt.scanned and original in SENSITIVE:
             bt.patched[pa] = original
             window.write_u32(pa, TRAP_WORD)
         else:
-            window.write_u32(pa, original)
+            window.write_bytes(pa, original.to_bytes(size, "little"))
+
+
+def _ebreak_bytes(size: int) -> bytes:
+    return (EBREAK if size == 4 else C_EBREAK).to_bytes(size, "little")
 
 
 

@@ -17,8 +17,9 @@ the virtual privilege as `priv`, all described by the target description that
 qXfer:features:read serves), m/M/X (guest-virtual memory through the guest's own
 page tables; guest-physical after `monitor phys on`), Z0/Z1 and z0/z1 (both are
 EBREAKs in guest memory, hit before the fetch even where the guest may not execute,
-as gdb's calls into the guest need), Z2/Z3/Z4 and z2-z4 (write, read and access
-watchpoints), c/s/C/S and vCont, the interrupt byte 0x03, D, k and vKill, qSupported,
+as gdb's calls into the guest need; kind 2, which gdb asks for over a compressed
+instruction, a C.EBREAK), Z2/Z3/Z4 and z2-z4 (write, read and access watchpoints),
+c/s/C/S and vCont, the interrupt byte 0x03, D, k and vKill, qSupported,
 QStartNoAckMode, qAttached, qC, qfThreadInfo (one thread), and qRcmd (`monitor
 help`).  Anything else gets the empty reply ("not supported").  Stop replies:
 `T05swbreak:;` at a breakpoint, `T05watch:ADDR;` (rwatch, awatch) before the access
@@ -392,9 +393,12 @@ class GdbStub:
         t = self.target
         try:
             if number in (0, 1):
-                if length != 4:
-                    return E_INVALID  # no compressed instructions here: every breakpoint is 4 bytes
-                (t.insert_breakpoint if insert else t.remove_breakpoint)(addr)
+                if length not in (2, 4):
+                    return E_INVALID  # kind 4: EBREAK; kind 2: C.EBREAK, over a compressed instruction
+                if insert:
+                    t.insert_breakpoint(addr, length)
+                else:
+                    t.remove_breakpoint(addr)
             elif number in (2, 3, 4):
                 kind = WATCH_KINDS[number - 2]
                 if insert:

@@ -123,7 +123,8 @@ def save_guest(guest: Guest, path: str | os.PathLike[str]) -> int:
         "ram": {"pages": pages},
         "image": image_header,
         "bt": None if bt is None else {"scanned": sorted(bt.scanned), "patched": sorted(bt.patched.items()),
-                                       "scans": bt.scans, "patches": bt.patches},
+                                       "starts": sorted(bt.starts.items()), "scans": bt.scans,
+                                       "patches": bt.patches},
         "disk": disk,
     }  # fmt: skip
     return write_aside(path, encode_file(header, sections))
@@ -321,6 +322,7 @@ def _load_into(guest: Guest, snap: Snapshot) -> None:
         bt = guest.bt
         bt.scanned = set(h["bt"]["scanned"])
         bt.patched = {addr: word for addr, word in h["bt"]["patched"]}
+        bt.starts = {page: start for page, start in h["bt"].get("starts", [])}
         bt.scans, bt.patches = h["bt"]["scans"], h["bt"]["patches"]
     if guest.board.net is not None:
         # Later guests of this VMM must not be handed the MAC the restored one has.

@@ -111,7 +111,10 @@ def instruction_fields(word: int, pc: int) -> list[str]:
     if d is None:
         return [f"{word:#010x} is not an instruction this machine knows"]
     fmt = d.insn.fmt
-    fields = [f"{d.name}: format {fmt}, opcode {word & 0x7F:#09b}"]
+    if d.length == 2:  # RV32C: decoded as the 32-bit instruction it expands to
+        fields = [f"{d.name}: compressed (16 bits, quadrant {word & 3}), as format {fmt}"]
+    else:
+        fields = [f"{d.name}: format {fmt}, opcode {word & 0x7F:#09b}"]
     template = FORMATS.get(fmt, "")
     for operand in template.replace("(", ",").replace(")", "").split(","):
         if operand == "rd":
@@ -229,7 +232,8 @@ class InspectorScreen(ModalScreen[None]):
         out.append("\n")
         if e.insn:
             line(_heading("the instruction"))
-            line(f"{e.pc:08x}:  {e.insn:08x}   ", (e.text, "bold"))
+            bits = f"{e.insn:08x}" if e.insn & 3 == 3 else f"{e.insn:04x}    "  # as objdump lays it out
+            line(f"{e.pc:08x}:  {bits}   ", (e.text, "bold"))
             for field in instruction_fields(e.insn, e.pc):
                 line("  ", field)
             out.append("\n")

@@ -14,8 +14,22 @@ executable for the store itself to run) is emulated by the VMM instead, one word
 time: the original word goes back before the store and the word is looked at again
 after it.
 
+Mixed-length code (RV32C): an xRET is 32 bits but may start at any halfword, and
+the halfwords of other instructions can spell one too, so a page is parsed as a
+stream, not searched.  The stream is walked from its first instruction: a parcel
+whose low bits are not 11 is 16 bits, anything else 32.  Where the page's first
+instruction starts is not written anywhere: the page before it may end with a 32-bit
+instruction whose second half opens this page.  The scan looks one page back: it
+walks the previous page (from where its own scan began, if it was scanned, else from
+its start) and begins this page after the straddling half, if there is one; a page
+scanned later that changes where its successor begins has the successor scanned
+again.  An xRET in the last halfword of a page is patched across the boundary (the
+next page's walk begins after it).
+
 What it does not hide: the guest can read its own patched words (a real binary
-translator would run a translated copy elsewhere).  Our guests never read their code.
+translator would run a translated copy elsewhere), and data in a code page can
+mislead the walk as it would a linear-sweep disassembler.  Our guests never read
+their code and keep data out of their text.
 """
 
 from __future__ import annotations
@@ -32,7 +46,8 @@ class BinaryTranslator:
     def __init__(self, ram: RamWindow):
         self.ram = ram
         self.scanned: set[int] = set()  # guest-physical page numbers
-        self.patched: dict[int, int] = {}  # guest-physical address -> original word
+        self.patched: dict[int, int] = {}  # guest-physical address (halfword aligned) -> original word
+        self.starts: dict[int, int] = {}  # scanned page -> where its walk began (0 or 2)
         self.scans = 0
         self.patches = 0
 
@@ -40,17 +55,7 @@ class BinaryTranslator:
         """Patch the sensitive instructions of guest-physical page `page`; how many."""
         if page in self.scanned:
             return 0
-        ram = self.ram
-        base = (page << 12) - ram.base
-        words = ram.words
-        found = 0
-        for i in range(base >> 2, (base >> 2) + 1024):
-            word = words[i]
-            if word in SENSITIVE:
-                addr = ram.base + 4 * i
-                self.patched[addr] = word
-                ram.write_u32(addr, TRAP_WORD)
-                found += 1
+        found = self._patch(page)
         self.scanned.add(page)
         self.scans += 1
         self.patches += found
@@ -59,31 +64,78 @@ class BinaryTranslator:
     def unscan(self, page: int) -> None:
         """The guest writes to a scanned page: put its original words back."""
         self.scanned.discard(page)
+        self.starts.pop(page, None)
+        self._unpatch(page)
+
+    def store(self, addr: int, size: int, write) -> None:
+        """Carry out `write()`, the guest's store of `size` bytes at `addr` on a
+        scanned page, keeping the page translated: the page holds the guest's own bits
+        while it lands and is walked again after it (the store may have changed where
+        instructions begin, not just the words it wrote)."""
+        pages = sorted({addr >> 12, (addr + size - 1) >> 12} & self.scanned)
+        for page in pages:
+            self._unpatch(page)
+        write()
+        for page in pages:
+            self.patches += self._patch(page)
+
+    def original(self, gpa: int, word: int) -> int:
+        """The guest's own instruction at `gpa`, given the instruction the hart trapped
+        on (the 16-bit parcel 0x0000, the patch's first half, or the 32-bit word)."""
+        if word == TRAP_WORD:
+            return self.patched.get(gpa, word)
+        return word
+
+    # --- the walk -----------------------------------------------------------------------
+
+    def _walk(self, page: int, start: int) -> tuple[list[int], bool]:
+        """Walk `page` instruction by instruction from byte `start`: the offsets of
+        its xRETs, and whether its last instruction runs on into the next page."""
+        ram = self.ram
+        halves = ram.halves
+        first = ((page << 12) - ram.base) >> 1
+        found = []
+        i = start >> 1
+        while i < 2048:
+            h = halves[first + i]
+            if h & 3 != 3:
+                i += 1
+                continue
+            if i == 2047:
+                if first + 2048 < len(halves) and h | halves[first + 2048] << 16 in SENSITIVE:
+                    found.append(4094)
+                return found, True
+            if h | halves[first + i + 1] << 16 in SENSITIVE:
+                found.append(2 * i)
+            i += 2
+        return found, False
+
+    def _start(self, page: int) -> int:
+        """Where the first instruction of `page` begins, as far as one page back tells."""
+        before = page - 1
+        if not self.ram.contains(before << 12, 4096):
+            return 0
+        return 2 if self._walk(before, self.starts.get(before, 0))[1] else 0
+
+    def _patch(self, page: int) -> int:
+        start = self._start(page)
+        self.starts[page] = start
+        found, runs_on = self._walk(page, start)
+        ram = self.ram
+        for offset in found:
+            addr = (page << 12) + offset
+            self.patched[addr] = ram.read_u32(addr)
+            ram.write_u32(addr, TRAP_WORD)
+        after = page + 1
+        if after in self.scanned and self.starts.get(after) != (2 if runs_on else 0):
+            # The next page was walked from the wrong place: walk it again.
+            self._unpatch(after)
+            self.patches += self._patch(after)
+        return len(found)
+
+    def _unpatch(self, page: int) -> None:
         lo, hi = page << 12, (page + 1) << 12
         for addr in [a for a in self.patched if lo <= a < hi]:
             if self.ram.read_u32(addr) == TRAP_WORD:
                 self.ram.write_u32(addr, self.patched[addr])
             del self.patched[addr]
-
-    def store(self, addr: int, size: int, write) -> None:
-        """Carry out `write()`, the guest's store of `size` bytes at `addr` on a
-        scanned page, keeping the page translated: the words it touches hold the
-        guest's own bits while it lands, and are patched again if they now hold an
-        xRET."""
-        words = range(addr & ~3, ((addr + size - 1) & ~3) + 4, 4)
-        for word_addr in words:
-            original = self.patched.pop(word_addr, None)
-            if original is not None:
-                self.ram.write_u32(word_addr, original)
-        write()
-        for word_addr in words:
-            if self.ram.contains(word_addr, 4) and self.ram.read_u32(word_addr) in SENSITIVE:
-                self.patched[word_addr] = self.ram.read_u32(word_addr)
-                self.ram.write_u32(word_addr, TRAP_WORD)
-                self.patches += 1
-
-    def original(self, gpa: int, word: int) -> int:
-        """The guest's own instruction at `gpa`, given the word the hart trapped on."""
-        if word == TRAP_WORD:
-            return self.patched.get(gpa, word)
-        return word

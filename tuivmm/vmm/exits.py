@@ -283,7 +283,8 @@ class GuestExits:
         long enough to run this one instruction, and take the mapping back.  Its
         loads and stores, if they touch such a page, fault and are emulated."""
         v = self.vcpu
-        if not v._pmp_allows(gpa, 4, FETCH, priv):
+        first = v.ram.read_bytes(gpa, 1)[0] if v.ram.contains(gpa, 2) else 3
+        if not v._pmp_allows(gpa, 4 if first & 3 == 3 else 2, FETCH, priv):  # RV32C: 2 or 4 bytes
             self.true_faults += 1
             self.inject(C.INSN_ACCESS_FAULT, va, e.epc, 0, T.PAGE_FAULT, T.TRUE, f"PMP stops the fetch at {gpa:#010x}")
             return
@@ -474,7 +475,7 @@ class GuestExits:
                 return
             self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.MMIO, T.MMIO_WRITE,
                             f"{device} <- {value:#x}")  # fmt: skip
-        self._retire((e.epc + 4) & 0xFFFF_FFFF)
+        self._retire((e.epc + d.length) & 0xFFFF_FFFF)  # c.lw/c.sw/c.lwsp/c.swsp are 2 bytes
 
     # --- interrupts --------------------------------------------------------------------
 
