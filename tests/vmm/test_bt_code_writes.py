@@ -36,13 +36,16 @@ STORES = {
                      f"        li   t1, {SRET & 0xFFFF:#x}\n        sh   t1, 0(t0)",
 }  # fmt: skip
 
-# The instructions around the slot the SRET lands in.
-# TODO(issue 13, item 1): once RV32C lands, add "16-bit" neighbours here, e.g.
-#   ("c.addi a1, 1", "c.j bad"), with the slot at an address that is 2 mod 4, so the
-#   SRET word straddles two aligned words (bt.store and bt.scan must both see it).
+# The instructions around the slot the SRET lands in.  With 16-bit neighbours the slot
+# is at an address that is 2 mod 4, so the SRET straddles two aligned words (bt.store
+# and bt's walk must both see it); a misaligned `sw` would trap, so those are stored
+# as two halves.
 NEIGHBOURS = {
     "32-bit": ("addi a1, a1, 1", "j    bad"),
+    "16-bit": ("c.addi a1, 1", "c.j  bad"),
 }
+CASES = [(store, neighbours) for neighbours in NEIGHBOURS for store in STORES
+         if not (neighbours == "16-bit" and store == "sw")]  # fmt: skip
 
 
 def code_at_slot(neighbours: str) -> str:
@@ -200,10 +203,10 @@ def assert_sret_was_caught(board, g) -> None:
     assert [e.action for e in caught] == [T.EMULATED], last_events(g, 30)
 
 
-@pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
-@pytest.mark.parametrize("store", list(STORES))
+@pytest.mark.parametrize(("store", "neighbours"), CASES)
 def test_sret_stored_into_its_own_scanned_page_is_patched_before_it_runs(store, neighbours):
     board, g = bare_vs_flawed_bt(kernel_program(store, neighbours, other_page=False))
+    assert g.symbols["slot"] % 4 == (2 if neighbours == "16-bit" else 0)
     assert_sret_was_caught(board, g)
     # The store was emulated word by word (bt.store), the page kept translated.
     page = g.symbols["slot"] >> 12
@@ -211,8 +214,7 @@ def test_sret_stored_into_its_own_scanned_page_is_patched_before_it_runs(store, 
     assert g.bt.patched.get(g.symbols["slot"]) == SRET
 
 
-@pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
-@pytest.mark.parametrize("store", list(STORES))
+@pytest.mark.parametrize(("store", "neighbours"), CASES)
 def test_sret_stored_into_another_scanned_page_is_patched_before_it_runs(store, neighbours):
     board, g = bare_vs_flawed_bt(kernel_program(store, neighbours, other_page=True))
     assert_sret_was_caught(board, g)
@@ -220,16 +222,14 @@ def test_sret_stored_into_another_scanned_page_is_patched_before_it_runs(store, 
     assert g.bt.patched.get(g.symbols["slot"]) == SRET
 
 
-@pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
-@pytest.mark.parametrize("store", list(STORES))
+@pytest.mark.parametrize(("store", "neighbours"), CASES)
 def test_sret_stored_from_m_mode_into_a_page_s_mode_ran_is_patched_before_s_mode_runs_it(store, neighbours):
     board, g = bare_vs_flawed_bt(m_mode_writer_program(store, neighbours))
     assert_sret_was_caught(board, g)
     assert g.bt.patched.get(g.symbols["slot"]) == SRET
 
 
-@pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
-@pytest.mark.parametrize("store", list(STORES))
+@pytest.mark.parametrize(("store", "neighbours"), CASES)
 def test_sret_stored_from_s_mode_into_a_page_m_mode_ran_is_patched_before_m_mode_runs_it(store, neighbours):
     board, g = bare_vs_flawed_bt(m_mode_runner_program(store, neighbours))
     assert_sret_was_caught(board, g)
