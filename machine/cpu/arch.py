@@ -24,12 +24,13 @@ from machine.cpu.csrfile import CsrMixin
 from machine.cpu.isa import Decoded
 from machine.cpu.mmu import MmuMixin
 from machine.cpu.trap import Exit, ExitKind, Trap
+from machine.cpu.triggers import DISABLED, TRIGGERS, TriggerMixin
 from machine.memory import Ram
 
 _ECALL_CAUSE = {C.U: C.ECALL_FROM_U, C.S: C.ECALL_FROM_S, C.M: C.ECALL_FROM_M}
 
 
-class ArchState(CsrMixin, MmuMixin):
+class ArchState(CsrMixin, TriggerMixin, MmuMixin):
     """The architectural state of a hart and the privileged spec's state machine:
     CSRs, traps and interrupts, xRET/WFI/SFENCE semantics, Sv32 walks and PMP.  No
     engine: `Hart` adds one to run code; a VMM's virtual hart uses this alone."""
@@ -56,6 +57,7 @@ class ArchState(CsrMixin, MmuMixin):
         self._insn = 0  # bits of the system instruction being executed (for tval)
         self._init_csrs()
         self._init_mmu()
+        self._init_triggers()
 
     def reset(self, pc: int | None = None) -> None:
         """Power-on state (3.4): M-mode, pc at `pc` (RAM base by default), CSRs cleared."""
@@ -67,6 +69,7 @@ class ArchState(CsrMixin, MmuMixin):
         self._init_csrs()
         self.reservation = None
         self._pmp_regions = []
+        self._rebuild_triggers()
         self.flush_tlb()
 
     def _flush_jump_caches(self, every_space: bool = False) -> None:
@@ -85,20 +88,26 @@ class ArchState(CsrMixin, MmuMixin):
         state["x"] = list(self.x)
         state["pmpcfg"] = list(self.pmpcfg)
         state["pmpaddr"] = list(self.pmpaddr)
+        state["tdata1"] = list(self.tdata1)
+        state["tdata2"] = list(self.tdata2)
         state["halted"] = list(self.halted) if self.halted is not None else None
         return state
 
     def load_state(self, state: dict) -> None:
         """Put back what `save_state` returned, then drop every cached translation and
         recompute PMP from the restored pmpcfg/pmpaddr."""
+        state = {**_NO_TRIGGERS, **state}  # saved before the trigger module existed
         for name in _SAVED_FIELDS + CSR_FIELDS:
             setattr(self, name, state[name])
         self.x[:] = [value & 0xFFFF_FFFF for value in state["x"]]
         self.x[0] = 0
         self.pmpcfg = list(state["pmpcfg"])
         self.pmpaddr = list(state["pmpaddr"])
+        self.tdata1 = list(state["tdata1"])
+        self.tdata2 = list(state["tdata2"])
         self.halted = tuple(state["halted"]) if state["halted"] is not None else None
         self._rebuild_pmp()
+        self._rebuild_triggers()
         self.flush_tlb()
 
     # --- pins -------------------------------------------------------------------------
@@ -276,6 +285,7 @@ def _csr_fields() -> tuple[str, ...]:
 
 
 CSR_FIELDS = _csr_fields()
+_NO_TRIGGERS = {"tselect": 0, "tdata1": [DISABLED] * TRIGGERS, "tdata2": [0] * TRIGGERS}
 _SAVED_FIELDS = ("pc", "priv", "icount", "idle_cycles", "sleeping", "reservation", "flawed_xret_pc", "_insn",
                  "flawed_eret", "trap_xret")  # fmt: skip
 

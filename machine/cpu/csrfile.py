@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from machine.cpu import csrs as C
 from machine.cpu.trap import Trap
+from machine.cpu.triggers import DISABLED, TRIGGER_CSRS, TRIGGERS
 
 M32 = 0xFFFF_FFFF
 M64 = (1 << 64) - 1
@@ -50,6 +51,9 @@ class CsrMixin:
         self.pmpaddr = [0] * 16
         self.cycle_offset = 0  # mcycle = cycles + cycle_offset
         self.instret_offset = 0  # minstret = icount + instret_offset
+        self.tselect = 0
+        self.tdata1 = [DISABLED] * TRIGGERS
+        self.tdata2 = [0] * TRIGGERS
 
     @property
     def mip(self) -> int:
@@ -77,6 +81,8 @@ class CsrMixin:
             if priv == C.U and not self.scounteren & bit:
                 raise Trap(C.ILLEGAL_INSN, self._insn)
         if num == C.SATP and priv == C.S and self.mstatus & C.MSTATUS_TVM:
+            raise Trap(C.ILLEGAL_INSN, self._insn)
+        if num in TRIGGER_CSRS and not self.trigger_count:
             raise Trap(C.ILLEGAL_INSN, self._insn)
 
     # --- reads -----------------------------------------------------------------------
@@ -112,6 +118,8 @@ class CsrMixin:
             return self.pmpaddr[num - C.PMPADDR0]
         if num == C.MIP:
             return self.mip
+        if num in TRIGGER_CSRS:
+            return self._trigger_read(num)
         return getattr(self, _FIELD[num])
 
     # --- writes ----------------------------------------------------------------------
@@ -163,6 +171,8 @@ class CsrMixin:
             self._write_pmpcfg(num - C.PMPCFG0, value)
         elif C.PMPADDR0 <= num < C.PMPADDR0 + 16:
             self._write_pmpaddr(num - C.PMPADDR0, value)
+        elif num in TRIGGER_CSRS:
+            self._trigger_write(num, value)
         else:
             setattr(self, _FIELD[num], value)
 

@@ -29,6 +29,8 @@ MHPMCOUNTER3, MHPMCOUNTER31 = 0xB03, 0xB1F
 MCYCLEH, MINSTRETH = 0xB80, 0xB82
 MHPMCOUNTER3H, MHPMCOUNTER31H = 0xB83, 0xB9F
 MHPMEVENT3, MHPMEVENT31 = 0x323, 0x33F
+# Debug triggers (Sdtrig, debug spec 1.0 chapter 5)
+TSELECT, TDATA1, TDATA2, TDATA3, TINFO = 0x7A0, 0x7A1, 0x7A2, 0x7A3, 0x7A4
 
 # mstatus fields (RV32)
 MSTATUS_SIE = 1 << 1
@@ -138,6 +140,7 @@ CSR_NAMES: dict[int, str] = {
     MENVCFG: "menvcfg", MENVCFGH: "menvcfgh", MCOUNTINHIBIT: "mcountinhibit",
     MSCRATCH: "mscratch", MEPC: "mepc", MCAUSE: "mcause", MTVAL: "mtval", MIP: "mip",
     MCYCLE: "mcycle", MINSTRET: "minstret", MCYCLEH: "mcycleh", MINSTRETH: "minstreth",
+    TSELECT: "tselect", TDATA1: "tdata1", TDATA2: "tdata2", TDATA3: "tdata3", TINFO: "tinfo",
 }  # fmt: skip
 for _n in range(4):
     CSR_NAMES[PMPCFG0 + _n] = f"pmpcfg{_n}"

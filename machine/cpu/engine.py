@@ -295,7 +295,7 @@ class EngineMixin:
             pc = self.pc
             icount = self.icount
             try:
-                if not self.stepping and not self.exact:
+                if not self.stepping and not self.exact and not self.trig_exec:
                     jc = self.jcache[self.priv]
                     while icount < stop:
                         if icount >= soft_end:
@@ -313,7 +313,10 @@ class EngineMixin:
                     self.pc, self.icount = pc, icount
                 if icount < stop and icount < soft_end:
                     # One instruction on its own: a system instruction, the approach to
-                    # an event, or single-step/trace mode.
+                    # an event, single-step/trace mode, or an execute trigger armed
+                    # (checked before the fetch: it has the higher priority).
+                    if self.trig_exec:
+                        self.check_execute_trigger(pc)
                     fn, n, kind = self._step_block(pc)
                     if self.tracer is not None:
                         self.tracer(self, pc)

@@ -19,6 +19,8 @@ from machine.cpu.csrs import (
     STORE_MISALIGNED, STORE_PAGE_FAULT, U,
 )  # fmt: skip
 from machine.cpu.trap import Resync, Retry, Trap
+from machine.cpu.triggers import LOAD as TRIGGER_LOAD
+from machine.cpu.triggers import STORE as TRIGGER_STORE
 
 M = 0xFFFF_FFFF
 
@@ -156,14 +158,15 @@ class MmuMixin:
         if ram.contains(page, 4096) and self._pmp_uniform(page, access, priv):
             off = page - ram.base
             if access == STORE:
-                if (pa >> 12) in self._watch_pages:
+                if (pa >> 12) in self._watch_pages or (self.trig_store and self.trigger_keeps_out(va >> 12, True)):
                     pass
                 elif (off >> 12) in self.code_pages:
                     self.code_wtlb[priv][va >> 12] = off - (va & ~0xFFF)
                 else:
                     self.wtlb[priv][va >> 12] = off - (va & ~0xFFF)
             elif access == LOAD:
-                self.rtlb[priv][va >> 12] = off - (va & ~0xFFF)
+                if not (self.trig_load and self.trigger_keeps_out(va >> 12, False)):
+                    self.rtlb[priv][va >> 12] = off - (va & ~0xFFF)
             else:
                 self.itlb[priv][va >> 12] = off - (va & ~0xFFF)
         return pa
@@ -258,6 +261,8 @@ class MmuMixin:
     # --- slow paths called by translated code --------------------------------------
 
     def load_slow(self, va: int, size: int) -> int:
+        if self.trig_load:
+            self.check_access_trigger(va, size, TRIGGER_LOAD)
         priv = self.data_priv()
         if va & (size - 1):
             return self._misaligned(va, size, LOAD, priv, 0)
@@ -267,6 +272,8 @@ class MmuMixin:
         return self._read_phys(pa, size, LOAD_ACCESS_FAULT, va)
 
     def store_slow(self, va: int, size: int, value: int) -> None:
+        if self.trig_store:
+            self.check_access_trigger(va, size, TRIGGER_STORE)
         priv = self.data_priv()
         delta = self.code_wtlb[priv].get(va >> 12)
         if delta is not None and not va & (size - 1):
@@ -305,7 +312,12 @@ class MmuMixin:
 
     # --- A extension (volume I, chapter 8) ---------------------------------------------
 
-    def _atomic_address(self, va: int, access: int) -> int:
+    def _atomic_address(self, va: int, access: int, amo: bool = False) -> int:
+        # lr is a load; sc a store; an AMO both, its read first (Sdtrig, "A Extension").
+        if self.trig_load and (access == LOAD or amo):
+            self.check_access_trigger(va, 4, TRIGGER_LOAD)
+        if self.trig_store and access == STORE:
+            self.check_access_trigger(va, 4, TRIGGER_STORE)
         if va & 3:
             raise Trap(LOAD_MISALIGNED if access == LOAD else STORE_MISALIGNED, va)
         pa = self._fill(va, access, self.data_priv())
@@ -329,7 +341,7 @@ class MmuMixin:
         return 0
 
     def amo(self, op: str, va: int, value: int) -> int:
-        pa = self._atomic_address(va, STORE)
+        pa = self._atomic_address(va, STORE, amo=True)
         old = self.ram.words[(pa - self.ram.base) >> 2]
         s_old, s_val = old - ((old & 0x8000_0000) << 1), value - ((value & 0x8000_0000) << 1)
         new = {

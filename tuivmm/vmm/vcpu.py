@@ -28,6 +28,10 @@ from machine.memory import RamWindow
 
 
 class VCpu(ArchState):
+    # The guest sees no debug triggers until the VMM virtualizes them: its own would
+    # sit in this CSR file and never fire on the real hart.
+    trigger_count = 0
+
     def __init__(self, ram: RamWindow, bus: Bus):
         self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
         self.on_satp: Callable[[int], None] = lambda satp: None
