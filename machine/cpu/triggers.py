@@ -1,7 +1,7 @@
 """The debug trigger module (Sdtrig, RISC-V Debug Specification 1.0, chapter 5).
 
 Hardware breakpoints and watchpoints without a debug module: four triggers, each an
-address match (`mcontrol6`, type 6) on instruction execution, loads and stores, that
+address match (`mcontrol6`, type 6, or the older `mcontrol`, type 2) on instruction execution, loads and stores, that
 raises a breakpoint exception (action 0) *before* the matching instruction or access.
 A trigger is selected by `tselect` and configured through `tdata1` (type and control
 bits) and `tdata2` (the compare value); `tinfo` says which types it supports.
@@ -9,9 +9,10 @@ bits) and `tdata2` (the compare value); `tinfo` says which types it supports.
 What each trigger implements (every `tdata1` field is WARL; an unsupported value
 reads back as the nearest supported one):
 
-* type 6 (mcontrol6) or 15 (disabled); writing any other type — 0 included, as the
-  spec's "write 0 to tdata1 first" sequence does — leaves the trigger disabled,
-  reading back 0xF000_0000;
+* type 6 (mcontrol6), 2 (mcontrol, the older layout of the same thing, as QEMU 7.2
+  and older debuggers know it: maskmax 31, sizelo, timing 0, hit at bit 20) or 15
+  (disabled); writing any other type — 0 included, as the spec's "write 0 to tdata1
+  first" sequence does — leaves the trigger disabled, reading back 0xF000_0000;
 * dmode hard-wired to 0 (no Debug Mode), action 0 only (breakpoint exception),
   chain 0, select 0 (addresses; data-value matches are not implemented), vs/vu and
   uncertain/uncertainen 0;
@@ -44,9 +45,9 @@ M32 = 0xFFFF_FFFF
 TRIGGERS = 4
 
 TYPE_SHIFT = 28
-TYPE_MCONTROL6, TYPE_DISABLED = 6, 15
+TYPE_MCONTROL, TYPE_MCONTROL6, TYPE_DISABLED = 2, 6, 15
 DISABLED = TYPE_DISABLED << TYPE_SHIFT
-TINFO = (1 << 24) | (1 << TYPE_MCONTROL6) | (1 << TYPE_DISABLED)  # version 1: spec 1.0
+TINFO = (1 << 24) | (1 << TYPE_MCONTROL) | (1 << TYPE_MCONTROL6) | (1 << TYPE_DISABLED)  # version 1: spec 1.0
 
 # mcontrol6 fields (RV32)
 HIT1, HIT0 = 1 << 25, 1 << 22
@@ -58,6 +59,14 @@ MATCH_EQ, MATCH_NAPOT, MATCH_GE, MATCH_LT = 0, 1, 2, 3
 MATCHES = frozenset({0, 1, 2, 3, 8, 9})  # 8, 9: "does not match" versions of 0, 1
 # The bits a write keeps when it asks for type 6 (size and match checked apart).
 MCONTROL6_KEPT = HIT1 | HIT0 | MODE_M | MODE_S | MODE_U | EXECUTE | STORE | LOAD
+# mcontrol (type 2), the older layout: the same low bits, sizelo where size's low
+# bits are (timing, above it, is 0 here), hit at 20, and maskmax (read-only) saying
+# how large a NAPOT range may be: 2**31 bytes.
+MC_HIT = 1 << 20
+MC_MASKMAX = 31 << 21
+MC_SIZELO = 3 << 16
+MCONTROL_KEPT = MC_HIT | MC_SIZELO | MODE_M | MODE_S | MODE_U | EXECUTE | STORE | LOAD
+ADDRESS_TYPES = (TYPE_MCONTROL, TYPE_MCONTROL6)
 
 _MODE_BIT = {C.U: MODE_U, C.S: MODE_S, C.M: MODE_M}
 _ACCESS_SIZE = {1: 1, 2: 2, 3: 4}  # mcontrol6 size -> bytes (or instruction length)
@@ -66,11 +75,15 @@ TRIGGER_CSRS = frozenset(range(C.TSELECT, C.TINFO + 1))
 
 def legal_tdata1(value: int) -> int:
     """What a write of `value` to tdata1 leaves there (every field WARL)."""
-    if value >> TYPE_SHIFT != TYPE_MCONTROL6:
+    kind = value >> TYPE_SHIFT
+    if kind == TYPE_MCONTROL:
+        new = (TYPE_MCONTROL << TYPE_SHIFT) | MC_MASKMAX | (value & MCONTROL_KEPT)
+    elif kind == TYPE_MCONTROL6:
+        new = (TYPE_MCONTROL6 << TYPE_SHIFT) | (value & MCONTROL6_KEPT)
+        if (value & SIZE_MASK) >> SIZE_SHIFT in _ACCESS_SIZE:
+            new |= value & SIZE_MASK
+    else:
         return DISABLED
-    new = (TYPE_MCONTROL6 << TYPE_SHIFT) | (value & MCONTROL6_KEPT)
-    if (value & SIZE_MASK) >> SIZE_SHIFT in _ACCESS_SIZE:
-        new |= value & SIZE_MASK
     if (value & MATCH_MASK) >> MATCH_SHIFT in MATCHES:
         new |= value & MATCH_MASK
     return new
@@ -105,7 +118,7 @@ class TriggerMixin:
         pages = {LOAD: set(), STORE: set()}
         every = {LOAD: False, STORE: False}
         for i, t1 in enumerate(self.tdata1):
-            if t1 >> TYPE_SHIFT != TYPE_MCONTROL6 or not t1 & (MODE_M | MODE_S | MODE_U):
+            if t1 >> TYPE_SHIFT not in ADDRESS_TYPES or not t1 & (MODE_M | MODE_S | MODE_U):
                 continue
             for kind in (EXECUTE, LOAD, STORE):
                 if not t1 & kind:
@@ -198,7 +211,11 @@ class TriggerMixin:
 
     def _fire(self, hits: list[int], tval: int) -> None:
         for i in hits:
-            self.tdata1[i] = (self.tdata1[i] & ~HIT1) | HIT0  # 01: before the instruction
+            t1 = self.tdata1[i]
+            if t1 >> TYPE_SHIFT == TYPE_MCONTROL:
+                self.tdata1[i] = t1 | MC_HIT
+            else:
+                self.tdata1[i] = (t1 & ~HIT1) | HIT0  # 01: before the instruction
         raise Trap(C.BREAKPOINT, tval)
 
     def check_execute_trigger(self, pc: int) -> None:

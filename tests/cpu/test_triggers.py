@@ -94,7 +94,7 @@ def test_enumeration_finds_four_triggers(stepping):
 """
     m = run(f"_start:\n{body}\n{HALT}", stepping)
     assert (m.hart.x[A0], m.hart.x[A1]) == (3, 3)
-    assert m.hart.x[A2] == (1 << 24) | (1 << 6) | (1 << 15)  # version 1; types 6 and 15
+    assert m.hart.x[A2] == (1 << 24) | (1 << 2) | (1 << 6) | (1 << 15)  # version 1; types 2, 6 and 15
     assert m.hart.x[A3] == 0xF000_0000  # exists, disabled
 
 
@@ -102,7 +102,10 @@ def test_enumeration_finds_four_triggers(stepping):
     "written, read",
     [
         (0, 0xF000_0000),  # "writing 0 to tdata1 disables the trigger"
-        (0x2000_0044, 0xF000_0000),  # type 2 (mcontrol) is not supported
+        (0x3000_0044, 0xF000_0000),  # type 3 (icount) is not supported
+        (0x2000_0044, 0x23E0_0044),  # type 2 (mcontrol): maskmax reads 31
+        (0x2FFF_FFFF, 0x23F3_005F),  # dmode, select, timing, action, chain cleared; match 15 -> 0
+        (0x2010_0444, 0x23F0_0444),  # hit, match 8
         (0x0000_0044, 0xF000_0000),
         (0x6000_0047, 0x6000_0047),  # mcontrol6: m, execute, store, load
         (0x6000_005F, 0x6000_005F),  # s and u too
@@ -444,3 +447,61 @@ def test_snapshot_keeps_triggers_armed(stepping):
     m.hart.load_state(state)
     m.run_to_halt()
     assert (m.hart.x[A0], m.hart.x[A1]) == (C.BREAKPOINT, m.sym("target"))
+
+
+@pytest.mark.parametrize("kind, body", [(T.EXECUTE, "target: li a3, 1"),
+                                        (T.STORE, "target: la t1, data\n        sh zero, 2(t1)")])  # fmt: skip
+def test_mcontrol_type_2_fires_and_sets_hit(stepping, kind, body):
+    tdata1 = (2 << 28) | T.MODE_U | kind
+    tdata2 = "target" if kind == T.EXECUTE else "data + 3"
+    m = run(program("U", body, setup=arm(0, tdata1, tdata2)), stepping)
+    h = m.hart
+    assert (h.x[A0], h.x[A1]) == (C.BREAKPOINT, m.sym("target") if kind == T.EXECUTE else m.sym("data") + 2)
+    assert h.tdata1[0] == tdata1 | T.MC_MASKMAX | T.MC_HIT
+
+
+ROOT = 0x8008_0000  # a page table root clear of the program
+SV32 = f"""
+        li   t0, {(1 << 31) | (ROOT >> 12)}
+        csrw satp, t0
+"""
+
+
+def map_megapages(m, *pairs) -> None:
+    """An Sv32 root at ROOT mapping each (va, pa) megapage RWX, A and D set."""
+    m.ram.write_bytes(ROOT, bytes(4096))
+    for va, pa in pairs:
+        m.poke(ROOT + (va >> 22) * 4, ((pa >> 12) << 10) | 0xCF)
+
+
+def test_execute_trigger_comes_before_the_fetch_fault(stepping):
+    """An instruction address breakpoint outranks the page fault fetching it (Sdtrig,
+    priority table): a trigger on an unmapped S-mode address fires first."""
+    setup = arm(0, mcontrol6(kind=T.EXECUTE, modes="S"), "0x40000000") + SV32
+    body = """
+        li   t0, 0x40000000
+        jr   t0
+"""
+    m = machine(program("S", body, setup=setup), stepping=stepping)
+    map_megapages(m, (0x8000_0000, 0x8000_0000))
+    m.run_to_halt()
+    assert (m.hart.x[A0], m.hart.x[A1], m.hart.x[A2]) == (C.BREAKPOINT, 0x4000_0000, 0x4000_0000)
+
+
+def test_load_trigger_compares_virtual_addresses(stepping):
+    """Under Sv32 the compare value is the virtual address: the watched word read
+    through its identity mapping does not match, through the alias it does."""
+    setup = arm(0, mcontrol6(kind=T.LOAD, modes="S"), "data - 0x40000000") + SV32
+    body = """
+        la   t1, data
+        lw   a4, 0(t1)          # data's own address: no match
+        li   t2, 0x40000000
+        sub  t1, t1, t2         # the same word, mapped at 0x40000000 lower too
+        lw   a3, 0(t1)
+"""
+    m = machine(program("S", body, setup=setup), stepping=stepping)
+    map_megapages(m, (0x8000_0000, 0x8000_0000), (0x4000_0000, 0x8000_0000))
+    m.run_to_halt()
+    h = m.hart
+    assert (h.x[A0], h.x[A1]) == (C.BREAKPOINT, m.sym("data") - 0x4000_0000)
+    assert h.x[A4] == 0x11223344 and h.x[A3] == NOT_RUN
