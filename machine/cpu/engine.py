@@ -295,7 +295,7 @@ class EngineMixin:
             pc = self.pc
             icount = self.icount
             try:
-                if not self.stepping and not self.exact and not self.trig_exec:
+                if not self.stepping and not self.exact and not (self.trig_exec and self.execute_trigger_live()):
                     jc = self.jcache[self.priv]
                     while icount < stop:
                         if icount >= soft_end:

@@ -29,8 +29,9 @@ byte), every byte of a load or store (so a byte watchpoint inside a word catches
 `sw` over it).  `lr` is a load, `sc` and AMOs are stores (AMOs loads too).  tval is
 the pc, or the address of the access.
 
-Speed: nothing is checked while no trigger is armed.  While an execute trigger is,
-the engine single-steps and checks each pc before fetching it.  While a load or
+Speed: nothing is checked while no trigger is armed.  While an execute trigger is
+armed for the mode the hart is in (and not held off by MIE/SIE), the engine
+single-steps and checks each pc before fetching it; in other modes blocks run.  While a load or
 store trigger is, the pages it can match are kept out of the load or store TLBs
 (all pages, for range matches), so those accesses reach `load_slow`/`store_slow`,
 which check first.
@@ -217,6 +218,17 @@ class TriggerMixin:
             else:
                 self.tdata1[i] = (t1 & ~HIT1) | HIT0  # 01: before the instruction
         raise Trap(C.BREAKPOINT, tval)
+
+    def execute_trigger_live(self) -> bool:
+        """Whether an armed execute trigger can fire in the hart's present state
+        (privilege, MIE/SIE).  That state only changes at a trap or a system
+        instruction, both of which end a translated block, so while this is False the
+        engine may run blocks."""
+        priv = self.priv
+        if not self._triggers_live(priv):
+            return False
+        bit = _MODE_BIT[priv]
+        return any(self.tdata1[i] & bit for i in self.trig_exec)
 
     def check_execute_trigger(self, pc: int) -> None:
         """Before the instruction at `pc` is fetched: raise the breakpoint an armed

@@ -273,6 +273,23 @@ end:
     assert h.tdata1[1] & T.HIT0 and not h.tdata1[1] & T.HIT1  # hit = 01: before
 
 
+def test_blocks_run_where_no_execute_trigger_can_fire(stepping):
+    """A trigger for U-mode code does not make M-mode step (its loop is translated
+    into blocks), and still stops U-mode at its target."""
+    setup = (
+        arm(0, mcontrol6(kind=T.EXECUTE, modes="U"), "target")
+        + """
+        li   t1, 500
+1:      addi a4, a4, 1
+        bne  a4, t1, 1b
+"""
+    )
+    m = run(program("U", "target: li a3, 1", setup=setup), stepping)
+    h = m.hart
+    assert (h.x[A0], h.x[A2], h.x[A4]) == (C.BREAKPOINT, m.sym("target"), 500)
+    assert bool(h.blocks) == (not stepping)
+
+
 def test_execute_trigger_on_16_bit_instruction_size(stepping):
     body = """
         c.li a4, 1
