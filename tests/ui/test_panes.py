@@ -11,10 +11,10 @@ from textual.app import App, ComposeResult
 
 from tuivmm.lineup.file import GuestSpec, Lineup
 from tuivmm.ui.memory import MemoryPane, page_rows, pte_text, scale_cells, view_name
+from tuivmm.ui.counters import CountersPane
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import (
     MAX_LINES,
-    CountersPane,
     TrapLines,
     TrapLogPane,
     event_line,

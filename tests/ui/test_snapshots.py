@@ -20,9 +20,10 @@ from textual.app import App, ComposeResult
 from tuivmm.lineup.file import GuestSpec, Lineup, default_lineup
 from tuivmm.ui.app import TuivmmApp
 from tuivmm.ui.console import ConsolePane
+from tuivmm.ui.counters import CountersPane
 from tuivmm.ui.memory import MemoryPane
 from tuivmm.ui.session import GuestFigures, Session
-from tuivmm.ui.traps import CountersPane, TrapLogPane
+from tuivmm.ui.traps import TrapLogPane
 from tuivmm.vmm import GuestState
 
 SIZE = (160, 50)

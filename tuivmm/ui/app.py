@@ -32,17 +32,18 @@ from tuivmm.lineup.spec import SpecError
 from tuivmm.ui.collector import Collector
 from tuivmm.ui.compare import CompareScreen
 from tuivmm.ui.console import ConsoleGrid, ConsolePane, key_bytes
+from tuivmm.ui.counters import CountersPane
 from tuivmm.ui.dialogs import AddGuestDialog, FlawDialog, PromptDialog
 from tuivmm.ui.guestlist import GuestList
 from tuivmm.ui.help import HelpScreen
+from tuivmm.ui.inspector import InspectorScreen
 from tuivmm.ui.layout import MIN_SIZE, PANES, Plan, plan
 from tuivmm.ui.memory import MemoryPane
 from tuivmm.ui.pagetables import PageTableBrowser
 from tuivmm.ui.panebar import PANE_NAMES, PaneBar
 from tuivmm.ui.registers import RegistersPane
 from tuivmm.ui.session import Session
-from tuivmm.ui.inspector import InspectorScreen
-from tuivmm.ui.traps import CountersPane, TrapLines, TrapLogPane
+from tuivmm.ui.traps import TrapLines, TrapLogPane
 from tuivmm.ui.words import plural
 from tuivmm.vmm.monitor import REMEDIES
 from tuivmm.vmm.traplog import write_trace

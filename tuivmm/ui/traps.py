@@ -1,21 +1,18 @@
-"""The trap log pane and the exit counters.
+"""The trap log pane (the exit counters beside it are in counters.py).
 
 `TrapLogPane`: every exit the VMM handles, live, newest at the bottom, one line each
 (guest, virtual time, pc, privilege, instruction, cause, action and its detail).  It
 follows the newest line unless the user scrolls up; it then holds still until they
 scroll back to the bottom (or press End, or f).  Filters: the selected guest or all,
-and one exit kind (the REASONS).  Each refresh appends only the events newer than the
+what the VMM did or the exit kind (traplog.FILTERS), and a text; a selected line
+opens in the trap inspector (inspector.py).  Each refresh appends only the events newer than the
 last one looked at (the VMM-wide sequence numbers), in one batch; the widget keeps at
 most MAX_LINES events and turns one into text only when its line is drawn.
-
-`CountersPane`: like kvm_stat, exits by reason with totals and rates per second (the
-session's `sample`), and a sparkline of the total exit rate over time.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
@@ -24,24 +21,24 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, Select, Sparkline, Static
+from textual.widgets import Button, Input, Select, Static
 
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import CAUSE_NAMES, INTERRUPT_NAMES, PRIV_NAMES, cause_name
 from machine.cpu.disasm import disassemble
-from tuivmm.ui.memory import on_display, sync_table
+from tuivmm.ui.memory import on_display
 from tuivmm.ui.session import Session
 from tuivmm.ui.tick import Tick
 from tuivmm.ui.words import plural
 from tuivmm.vmm import traplog as T
-from tuivmm.vmm.traplog import REASONS, TrapEvent
+from tuivmm.vmm.traplog import TrapEvent
 
 MAX_LINES = 2000
 
@@ -298,7 +295,7 @@ class TrapLines(ScrollView, can_focus=True):
         if self.cursor is None:
             shown = self.scrollable_content_region.height - 1  # lines under the header
             last = min(len(self.events) - 1, round(self.scroll_y) + shown - 1)
-            self.cursor = max(0, last if delta < 0 else last)
+            self.cursor = max(0, last)
         else:
             self.cursor = max(0, min(len(self.events) - 1, self.cursor + delta))
         self.following = False
@@ -551,118 +548,3 @@ class TrapLogPane(Vertical):
 
     def action_toggle_all(self) -> None:
         self._all.value = not self._all.value
-
-
-# --- the counters -----------------------------------------------------------------------------
-
-COUNTER_COLUMNS = ("exit reason", "total", "per second", "share")
-# Fixed widths: the figures grow as the guest runs, and a column sized by its first
-# rows would cut them ("15,48" for 15,480).
-COUNTER_WIDTHS = (14, 13, 10, 6)
-
-
-class CountersPane(VerticalScroll):
-    """Exits by reason for the selected guest, the most frequent first: totals and
-    rates, and the total rate's recent history.  It scrolls (Alt+X gives it the
-    keyboard)."""
-
-    DEFAULT_CSS = """
-    CountersPane { height: 1fr; }
-    CountersPane #ctr-title { height: auto; }
-    CountersPane #ctr-spark { height: 2; margin-bottom: 1; }
-    CountersPane #ctr-table { height: auto; margin-bottom: 1; }
-    CountersPane #ctr-actions { height: auto; color: $text-muted; }
-    """
-
-    def __init__(self, session: Session, **kwargs):
-        super().__init__(**kwargs)
-        self.session = session
-        self.guest_name: str | None = None
-        self._rows: list[tuple[str, tuple]] = []
-        self._texts: dict[str, object] = {}
-        self._history: tuple = ()
-        self._ready = False
-        self.interval = 0.5  # redraw at most this often (a kvm_stat is read, not watched), unless shown anew
-        self._at = -1e9
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="ctr-title")
-        yield Sparkline([], id="ctr-spark")
-        yield DataTable(id="ctr-table", cursor_type="none", zebra_stripes=True)
-        yield Static(id="ctr-actions")
-
-    def on_mount(self) -> None:
-        self._table = self.query_one("#ctr-table", DataTable)
-        self._spark = self.query_one("#ctr-spark", Sparkline)
-        for column, width in zip(COUNTER_COLUMNS, COUNTER_WIDTHS, strict=True):
-            self._table.add_column(column, key=column, width=width)
-        self._table.can_focus = False  # the pane scrolls, as one
-        self._ready = True
-        self.refresh_from_session()
-
-    def on_show(self) -> None:
-        self._at = -1e9
-        self.refresh_from_session()
-
-    def show(self, name: str) -> None:
-        self.guest_name = name
-        self._at = -1e9
-        self.refresh_from_session()
-
-    def keyboard_widget(self) -> Widget:
-        """What takes the keyboard when the pane is given it (the pane itself: it scrolls)."""
-        return self
-
-    def _set(self, wid: str, text) -> None:
-        if self._texts.get(wid) != text:
-            self._texts[wid] = text
-            self.query_one(f"#{wid}", Static).update(text)
-
-    def refresh_from_session(self) -> None:
-        if not self._ready or not on_display(self):
-            return
-        now = time.monotonic()
-        if now - self._at < self.interval:
-            return
-        self._at = now
-        guest = self.session.guest(self.guest_name) if self.guest_name else None
-        with self.app.batch_update():
-            if guest is None:
-                self._set("ctr-title", "exit counters (no guest selected)")
-                self._rows = sync_table(self._table, self._rows, [], COUNTER_COLUMNS)
-                self._set("ctr-actions", "")
-                if self._history:
-                    self._history = ()
-                    self._spark.data = []
-                return
-            figures = self.session.figures.get(guest.name)
-            rates = figures.exit_rates if figures is not None else {}
-            history = tuple(figures.meter.history) if figures is not None else ()
-            log = guest.log
-            total_rate = sum(rates.values())
-            title = Text.assemble((guest.name, "bold"), f": {log.total:,} exits  ·  ", (f"{total_rate:,.0f}/s", "bold"),
-                                  " now" + (f", peak {max(history):,.0f}/s lately" if history else ""))  # fmt: skip
-            self._set("ctr-title", title)
-            if history != self._history:
-                self._history = history
-                self._spark.data = list(history)
-            rows = []
-            # The most frequent first (the order of REASONS among equals), so the reasons
-            # that matter are on screen however short the pane.
-            by_count = sorted(log.counts.items(), key=lambda item: -item[1])
-            for reason, count in by_count:
-                rate = rates.get(reason, 0.0)
-                share = f"{100 * count / log.total:.1f}%" if log.total else "-"
-                rows.append((reason, (Text(reason, style=REASON_STYLES.get(reason, "")),
-                                      Text(f"{count:,}", justify="right"),
-                                      Text(f"{rate:,.0f}", justify="right", style="bold" if rate else "dim"),
-                                      Text(share, justify="right"))))  # fmt: skip
-            rows.append(("total", (Text("total", style="bold"), Text(f"{log.total:,}", justify="right", style="bold"),
-                                   Text(f"{total_rate:,.0f}", justify="right", style="bold"), Text(""))))  # fmt: skip
-            self._rows = sync_table(self._table, self._rows, rows, COUNTER_COLUMNS)
-            actions = "  ·  ".join(f"{action} {n:,}" for action, n in sorted(log.actions.items(), key=lambda a: -a[1]))
-            self._set(
-                "ctr-actions",
-                f"by action: {actions or 'none yet'}\n{guest.direct_instructions:,} instructions "
-                f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes",
-            )
