@@ -5,6 +5,7 @@ packet."""
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import re
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 from test_cli import tuivmm
+
+from machine.cpu.isa import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIX = ROOT / "tuivmm" / "images" / "unix.elf"
@@ -146,6 +149,63 @@ def test_gdb_breaks_at_a_kernel_symbol_steps_reads_memory_and_registers_and_watc
     # Let go, the kernel boots on and its shell takes the input.
     assert status == 0, run.stderr
     assert b"[unix] still here\n" in stdout and b"[unix] unix: power off\n" in stdout
+
+
+def user_main(name: str) -> tuple[int, list[int]]:
+    """unix's user program `name` as the kernel embeds it (`NAME_elf`): where its main
+    is (the target of the call at its entry) and its first four words of code there."""
+    start = elf_symbols(UNIX)[f"{name}_elf"]
+    with UNIX.open("rb") as f:
+        elf = ELFFile(f)
+        seg = next(s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= start < s["p_vaddr"] + s["p_filesz"])
+        inner = ELFFile(io.BytesIO(seg.data()[start - seg["p_vaddr"] :]))
+        entry = inner.header["e_entry"]
+        code = next(s for s in inner.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= entry < s["p_vaddr"] + s["p_filesz"])
+        data = code.data()[entry - code["p_vaddr"] :]
+    call = decode(int.from_bytes(data[:4], "little"))
+    assert call is not None and call.name == "jal", call
+    main = entry + call.imm
+    at = data[call.imm : call.imm + 16]
+    return main, [int.from_bytes(at[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
+def test_gdb_hbreak_stops_user_programs_not_loaded_yet_and_watches_by_trigger():
+    # hbreak is a trigger on a virtual address: it stops every process that runs
+    # there, the shell at boot and then the program it execs (into pages that do not
+    # exist when the hbreak is set), in U-mode.
+    main, sh_words = user_main("sh")
+    uptime_main, uptime_words = user_main("uptime")
+    assert main == uptime_main and sh_words != uptime_words  # the same address, other code
+    with TuivmmRun("unix", "--no-net", "--no-disk", "--gdb", "0") as run:
+        port = run.port("unix")
+        run.proc.stdin.write(b"uptime\nshutdown\n")  # the shell reads them once booted
+        run.proc.stdin.flush()
+        out = gdb(UNIX, port,
+                  f"hbreak *{main:#x}",
+                  "continue",
+                  "x/4wx $pc",
+                  "continue",
+                  "info registers pc priv",
+                  "x/4wx $pc",
+                  "delete",
+                  "rwatch ticks",  # the clock's tick count, read by uptime's system call
+                  "continue",
+                  "delete",
+                  "continue")  # fmt: skip
+        status, stdout = run.finish(b"")
+    assert f"Hardware assisted breakpoint 1 at {main:#x}" in out
+    assert out.count(f"Breakpoint 1, {main:#010x} in ?? ()") == 2, out
+    shown = [[int(w, 16) for w in words] for words in
+             re.findall(rf"^{main:#x}:\s+0x(\w+)\s+0x(\w+)\s+0x(\w+)\s+0x(\w+)$", out, re.MULTILINE)]  # fmt: skip
+    assert shown == [sh_words, uptime_words], out
+    assert registers(out, "pc") == [main]
+    assert re.search(r"^priv\s+0x0\s+prv:0 \[User", out, re.MULTILINE), out
+    assert "Hardware read watchpoint 2: ticks" in out
+    assert re.search(r"Value = \d+", out), out
+    assert re.search(r"in clock_ticks \(\) at unix/clock.c", out), out  # where ticks is read
+    assert "[Inferior 1 (Remote target) exited normally]" in out
+    assert status == 0, run.stderr
+    assert b"[unix] up " in stdout and b"[unix] unix: power off\n" in stdout
 
 
 def test_gdb_calls_a_kernel_function_at_a_breakpoint_and_prints_what_it_returns():

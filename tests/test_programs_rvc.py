@@ -6,16 +6,13 @@ straddling pages, c.lw/c.sw to devices) changes nothing a program can see."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 from test_system_vs_qemu import SECTOR0_TEXT, assert_same_run, fresh_disk
-from toolchain import ROOT, RVC_ARCH, build_program, run_ours, run_qemu
+from toolchain import RVC_ARCH, build_program, run_ours, run_qemu, run_under_vmm
 
 EF_RISCV_RVC = 0x1
 PLAIN = ["hello", "timer", "paging", "csrs", "plic"]  # no console input, no disk
@@ -26,17 +23,6 @@ def rvc_program(name: str) -> Path:
     with elf.open("rb") as f:
         assert ELFFile(f).header["e_flags"] & EF_RISCV_RVC, f"{elf} was not built with compressed code"
     return elf
-
-
-def run_under_vmm(elf: Path, timeout: float = 120) -> tuple[int, bytes]:
-    """`tuivmm run ELF`: its exit status and the guest's console, the `[name] ` line
-    prefixes taken off."""
-    result = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--no-net", str(elf)], capture_output=True, check=False,
-                            timeout=timeout, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
-    prefix = f"[{elf.stem}] ".encode()
-    lines = result.stdout.splitlines(keepends=True)
-    assert all(line.startswith(prefix) for line in lines), result.stdout[:500]
-    return result.returncode, b"".join(line[len(prefix) :] for line in lines)
 
 
 @pytest.mark.parametrize("name", PLAIN)

@@ -1,6 +1,7 @@
 """Debug triggers beside QEMU's (issue 13, item 4): the same program, programming
 `mcontrol` (type 2, the layout QEMU 7.2 and we share) triggers on execute, load and
-store in U-mode, stops at the same instructions on both.
+store in U-mode, stops at the same instructions on QEMU, on our bare machine and as a
+guest of the VMM (its own triggers, virtualized).
 
 The program prints, per trap, mcause and mepc (relative to _start) — what the spec
 fixes.  It prints no tval (QEMU 7.2 writes 0 for a trigger, we the pc or the
@@ -10,7 +11,7 @@ M-mode trigger (QEMU 7.2 fires one even while mstatus.MIE is 0; Sdtrig asks for 
 re-entrancy guard, and ours is that one)."""
 
 import pytest
-from toolchain import build_dir, cross_tool, run_ours, run_qemu, run_tool
+from toolchain import build_dir, cross_tool, run_ours, run_qemu, run_tool, run_under_vmm
 
 PROGRAM = r"""
         .globl _start
@@ -141,3 +142,7 @@ def test_triggers_stop_where_qemus_do(elf):
     our_code, our_out = run_ours(elf, timeout=60)
     assert qemu_out.count(b"\n") == 8, qemu_out[:200]  # four traps: three triggers and the ecall
     assert (our_code, our_out) == (qemu_code, qemu_out)
+
+
+def test_a_guests_own_triggers_stop_where_qemus_do(elf):
+    assert run_under_vmm(elf) == run_qemu(elf, timeout=10)

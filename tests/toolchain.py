@@ -105,6 +105,17 @@ def run_ours(elf: Path, stdin: bytes = b"", disk: Path | None = None, extra: tup
                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
+def run_under_vmm(elf: Path, timeout: float = 120) -> tuple[int, bytes]:
+    """`tuivmm run ELF`: its exit status and the guest's console, the `[name] ` line
+    prefixes taken off."""
+    result = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--no-net", str(elf)], capture_output=True, check=False,
+                            timeout=timeout, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
+    prefix = f"[{elf.stem}] ".encode()
+    lines = result.stdout.splitlines(keepends=True)
+    assert all(line.startswith(prefix) for line in lines), result.stdout[:500]
+    return result.returncode, b"".join(line[len(prefix) :] for line in lines)
+
+
 def _run(command: list[str], late: str, stdin: bytes, timeout: float,
          env: dict[str, str] | None = None) -> tuple[int, bytes]:
     try:

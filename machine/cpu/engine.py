@@ -295,7 +295,10 @@ class EngineMixin:
             pc = self.pc
             icount = self.icount
             try:
-                if not self.stepping and not self.exact and not (self.trig_exec and self.execute_trigger_live()):
+                live = self.trig_exec and self.execute_trigger_live()
+                if self.stepping or self.exact or (live and self._trig_exec_pages is None):
+                    pass  # step (an execute trigger armed for a range: every pc is checked)
+                elif not live:
                     jc = self.jcache[self.priv]
                     while icount < stop:
                         if icount >= soft_end:
@@ -304,6 +307,24 @@ class EngineMixin:
                         if b is None:
                             if stop - icount < MAX_BLOCK:
                                 break  # near the event: step there rather than translate
+                            b = self._block_at(pc)
+                        fn, n, kind = b
+                        if kind or icount + n > stop:
+                            break
+                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
+                        icount += extra[0]
+                    self.pc, self.icount = pc, icount
+                else:
+                    watched = self._trig_exec_pages
+                    # The same loop, for an execute trigger armed on a few pages: blocks
+                    # run on every other page (a block never leaves its page), and the
+                    # pages the trigger can match are stepped, each pc checked.
+                    jc = self.jcache[self.priv]
+                    while icount < stop and icount < soft_end and (pc >> 12) not in watched:
+                        b = jc.get(pc)
+                        if b is None:
+                            if stop - icount < MAX_BLOCK:
+                                break
                             b = self._block_at(pc)
                         fn, n, kind = b
                         if kind or icount + n > stop:

@@ -30,8 +30,10 @@ byte), every byte of a load or store (so a byte watchpoint inside a word catches
 the pc, or the address of the access.
 
 Speed: nothing is checked while no trigger is armed.  While an execute trigger is
-armed for the mode the hart is in (and not held off by MIE/SIE), the engine
-single-steps and checks each pc before fetching it; in other modes blocks run.  While a load or
+armed for the mode the hart is in (and not held off by MIE/SIE), the engine checks
+each pc before fetching it on the pages the trigger can match (single steps there;
+every page for a range or a negated match), and runs blocks on the others (a block
+never leaves the page it starts on); in other modes blocks run.  While a load or
 store trigger is, the pages it can match are kept out of the load or store TLBs
 (all pages, for range matches), so those accesses reach `load_slow`/`store_slow`,
 which check first.
@@ -116,8 +118,8 @@ class TriggerMixin:
     def _rebuild_triggers(self) -> None:
         """Recompute the armed lists and the pages kept out of the data TLBs."""
         armed = {EXECUTE: [], LOAD: [], STORE: []}
-        pages = {LOAD: set(), STORE: set()}
-        every = {LOAD: False, STORE: False}
+        pages = {EXECUTE: set(), LOAD: set(), STORE: set()}  # virtual pages each kind can match
+        every = {EXECUTE: False, LOAD: False, STORE: False}
         for i, t1 in enumerate(self.tdata1):
             if t1 >> TYPE_SHIFT not in ADDRESS_TYPES or not t1 & (MODE_M | MODE_S | MODE_U):
                 continue
@@ -125,8 +127,6 @@ class TriggerMixin:
                 if not t1 & kind:
                     continue
                 armed[kind].append(i)
-                if kind == EXECUTE:
-                    continue
                 match, t2 = (t1 & MATCH_MASK) >> MATCH_SHIFT, self.tdata2[i]
                 if match == MATCH_EQ:
                     pages[kind].add(t2 >> 12)
@@ -141,6 +141,7 @@ class TriggerMixin:
                 else:
                     every[kind] = True
         old = (self.trig_load, self.trig_store, self._trig_pages)
+        self._trig_exec_pages = None if every[EXECUTE] else frozenset(pages[EXECUTE])
         self.trig_exec = tuple(armed[EXECUTE])
         self.trig_load = tuple(armed[LOAD])
         self.trig_store = tuple(armed[STORE])
@@ -153,6 +154,7 @@ class TriggerMixin:
             self._flush_data_tlbs()
 
     def _init_triggers(self) -> None:
+        self._trig_exec_pages: frozenset[int] | None = frozenset()  # None: any page
         self.trig_exec: tuple[int, ...] = ()
         self.trig_load: tuple[int, ...] = ()
         self.trig_store: tuple[int, ...] = ()
@@ -212,12 +214,38 @@ class TriggerMixin:
 
     def _fire(self, hits: list[int], tval: int) -> None:
         for i in hits:
-            t1 = self.tdata1[i]
-            if t1 >> TYPE_SHIFT == TYPE_MCONTROL:
-                self.tdata1[i] = t1 | MC_HIT
-            else:
-                self.tdata1[i] = (t1 & ~HIT1) | HIT0  # 01: before the instruction
+            self.mark_hit(i)
         raise Trap(C.BREAKPOINT, tval)
+
+    def mark_hit(self, i: int) -> None:
+        """Set trigger `i`'s hit bits as firing does: hit (type 2), or hit1:hit0 = 01
+        ("before the instruction retired", type 6)."""
+        t1 = self.tdata1[i]
+        if t1 >> TYPE_SHIFT == TYPE_MCONTROL:
+            self.tdata1[i] = t1 | MC_HIT
+        else:
+            self.tdata1[i] = (t1 & ~HIT1) | HIT0
+
+    # --- for a monitor: the real hart's triggers ----------------------------------------
+
+    def load_triggers(self, pairs: tuple[tuple[int, int], ...]) -> None:
+        """Host mode: make the hart's triggers exactly `pairs` — (tdata1, tdata2) each,
+        as many as the monitor likes, every tdata1 already legal — which it computes
+        from a guest's virtual triggers (and a debugger's) at each entry to the guest."""
+        self.tdata1 = [t1 for t1, _ in pairs]
+        self.tdata2 = [t2 for _, t2 in pairs]
+        self.tselect = 0
+        self._rebuild_triggers()
+
+    def take_trigger_hits(self) -> list[int]:
+        """The triggers that fired (their hit bits set), their hit bits cleared: after
+        a breakpoint exit, which of the loaded triggers raised it (none: an EBREAK)."""
+        hits = []
+        for i, t1 in enumerate(self.tdata1):
+            if t1 & (MC_HIT if t1 >> TYPE_SHIFT == TYPE_MCONTROL else HIT1 | HIT0):
+                hits.append(i)
+                self.tdata1[i] = t1 & ~(MC_HIT if t1 >> TYPE_SHIFT == TYPE_MCONTROL else HIT1 | HIT0)
+        return hits
 
     def execute_trigger_live(self) -> bool:
         """Whether an armed execute trigger can fire in the hart's present state

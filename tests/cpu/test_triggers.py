@@ -290,6 +290,33 @@ def test_blocks_run_where_no_execute_trigger_can_fire(stepping):
     assert bool(h.blocks) == (not stepping)
 
 
+def test_blocks_run_on_pages_an_execute_trigger_cannot_match(stepping):
+    """An execute trigger armed for the mode the hart is in, on one address: the
+    pages it cannot match run in blocks; its own page is stepped, every pc checked,
+    and a jump from a block lands on it and stops exactly there."""
+    setup = arm(0, mcontrol6(kind=T.EXECUTE, modes="M"), "target")
+    body = """
+        li   t1, 500
+1:      addi a4, a4, 1
+        bne  a4, t1, 1b
+        j    far
+        .org 0x3000
+far:    li   t1, 800
+2:      addi a4, a4, 1
+        bne  a4, t1, 2b
+target: li   a3, 1
+"""
+    m = run(program("M", body, setup=setup), stepping)
+    h = m.hart
+    assert (h.x[A0], h.x[A1], h.x[A2]) == (C.BREAKPOINT, m.sym("target"), m.sym("target"))
+    assert h.x[A4] == 800 and h.x[A3] == NOT_RUN
+    translated = {pc for _, pc in h.blocks}
+    assert bool(translated & set(range(m.sym("_start"), m.sym("far"), 2))) == (not stepping)  # the first loop
+    # The trigger's page was stepped up to the trigger (trap_rec, after it, runs in
+    # M-mode with MIE clear, where no trigger fires: blocks again).
+    assert not translated & set(range(m.sym("far"), m.sym("target") + 4, 2))
+
+
 def test_execute_trigger_on_16_bit_instruction_size(stepping):
     body = """
         c.li a4, 1

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
 from vmm.vmmharness import HALT, MIB, PMP_ALL, Sv32, enter, fail, guest
 
 from machine.cpu import csrs as C
-from tuivmm.tools.debugger import EBREAK
+from machine.cpu.triggers import compare
+from tuivmm.tools.debugger import DEBUG_TRIGGERS, EBREAK, trigger_pieces
 from tuivmm.tools.gdbstub import GdbStub, checksum, frame
 from tuivmm.vmm import GuestState, Vmm
 from tuivmm.vmm.bt import SRET, TRAP_WORD
@@ -336,11 +338,24 @@ def test_a_breakpoint_stops_one_guest_while_the_other_runs_to_its_end():
 # --- watchpoints ---------------------------------------------------------------------------
 
 
-def test_a_write_watchpoint_stops_before_the_store_and_gdbs_step_over_lets_it_land():
+WATCH_SERVED = {"trigger": "trigger 0 (virtual address)", "pages": "page protection on guest-physical"}
+
+
+async def serve_watches(gdb: Rsp, how: str) -> None:
+    """Watchpoints by trigger (the default) or by page protection (what the stub falls
+    back to with `monitor phys on`; addresses are the same here: no paging)."""
+    if how == "pages":
+        assert "guest-physical" in await gdb.monitor("phys on")
+
+
+@pytest.mark.parametrize("how", list(WATCH_SERVED))
+def test_a_write_watchpoint_stops_before_the_store_and_gdbs_step_over_lets_it_land(how):
     async def main():
         async with debugging(COUNTER) as (g, stub, gdb, _):
+            await serve_watches(gdb, how)
             var = g.symbols["var"]
             assert await gdb.ask(f"Z2,{var:x},4") == "OK"
+            assert WATCH_SERVED[how] in await gdb.monitor("points")
             assert await gdb.ask("c") == f"T05watch:{var:x};thread:01;"
             assert g.pc == g.symbols["store"] and g.window.read_u32(var) == 0  # not yet written
             # What gdb does with a non-steppable watchpoint: out, one step, back in.
@@ -362,9 +377,11 @@ def test_a_write_watchpoint_stops_before_the_store_and_gdbs_step_over_lets_it_la
     run(main())
 
 
-def test_a_read_watchpoint_stops_at_the_load_and_not_at_the_store_or_the_neighbours():
+@pytest.mark.parametrize("how", list(WATCH_SERVED))
+def test_a_read_watchpoint_stops_at_the_load_and_not_at_the_store_or_the_neighbours(how):
     async def main():
         async with debugging(COUNTER) as (g, stub, gdb, _):
+            await serve_watches(gdb, how)
             var = g.symbols["var"]
             assert await gdb.ask(f"Z3,{var:x},4") == "OK"
             for n in (1, 2):
@@ -381,6 +398,132 @@ def test_a_read_watchpoint_stops_at_the_load_and_not_at_the_store_or_the_neighbo
             assert g.window.read_u32(var) == 5 and g.vcpu.x[20] == 35 and g.window.read_u32(var + 8) == 15
 
     run(main())
+
+
+def test_a_watchpoint_on_a_device_register_stops_before_the_store_the_vmm_would_emulate():
+    source = f"""
+    _start: li   t1, 0x10000000
+            li   t2, 'h'
+    first:  sb   t2, 0(t1)
+            li   t2, 'i'
+    second: sb   t2, 0(t1)
+    {HALT}
+    """
+    async def main():
+        async with debugging(source) as (g, stub, gdb, _):
+            assert await gdb.ask("Z2,10000000,1") == "OK"  # the UART's THR: not RAM
+            assert await gdb.ask("c") == "T05watch:10000000;thread:01;"
+            assert g.pc == g.symbols["first"] and bytes(g.output) == b""  # before the store
+            assert await gdb.ask("c") == "T05watch:10000000;thread:01;"  # stepped over the first
+            assert g.pc == g.symbols["second"] and bytes(g.output) == b"h"
+            assert await gdb.ask("z2,10000000,1") == "OK"
+            assert await gdb.ask("c") == "W00"
+            assert bytes(g.output) == b"hi"
+
+    run(main())
+
+
+def test_hbreak_is_a_trigger_that_leaves_guest_memory_alone_and_stops_in_any_mode():
+    async def main():
+        async with debugging(COUNTER) as (g, stub, gdb, _):
+            store = g.symbols["store"]
+            code = g.window.read_bytes(g.window.base, 0x2000)
+            assert "hwbreak+" in await gdb.ask("qSupported:swbreak+;hwbreak+")
+            assert await gdb.ask(f"Z1,{store:x},4") == "OK"
+            assert g.window.read_bytes(g.window.base, 0x2000) == code  # no EBREAK anywhere
+            assert f"hbreak {store:#010x}: trigger 0 (execute" in await gdb.monitor("points")
+            # Virtual M-mode with MIE clear: the guest's own triggers could not fire here,
+            # the debugger's do.
+            assert g.vcpu.priv == C.M and not g.vcpu.mstatus & C.MSTATUS_MIE
+            assert await gdb.ask("c") == "T05hwbreak:;thread:01;"
+            assert g.pc == store and g.vcpu.x[8] == 1 and g.window.read_u32(g.symbols["var"]) == 0
+            # A step from it runs the instruction; a continue steps over it and comes round.
+            assert await gdb.ask("s") == "T05thread:01;"
+            assert g.pc == g.symbols["load"] and g.window.read_u32(g.symbols["var"]) == 1
+            assert await gdb.ask("c") == "T05hwbreak:;thread:01;"
+            assert g.pc == store and g.vcpu.x[8] == 2
+            assert await gdb.ask("c") == "T05hwbreak:;thread:01;"
+            assert g.vcpu.x[8] == 3
+            assert await gdb.ask(f"z1,{store:x},4") == "OK"
+            assert await gdb.monitor("points") == "no breakpoints or watchpoints\n"
+            assert await gdb.ask("c") == "W00"
+            assert g.window.read_u32(g.symbols["var"]) == 5
+
+    run(main())
+
+
+def test_hbreak_stops_code_written_after_it_was_set_where_an_ebreak_would_be_overwritten():
+    source = f"""
+    _start: la   t0, routine
+            la   t1, dest
+            lw   t2, 0(t0)          # copy the routine's two words to dest
+            sw   t2, 0(t1)
+            lw   t2, 4(t0)
+            sw   t2, 4(t1)
+            fence.i
+            jalr ra, 0(t1)
+    back:
+    {HALT}
+    routine: li  a0, 99
+            ret
+            .org 0x800
+    dest:   .word 0, 0
+    """
+    async def main():
+        for kind, reply in (("Z1", "T05hwbreak:;thread:01;"), ("Z0", "W00")):
+            async with debugging(source) as (g, stub, gdb, _):
+                dest = g.symbols["dest"]
+                assert await gdb.ask(f"{kind},{dest:x},4") == "OK"
+                # hbreak: stops at the copied code; break: its EBREAK was copied over.
+                assert await gdb.ask("c") == reply
+                if kind == "Z1":
+                    assert g.pc == dest and g.vcpu.x[10] == 0
+                    assert await gdb.ask("c") == "W00"
+                assert g.vcpu.x[10] == 99
+
+    run(main())
+
+
+def test_the_debugger_has_four_triggers_then_hbreak_fails_and_watchpoints_use_pages():
+    async def main():
+        async with debugging(COUNTER) as (g, stub, gdb, _):
+            var = g.symbols["var"]
+            base = g.symbols["_start"]
+            for k in range(DEBUG_TRIGGERS - 1):
+                assert await gdb.ask(f"Z1,{base + 0x100 + 4 * k:x},4") == "OK"
+            # A 6-byte range from var+1 takes 1 + 2 + 2 + 1 bytes: four triggers; one is left.
+            assert await gdb.ask(f"Z2,{var + 1:x},6") == "OK"
+            assert "page protection" in await gdb.monitor("points")
+            assert await gdb.ask(f"Z1,{base + 0x200:x},4") == "OK"  # the fourth trigger
+            assert await gdb.ask(f"Z1,{base + 0x204:x},4") == "E14"  # none left: as on a board
+            assert await gdb.ask(f"z1,{base + 0x200:x},4") == "OK"
+            assert await gdb.ask(f"Z2,{var:x},4") == "OK"  # back on a trigger
+            points = await gdb.monitor("points")
+            assert f"watch  {var:#010x} (4 bytes): trigger 3" in points
+            assert f"watch  {var + 1:#010x} (6 bytes): page protection" in points
+            # The store hits both: the trigger, checked before the access, stops it first.
+            assert await gdb.ask("c") == f"T05watch:{var:x};thread:01;"
+            assert g.pc == g.symbols["store"] and g.vcpu.x[8] == 1
+            assert await gdb.ask(f"z2,{var:x},4") == "OK"
+            # Continuing steps over the access it stopped before (no watchpoint stops that
+            # one), and the page-protected one stops the next round's store.
+            assert await gdb.ask("c") == f"T05watch:{var + 1:x};thread:01;"
+            assert g.pc == g.symbols["store"] and g.vcpu.x[8] == 2
+
+    run(main())
+
+
+def test_trigger_pieces_cover_exactly_the_range():
+    """Every byte of [addr, addr + length) matches one piece, no byte around it does."""
+    for addr in (0x8000_1000, 0x8000_1001, 0x8000_1003, 0x8000_0ffe, 0x7fff_fff9):
+        for length in (1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 64, 100):
+            pieces = trigger_pieces(addr, length)
+            assert len(pieces) <= 2 * length.bit_length() + 1
+            for a in range(addr - 70, addr + length + 70):
+                hits = sum(compare(match, tdata2, (a,)) for tdata2, match in pieces)
+                assert hits == (1 if addr <= a < addr + length else 0), (hex(addr), length, hex(a))
+    assert trigger_pieces(0x8000_1000, 4) == [(0x8000_1001, 1)]  # NAPOT, one trigger
+    assert trigger_pieces(0x8000_1003, 1) == [(0x8000_1003, 0)]  # equal
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -521,7 +664,11 @@ def test_bad_packets_get_error_replies_and_never_break_the_stub():
             assert await gdb.ask("Z0,80000001,4") == "E14"  # not an instruction's address
             assert await gdb.ask("Z0,80000000,3") == "E16"  # kinds are 2 (C.EBREAK) and 4
             assert await gdb.ask("Z0,10000000,4") == "E14"  # a device, not RAM
-            assert await gdb.ask("Z2,7ffffffc,8") == "E14"
+            assert await gdb.ask("Z2,7ffffffc,8") == "OK"  # a trigger: any address
+            assert await gdb.ask("z2,7ffffffc,8") == "OK"
+            assert "guest-physical" in await gdb.monitor("phys on")
+            assert await gdb.ask("Z2,7ffffffc,8") == "E14"  # page protection: guest RAM only
+            assert "guest-virtual" in await gdb.monitor("phys off")
             assert await gdb.ask("z0,80000100,4") == "OK"  # none there: nothing to do
             assert await gdb.ask("vFlashErase:0,4") == ""  # not supported
             assert "unknown monitor command" in await gdb.monitor("reboot")

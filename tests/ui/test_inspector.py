@@ -244,3 +244,36 @@ def test_a_hypercall_shows_its_name_and_arguments_and_a_bt_patch_its_word():
         ) in text
     finally:
         session.close()
+
+
+def test_a_breakpoint_from_the_guests_own_trigger_says_so():
+    from machine.cpu.asm import assemble
+    from tuivmm.vmm.monitor import RAM_BASE
+
+    source = """
+_start: la   t0, handler
+        csrw mtvec, t0
+        csrsi mstatus, 8          # MIE: M-mode triggers may fire
+        la   t0, target
+        csrw tdata2, t0
+        li   t0, 0x60000044       # mcontrol6: M-mode, execute
+        csrw tdata1, t0
+target: nop
+1:      j    1b
+handler:
+        csrw tdata1, zero
+        mret
+"""
+    session = session_of("hello")
+    try:
+        guest = session.vmm.add_guest(program=assemble(source, RAM_BASE), name="armed", net=False, ram_size=1 << 20)
+        for _ in range(5):
+            session.vmm.run_slice(guest)
+        fired = next(e for e in guest.log.events if e.detail.startswith(T.TRIGGER_FIRED))
+        assert fired.detail == f"trigger 0 fired: execute at {fired.pc:#010x}"
+        text = InspectorScreen(session, None).text_of(fired, guest.log.state_of(fired)).plain
+        assert "── a debug trigger" in text and "The guest armed a debug trigger (trigger 0:" in text
+        assert "mcause   = 0x00000003  breakpoint" in text
+        assert guest.vcpu.tdata1[0] == 0xF000_0000  # (the handler turned it off)
+    finally:
+        session.close()

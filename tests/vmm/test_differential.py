@@ -39,6 +39,7 @@ from cpu import (
     test_priv_warl,
     test_sv32_translation,
     test_sv32_updates,
+    test_triggers,
 )  # fmt: skip
 
 from machine.cpu.asm import assemble
@@ -48,7 +49,7 @@ from tuivmm.vmm import GuestState, Vmm, monitor
 from .vmmharness import arch_state, diff_states
 
 MODULES = [test_priv_traps, test_priv_warl, test_priv_pmp, test_interrupts, test_counters,
-           test_sv32_translation, test_sv32_updates]  # fmt: skip
+           test_sv32_translation, test_sv32_updates, test_triggers]  # fmt: skip
 RAM_BASE = privharness.RAM_BASE
 RAM_SIZE = privharness.RAM_SIZE
 

@@ -38,6 +38,20 @@ watchpoint runs as one instruction with the page opened for it (`let_through`) �
 the cost of a watchpoint is one exit per access to its page.  Accesses the VMM makes
 itself (A/D bits, device DMA) are not watched.
 
+Hardware breakpoints and watchpoints.  gdb's `hbreak` (Z1) is an execute trigger,
+and `watch`, `rwatch` and `awatch` (Z2-Z4) are store/load triggers, from the
+debugger's own four triggers on the real hart (the guest's four are its own:
+tuivmm/vmm/triggers.py).  A trigger compares virtual addresses before the fetch or the
+access, byte-exact, with no exit for the other accesses to the page, in any virtual
+mode: so an `hbreak` changes no guest memory and stops code not loaded yet (a user
+program unix has still to exec), and a watchpoint catches device registers and
+accesses the VMM emulates (MMIO), or addresses not mapped yet.  A range that is not a
+power of two takes several triggers (aligned power-of-two pieces).  Where triggers
+cannot do it — `monitor phys on` (they do not match physical addresses), or no
+trigger free — an `hbreak` is an EBREAK like `break` (with phys) or an error (none
+free, as on hardware), and a watchpoint uses the page protection above.
+`monitor points` lists what each one uses.
+
 Addresses the debugger gives are guest-virtual, translated through the guest's own
 page tables as its current privilege sees them (M-mode and bare mode: physical), or
 guest-physical with `phys` set.  Only guest RAM can be read or written; a breakpoint
@@ -54,6 +68,18 @@ from machine.cpu import csrs as C
 from machine.cpu.csrfile import IMPLEMENTED
 from machine.cpu.mmu import LOAD, PTE_R, PTE_W
 from machine.cpu.trap import Exit, Trap
+from machine.cpu.triggers import (
+    DISABLED,
+    EXECUTE,
+    MATCH_EQ,
+    MATCH_NAPOT,
+    MATCH_SHIFT,
+    MODE_U,
+    TYPE_MCONTROL6,
+    TYPE_SHIFT,
+)
+from machine.cpu.triggers import LOAD as T_LOAD
+from machine.cpu.triggers import STORE as T_STORE
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import SENSITIVE, TRAP_WORD
 from tuivmm.vmm.exits import _LOADS, _STORES, decode
@@ -73,10 +99,13 @@ DEBUGGER = "debugger"  # the trap log's action for exits the debugger took
 # Why the guest stopped, as a debugger reports it.
 STEPPED = "step"
 BREAKPOINT = "breakpoint"
+HW_BREAKPOINT = "hwbreak"
 INTERRUPTED = "interrupt"
 HELD = "held"
 WATCH_KINDS = ("watch", "rwatch", "awatch")  # write, read, access: gdb's names
 KILLED_REASON = "killed by the debugger"  # a killed guest's reason (its state: STOPPED)
+DEBUG_TRIGGERS = 4  # the debugger's own triggers on the real hart, beside the guest's four
+_WATCH_ACCESS = {"watch": T_STORE, "rwatch": T_LOAD, "awatch": T_LOAD | T_STORE}
 
 
 @dataclass
@@ -92,7 +121,31 @@ class Watchpoint:
     kind: str  # one of WATCH_KINDS
     addr: int  # the debugger's address and length, reported back on a hit
     length: int
-    ranges: list[tuple[int, int]]  # guest-physical [lo, hi)
+    ranges: list[tuple[int, int]]  # guest-physical [lo, hi) (page protection; [] with triggers)
+    slots: list[int] = field(default_factory=list)  # the debugger's triggers it uses, if any
+
+
+def trigger_pieces(addr: int, length: int) -> list[tuple[int, int]]:
+    """[addr, addr + length) as address-match triggers: (tdata2, match) for each aligned
+    power-of-two piece, largest first — one byte: equal; 2**k bytes: NAPOT, tdata2
+    the piece's base with k - 1 low ones."""
+    pieces = []
+    end = addr + length
+    while addr < end:
+        size = addr & -addr if addr else 1 << 31
+        while size > end - addr:
+            size >>= 1
+        if size == 1:
+            pieces.append((addr & M32, MATCH_EQ))
+        else:
+            pieces.append(((addr | (size // 2 - 1)) & M32, MATCH_NAPOT))
+        addr += size
+    return pieces
+
+
+def _trigger(access: int, tdata2: int, match: int = MATCH_EQ) -> tuple[int, int]:
+    """(tdata1, tdata2) of one of the debugger's triggers on the real hart."""
+    return (TYPE_MCONTROL6 << TYPE_SHIFT) | (match << MATCH_SHIFT) | MODE_U | access, tdata2
 
 
 @dataclass
@@ -130,6 +183,8 @@ class DebugStub:
         self._enforced: dict[int, int] = {}  # the masks the shadows were last flushed for
         self._watch_at: int | None = None  # pc of the access a watchpoint stopped before
         self._quiet = False  # stepping over that access: watchpoints do not stop it
+        self.hw_breakpoints: dict[int, int] = {}  # address -> the trigger it uses
+        self._slots: list[tuple[int, int] | None] = [None] * DEBUG_TRIGGERS
         guest.debug_stub = self
 
     def release(self) -> None:
@@ -182,7 +237,7 @@ class DebugStub:
         if g.state.finished:
             self.on_stop()
             return
-        if self._bp_under_pc() is not None or self._watch_at == g.vcpu.pc:
+        if self._bp_under_pc() is not None or self._watch_at == g.vcpu.pc or g.vcpu.pc in self.hw_breakpoints:
             self.step()
             if self.finished or self.stop.why != STEPPED:
                 self.on_stop()
@@ -202,6 +257,7 @@ class DebugStub:
         if bp is not None:
             self._put_back(bp.gpa, bp.original, bp.size)
         self._quiet = self._watch_at == v.pc
+        self._load_triggers(skip_at=v.pc)  # not the hbreak it steps from; no watch if quiet
         self.stop = Stop(STEPPED)
         self._watch_at = None
         start = (v.icount, v.pc, v.priv)
@@ -218,6 +274,7 @@ class DebugStub:
         finally:
             self.vmm.slice_exits = exits
             self._quiet = False
+            self._load_triggers()
             if bp is not None and self.breakpoints.get(bp.gpa) is bp:
                 bp.original = self._claim(bp.gpa, bp.size)
             if g.state in (GuestState.RUNNING, GuestState.IDLE, GuestState.PAUSED):
@@ -249,6 +306,29 @@ class DebugStub:
         """The guest trapped on an EBREAK: True (and the guest held) if it is one of
         ours, False for the guest's own, which it gets as usual."""
         return self._hit(e, T.EXCEPTION, "breakpoint")
+
+    def trigger_hit(self, e: Exit, slots: list[int]) -> bool:
+        """The debugger's triggers `slots` fired (before the instruction at `e.epc`, or
+        its access at `e.tval`): True, and the guest held there, for an hbreak or a
+        watchpoint of ours."""
+        g = self.guest
+        v = g.vcpu
+        for addr, slot in self.hw_breakpoints.items():
+            if slot in slots:
+                v.pc = e.epc
+                g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.EXCEPTION, DEBUGGER,
+                             f"hbreak {addr:#010x} (trigger)")  # fmt: skip
+                self._stopped(Stop(HW_BREAKPOINT))
+                return True
+        for wp in self.watchpoints.values():
+            if any(slot in slots for slot in wp.slots):
+                v.pc = e.epc
+                g.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.EXCEPTION, DEBUGGER,
+                             f"{wp.kind} {wp.addr:#010x} (trigger): access at {e.tval:#010x}")  # fmt: skip
+                self._watch_at = e.epc
+                self._stopped(Stop(wp.kind, wp.addr))
+                return True
+        return False
 
     def fetch_fault(self, e: Exit) -> bool:
         """The guest could not fetch the instruction at `e.epc` (a page or access
@@ -498,6 +578,66 @@ class DebugStub:
         bp.addrs.add(addr)
         self._bp_at[addr] = pa
 
+    def insert_hw_breakpoint(self, addr: int, size: int = 4) -> None:
+        """gdb's hbreak: an execute trigger on the virtual address `addr`, in every
+        address space and mode; no guest memory changes, so it may be anywhere, mapped
+        or not.  With `phys` (triggers do not match physical addresses) it is an EBREAK
+        as `insert_breakpoint` puts; with no trigger free, DebugError (gdb says it could
+        not insert the hardware breakpoint, as on a board)."""
+        if self.phys:
+            self.insert_breakpoint(addr, size)
+            return
+        if addr in self.hw_breakpoints:
+            return
+        if addr & 1:
+            raise DebugError(f"{addr:#010x} is not an instruction's address")
+        slot = self._take_slots(1)
+        if slot is None:
+            raise DebugError("no hardware trigger free")
+        self._slots[slot[0]] = _trigger(EXECUTE, addr & M32)
+        self.hw_breakpoints[addr] = slot[0]
+        self._load_triggers()
+
+    def remove_hw_breakpoint(self, addr: int) -> None:
+        slot = self.hw_breakpoints.pop(addr, None)
+        if slot is None:
+            self.remove_breakpoint(addr)  # inserted as an EBREAK (phys)
+            return
+        self._slots[slot] = None
+        self._load_triggers()
+
+    def _take_slots(self, n: int) -> list[int] | None:
+        free = [i for i, used in enumerate(self._slots) if used is None]
+        return free[:n] if len(free) >= n else None
+
+    def _load_triggers(self, skip_at: int | None = None) -> None:
+        """The debugger's triggers for the real hart (the monitor loads them at the
+        guest's next entry): all in use, less — while stepping — the hbreak at
+        `skip_at` and, stepping over a watched access, the watchpoints."""
+        skip = set()
+        if skip_at is not None and skip_at in self.hw_breakpoints:
+            skip.add(self.hw_breakpoints[skip_at])
+        if self._quiet:
+            skip.update(slot for wp in self.watchpoints.values() for slot in wp.slots)
+        pairs = [(DISABLED, 0) if used is None or i in skip else used for i, used in enumerate(self._slots)]
+        self.guest.debug_triggers = tuple(pairs) if any(t1 != DISABLED for t1, _ in pairs) else ()
+
+    def describe_points(self) -> list[str]:
+        """One line for each breakpoint and watchpoint: where it is and what it uses."""
+        lines = []
+        for pa, bp in sorted(self.breakpoints.items()):
+            for addr in sorted(bp.addrs):
+                kind = "EBREAK" if bp.size == 4 else "C.EBREAK"
+                lines.append(f"break  {addr:#010x}: {kind} at guest-physical {pa:#010x}")
+        for addr, slot in sorted(self.hw_breakpoints.items()):
+            lines.append(f"hbreak {addr:#010x}: trigger {slot} (execute, virtual address)")
+        for (kind, addr, length), wp in self.watchpoints.items():
+            how = (f"trigger{'s' if len(wp.slots) > 1 else ''} {', '.join(map(str, wp.slots))} (virtual address)"
+                   if wp.slots else "page protection on guest-physical "
+                   + ", ".join(f"{lo:#010x}..{hi - 1:#010x}" for lo, hi in wp.ranges))  # fmt: skip
+            lines.append(f"{kind:<6} {addr:#010x} ({length} byte{'s' if length != 1 else ''}): {how}")
+        return lines
+
     def remove_breakpoint(self, addr: int) -> None:
         """Take out the breakpoint inserted at `addr` (where it went then, whatever the
         page tables say now); nothing if there is none."""
@@ -518,6 +658,15 @@ class DebugStub:
         key = (kind, addr, length)
         if key in self.watchpoints:
             return
+        if not self.phys:
+            pieces = trigger_pieces(addr, length)
+            slots = self._take_slots(len(pieces))
+            if slots is not None:
+                for slot, (tdata2, match) in zip(slots, pieces, strict=True):
+                    self._slots[slot] = _trigger(_WATCH_ACCESS[kind], tdata2, match)
+                self.watchpoints[key] = Watchpoint(kind, addr, length, [], slots)
+                self._load_triggers()
+                return
         spans = self._spans(addr, length)
         if sum(n for _, n in spans) != length:
             raise DebugError(f"no guest RAM at some of {addr:#010x}..{addr + length - 1:#010x}")
@@ -525,21 +674,31 @@ class DebugStub:
         self._update_masks()
 
     def remove_watchpoint(self, kind: str, addr: int, length: int) -> None:
-        if self.watchpoints.pop((kind, addr, length), None) is not None:
+        wp = self.watchpoints.pop((kind, addr, length), None)
+        if wp is None:
+            return
+        if wp.slots:
+            for slot in wp.slots:
+                self._slots[slot] = None
+            self._load_triggers()
+        else:
             self._update_masks()
 
     def clear(self) -> None:
         """Every breakpoint and watchpoint out."""
         for addr in list(self._bp_at):
             self.remove_breakpoint(addr)
+        self.hw_breakpoints.clear()
         if self.watchpoints:
             self.watchpoints.clear()
             self._update_masks()
+        self._slots = [None] * DEBUG_TRIGGERS
+        self._load_triggers()
         self._watch_at = None
 
     def _update_masks(self) -> None:
         masks: dict[int, int] = {}
-        for wp in self.watchpoints.values():
+        for wp in self.watchpoints.values():  # (those on triggers have no ranges)
             bits = PTE_W if wp.kind == "watch" else PTE_R | PTE_W  # no W without R in Sv32
             for lo, hi in wp.ranges:
                 for page in range(lo >> 12, ((hi - 1) >> 12) + 1):

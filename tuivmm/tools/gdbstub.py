@@ -15,14 +15,17 @@ the protocol.
 Packets: `?`, g/G and p/P (x0-x31 and pc, the CSRs as register 65 + their number, and
 the virtual privilege as `priv`, all described by the target description that
 qXfer:features:read serves), m/M/X (guest-virtual memory through the guest's own
-page tables; guest-physical after `monitor phys on`), Z0/Z1 and z0/z1 (both are
-EBREAKs in guest memory, hit before the fetch even where the guest may not execute,
-as gdb's calls into the guest need; kind 2, which gdb asks for over a compressed
-instruction, a C.EBREAK), Z2/Z3/Z4 and z2-z4 (write, read and access watchpoints),
+page tables; guest-physical after `monitor phys on`), Z0 and z0 (EBREAKs in guest
+memory, hit before the fetch even where the guest may not execute, as gdb's calls
+into the guest need; kind 2, which gdb asks for over a compressed instruction, a
+C.EBREAK), Z1 and z1 (gdb's hbreak: an execute trigger, guest memory untouched; with
+`monitor phys on` an EBREAK), Z2/Z3/Z4 and z2-z4 (write, read and access
+watchpoints: load/store triggers, or page protection where triggers cannot serve:
+debugger.py),
 c/s/C/S and vCont, the interrupt byte 0x03, D, k and vKill, qSupported,
 QStartNoAckMode, qAttached, qC, qfThreadInfo (one thread), and qRcmd (`monitor
 help`).  Anything else gets the empty reply ("not supported").  Stop replies:
-`T05swbreak:;` at a breakpoint, `T05watch:ADDR;` (rwatch, awatch) before the access
+`T05swbreak:;` at a breakpoint, `T05hwbreak:;` at an hbreak, `T05watch:ADDR;` (rwatch, awatch) before the access
 to a watchpoint, `T05` after a step, `T02` after an interrupt; a guest that powers off
 while running gives `W` with its exit code, one that crashes `X0b` (SIGSEGV), one that
 is stopped or runs out of --max-insns `X09` (SIGKILL).  Bad addresses are `E14`,
@@ -39,6 +42,7 @@ from machine.cpu.csrfile import IMPLEMENTED
 from tuivmm.tools.debugger import (
     BREAKPOINT,
     CSR_REGNUM,
+    HW_BREAKPOINT,
     INTERRUPTED,
     PC_REGNUM,
     PRIV_REGNUM,
@@ -65,6 +69,8 @@ monitor commands:
   phys [on|off]    memory, breakpoint and watchpoint addresses are guest-physical (on)
                    or guest-virtual, through the guest's own page tables (off, the default)
   translate ADDR   where guest-virtual ADDR is in guest-physical memory, now
+  points           each breakpoint and watchpoint, and what it uses: an EBREAK in guest
+                   memory, a debug trigger (hbreak, watch), or page protection
   guest            the guest's name, state, privilege, pc and instruction count
 """
 
@@ -339,7 +345,7 @@ class GdbStub:
             t.kill()
             return "OK"
         if text.startswith("qSupported"):
-            return f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+;QStartNoAckMode+;vContSupported+"
+            return f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+"
         if text == "QStartNoAckMode":
             self._send("OK")
             self._ack = False
@@ -395,7 +401,11 @@ class GdbStub:
             if number in (0, 1):
                 if length not in (2, 4):
                     return E_INVALID  # kind 4: EBREAK; kind 2: C.EBREAK, over a compressed instruction
-                if insert:
+                if number == 1 and insert:
+                    t.insert_hw_breakpoint(addr, length)
+                elif number == 1:
+                    t.remove_hw_breakpoint(addr)
+                elif insert:
                     t.insert_breakpoint(addr, length)
                 else:
                     t.remove_breakpoint(addr)
@@ -438,6 +448,9 @@ class GdbStub:
                 return self._say(f"not an address: {words[1]}\n")
             pa = t.translate(va & 0xFFFF_FFFF, g.vcpu.priv)
             out = f"{va:#010x} -> " + (f"guest-physical {pa:#010x}\n" if pa is not None else "not mapped\n")
+        elif words[0] == "points" and len(words) == 1:
+            lines = t.describe_points()
+            out = "\n".join(lines) + "\n" if lines else "no breakpoints or watchpoints\n"
         elif words[0] == "guest":
             out = (f"{g.name}: {g.state.value}, {C.PRIV_NAMES.get(g.priv, '?')}-mode, pc {g.pc:#010x}, "
                    f"{g.instructions} instructions\n")  # fmt: skip
@@ -470,6 +483,8 @@ class GdbStub:
         stop = self.target.stop
         if stop.why == BREAKPOINT:
             return f"T{SIGTRAP:02x}swbreak:;{THREAD}"
+        if stop.why == HW_BREAKPOINT:
+            return f"T{SIGTRAP:02x}hwbreak:;{THREAD}"
         if stop.why in WATCH_KINDS:
             return f"T{SIGTRAP:02x}{stop.why}:{stop.addr:x};{THREAD}"
         if stop.why == INTERRUPTED:

@@ -278,6 +278,16 @@ class InspectorScreen(ModalScreen[None]):
                 f"The real hart trapped on {patched}, the word binary translation put in place of the "
                 f"guest's own `{e.text}` ({e.insn:#010x}); the VMM emulated the original."
             )
+        if e.detail.startswith(T.TRIGGER_FIRED):
+            line("")
+            line(_heading("a debug trigger"))
+            line(
+                f"The guest armed a debug trigger ({e.detail.split(' fired')[0]}: tselect, tdata1, tdata2). The VMM "
+                "loads the triggers that can fire in the guest's virtual mode onto the real hart, enabled for "
+                "U-mode where the guest really runs; this one matched, before the instruction or the access, "
+                "which did not happen. The VMM set the trigger's hit bits in the guest's tdata1 and injected "
+                "the breakpoint, as the guest's own hardware would."
+            )
         if e.reason == T.PAGE_FAULT and record is not None:
             line("")
             line(_heading(f"the guest's own walk of {record.tval:#010x} (its page table, as it was)"))

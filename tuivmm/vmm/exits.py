@@ -27,6 +27,7 @@ from machine.cpu.trap import Exit, ExitKind, Trap
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.exitstate import guest_walk, snapshot
 from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
+from tuivmm.vmm.triggers import EXECUTE, GUEST_TRIGGERS
 
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
 
@@ -99,10 +100,32 @@ class GuestExits:
             self._ecall(e)
         elif cause in _PAGE_FAULT:
             self._page_fault(e)
-        elif cause == C.BREAKPOINT and self.debug_stub is not None and self.debug_stub.breakpoint_exit(e):
-            pass  # the debugger's own EBREAK: the guest is stopped for it, and never sees it
+        elif cause == C.BREAKPOINT:
+            self._breakpoint(e)
         else:
             self.inject(cause, e.tval, e.epc, e.insn, T.EXCEPTION)
+
+    def _breakpoint(self, e: Exit) -> None:
+        """A breakpoint exit: a trigger on the real hart fired (the guest's own, or the
+        debugger's: triggers.py), or the guest ran an EBREAK (the debugger's, or its own)."""
+        hits = self.vmm.trigger_hits()
+        if not hits:
+            if self.debug_stub is not None and self.debug_stub.breakpoint_exit(e):
+                return  # the debugger's own EBREAK: the guest is stopped for it, and never sees it
+            self.inject(C.BREAKPOINT, e.tval, e.epc, e.insn, T.EXCEPTION)
+            return
+        theirs = [i - GUEST_TRIGGERS for i in hits if i >= GUEST_TRIGGERS]
+        if theirs and self.debug_stub is not None and self.debug_stub.trigger_hit(e, theirs):
+            return  # stopped for the debugger, before the instruction or the access
+        mine = [i for i in hits if i < GUEST_TRIGGERS]
+        if not mine:
+            return  # a debugger's trigger the debugger has just let go: the guest goes on
+        v = self.vcpu
+        for i in mine:
+            v.mark_hit(i)
+        what = "execute" if e.tval == e.epc and v.tdata1[mine[0]] & EXECUTE else "access"
+        self.inject(C.BREAKPOINT, e.tval, e.epc, e.insn, T.EXCEPTION,
+                    detail=f"{T.TRIGGER_FIRED} {', '.join(map(str, mine))} fired: {what} at {e.tval:#010x}")  # fmt: skip
 
     def inject(self, cause: int, tval: int, epc: int, insn: int, reason: str, action: str = T.INJECTED,
                detail: str = "") -> None:  # fmt: skip

@@ -120,6 +120,7 @@ class Guest(GuestExits):
         self.replay_feed: Callable[[Guest], None] | None = None
         self.wake = asyncio.Event()
         self.debug_stub = None  # a tuivmm.tools.gdbstub.GdbStub while one serves this guest
+        self.debug_triggers: tuple[tuple[int, int], ...] = ()  # the debugger's, for the real hart
         self._uses_sret: bool | None = None
         self._verdict_rule: tuple[str, VerdictRule | None] | None = None  # (for which image, the rule)
         self._output_since_reset = 0  # where, in `output`, what it printed since its last reset begins

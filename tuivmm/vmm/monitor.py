@@ -76,6 +76,7 @@ from tuivmm.vmm.exits import (  # noqa: F401
 from tuivmm.vmm.guest import PATIENCE, REMEDIES, Guest, GuestState, VmmError  # noqa: F401
 from tuivmm.vmm.shadow import ShadowPool, ShadowPoolFull
 from tuivmm.vmm.switch import VirtualSwitch
+from tuivmm.vmm.triggers import real_triggers
 
 MIB = 1024 * 1024
 HOST_RAM_SIZE = 2048 * MIB - 4096  # RAM_BASE + this stays below 4 GiB
@@ -124,6 +125,7 @@ class Vmm:
         self.defer: Callable[[Guest], bool] | None = None
         self._one_slice_a_turn = asyncio.Lock()  # realtime: see serve()
         self.exit_states_kept = 0  # see keep_exit_states
+        self.loaded_triggers: tuple[tuple[int, int], ...] = ()  # on the real hart now (triggers.py)
 
     def keep_exit_states(self, count: int) -> None:
         """Each guest, now and later, keeps what each of its newest `count` exits did
@@ -278,6 +280,17 @@ class Vmm:
         hart.sepc = v.sepc
         hart.mepc = MRET_DOOR
         hart.mstatus = 0
+        if v.trig_exec or v.trig_load or v.trig_store or guest.debug_triggers or self.loaded_triggers:
+            pairs = real_triggers(v, guest.debug_triggers)
+            if pairs != self.loaded_triggers:
+                hart.load_triggers(pairs)
+                self.loaded_triggers = pairs
+
+    def trigger_hits(self) -> list[int]:
+        """After a breakpoint exit: the real hart's triggers that raised it (triggers.py
+        numbers them: the guest's first, then the debugger's), hit bits cleared; [] for
+        an EBREAK."""
+        return self.hart.take_trigger_hits() if self.loaded_triggers else []
 
     # --- running -----------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ BT_SCAN = "bt scan"  # binary translation scanned a code page before it first ra
 CRASHED = "crashed"
 
 BT_PATCH = "bt patch"  # the detail of an exit on a word binary translation patched
+TRIGGER_FIRED = "trigger"  # the detail of a breakpoint a guest's own debug trigger raised
 
 # Not an exit: a line where the counters start again from zero (reason RESET, counted
 # nowhere).  Its action says why: the guest was power-cycled (RESET), or only its

@@ -28,9 +28,8 @@ from machine.memory import RamWindow
 
 
 class VCpu(ArchState):
-    # The guest sees no debug triggers until the VMM virtualizes them: its own would
-    # sit in this CSR file and never fire on the real hart.
-    trigger_count = 0
+    # Its debug triggers (the bare hart's four) sit in this CSR file; the monitor loads
+    # what they would match onto the real hart at each entry (triggers.py).
 
     def __init__(self, ram: RamWindow, bus: Bus):
         self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
