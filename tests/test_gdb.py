@@ -208,6 +208,19 @@ def test_gdb_hbreak_stops_user_programs_not_loaded_yet_and_watches_by_trigger():
     assert b"[unix] up " in stdout and b"[unix] unix: power off\n" in stdout
 
 
+def test_gdb_awatch_on_a_device_register_stops_the_kernel_at_its_uart_access():
+    # The README's example: unix maps the UART at 0xf0000000 once paging is on.
+    with TuivmmRun("unix", "--no-net", "--no-disk", "--gdb", "0") as run:
+        port = run.port("unix")
+        out = gdb(UNIX, port, "awatch *(char *)0xf0000000", "continue", "delete", "detach")
+        status, stdout = run.finish(b"shutdown\n")
+    assert "Hardware access (read/write) watchpoint 1: *(char *)0xf0000000" in out
+    assert "Value = <unreadable>" in out  # the stub reads no device register
+    assert re.search(r"^uartinit \(\) at unix/uart.c:\d+", out, re.MULTILINE), out
+    assert status == 0, run.stderr
+    assert b"[unix] unix: power off\n" in stdout
+
+
 def test_gdb_calls_a_kernel_function_at_a_breakpoint_and_prints_what_it_returns():
     # gdb's return breakpoint for the call is on the kernel stack, which the guest may
     # not execute: it must stop there before the fetch faults, as it does on QEMU.

@@ -145,6 +145,7 @@ class TriggerMixin:
         self.trig_exec = tuple(armed[EXECUTE])
         self.trig_load = tuple(armed[LOAD])
         self.trig_store = tuple(armed[STORE])
+        self.trig_armed = bool(self.trig_exec or self.trig_load or self.trig_store)
         # vpn sets kept out of rtlb/wtlb; None: every page
         self._trig_pages = (
             None if every[LOAD] else frozenset(pages[LOAD]) if armed[LOAD] else frozenset(),
@@ -158,6 +159,7 @@ class TriggerMixin:
         self.trig_exec: tuple[int, ...] = ()
         self.trig_load: tuple[int, ...] = ()
         self.trig_store: tuple[int, ...] = ()
+        self.trig_armed = False  # any of the three
         self._trig_pages: tuple[frozenset[int] | None, frozenset[int] | None] = (frozenset(), frozenset())
         self._rebuild_triggers()
 

@@ -20,7 +20,10 @@ follows too.  What the guest cannot do directly traps to the VMM, and
                           true (the guest's table forbids it: inject it), or a device
                           (the guest-physical address is MMIO: decode the load/store
                           and call the guest's device)
-    anything else         inject it (breakpoints, misaligned accesses, ...)
+    breakpoint            a debug trigger fired (the guest's own, loaded onto the real
+                          hart at each entry: triggers.py; or a debugger's), or an
+                          EBREAK ran (a debugger's, or the guest's): inject it or stop
+    anything else         inject it (misaligned accesses, ...)
 
 Interrupts: the guest's devices set bits in its VCpu's mip; after every exit and at
 every slice start the VMM asks the VCpu (`pending_interrupt`, the hardware's own
@@ -280,7 +283,7 @@ class Vmm:
         hart.sepc = v.sepc
         hart.mepc = MRET_DOOR
         hart.mstatus = 0
-        if v.trig_exec or v.trig_load or v.trig_store or guest.debug_triggers or self.loaded_triggers:
+        if v.trig_armed or guest.debug_triggers or self.loaded_triggers:
             pairs = real_triggers(v, guest.debug_triggers)
             if pairs != self.loaded_triggers:
                 hart.load_triggers(pairs)

@@ -66,7 +66,7 @@ def real_triggers(v, debugger: tuple[tuple[int, int], ...]) -> tuple[tuple[int, 
     """(tdata1, tdata2) for each of the real hart's triggers while the guest whose
     VCpu is `v` runs, with the debugger's `debugger` after its own; () when none can fire."""
     pairs = []
-    if v.trig_exec or v.trig_load or v.trig_store:
+    if v.trig_armed:
         priv = v.priv
         bit = _MODE_BIT[priv] if v._triggers_live(priv) else 0
         for t1, t2 in zip(v.tdata1, v.tdata2, strict=True):
