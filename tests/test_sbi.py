@@ -52,6 +52,7 @@ dbcn write: error 0, value 11
 dbcn read with nothing typed: error 0, value 0
 dbcn write from the firmware's memory: error -3, value 0
 dbcn write above 4 GiB: error -3, value 0
+pmp: reading the firmware: scause 0x00000005, nothing read
 time: set_timer: error 0, value 0
 time: interrupt, scause 0x80000005, at or after the deadline
 legacy set_timer: interrupt, scause 0x80000005
@@ -169,30 +170,53 @@ def test_the_payloads_tree_reserves_the_firmware(where, firmware, on_qemu, tmp_p
         "reg": cells(0, 0x8000_0000, 0, 0x4_0000), "no-map": b""}  # fmt: skip
 
 
-def test_an_existing_reserved_memory_node_gets_one_child_more(firmware, tmp_path):
-    """A tree with /reserved-memory already (one cell each, say): the firmware adds
-    its region there, in that node's cells, and keeps what was there."""
+def boot_with_tree(firmware, tmp_path, edit) -> Node:
+    """Run the firmware on our board with the board's own tree changed by `edit`;
+    the tree the payload got."""
     out = tmp_path / "board.dtb"
     result = subprocess.run([sys.executable, "-m", "tuivmm", "bare", "--dumpdtb", str(out), str(firmware)],
                             capture_output=True, cwd=ROOT, check=False,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
     assert result.returncode == 0, result.stderr
     tree = unpack(out.read_bytes())
-    reserved = tree.add("reserved-memory", ranges=b"")
-    reserved.set("#address-cells", cells(1)).set("#size-cells", cells(1))
-    reserved.add("vendor@87000000", reg=cells(0x8700_0000, 0x1000), no_map=b"", compatible=string("x,y"))
+    edit(tree)
     (tmp_path / "mine.dtb").write_bytes(pack(tree))
     code, console = run_ours(firmware, extra=("--dtb", str(tmp_path / "mine.dtb")), timeout=120)
     assert code == 0
     rest, dtb = split(console)
     assert rest.endswith("srst: shutdown\n")
-    got = unpack(dtb[:4] + struct.pack(">I", len(dtb)) + dtb[8:])
+    dtb = dtb[:4] + struct.pack(">I", len(dtb)) + dtb[8:]
+    dts(tmp_path, dtb)
+    return unpack(dtb)
+
+
+def test_an_existing_reserved_memory_node_gets_one_child_more(firmware, tmp_path):
+    """A tree with /reserved-memory already (one cell each, say): the firmware adds
+    its region there, in that node's cells, and keeps what was there."""
+
+    def edit(tree):
+        reserved = tree.add("reserved-memory", ranges=b"")
+        reserved.set("#address-cells", cells(1)).set("#size-cells", cells(1))
+        reserved.add("vendor@87000000", reg=cells(0x8700_0000, 0x1000), no_map=b"", compatible=string("x,y"))
+
+    got = boot_with_tree(firmware, tmp_path, edit)
     assert [node.name for node in got.children].count("reserved-memory") == 1
     node = got.find("/reserved-memory")
     assert [child.name for child in node.children] == ["vendor@87000000", "mmode_resv0@80000000"]
     assert node.child("vendor@87000000").props["compatible"] == string("x,y")
     assert node.child("mmode_resv0@80000000").props == {"reg": cells(0x8000_0000, 0x4_0000), "no-map": b""}
-    dts(tmp_path, dtb[:4] + struct.pack(">I", len(dtb)) + dtb[8:])
+
+
+def test_a_tree_that_reserves_the_firmware_already_is_left_as_it_is(firmware, tmp_path):
+    def edit(tree):
+        reserved = tree.add("reserved-memory", ranges=b"")
+        reserved.set("#address-cells", cells(2)).set("#size-cells", cells(2))
+        reserved.add("mmode_resv0@80000000", reg=cells(0, 0x8000_0000, 0, 0x4_0000), no_map=b"")
+        expected.append(pack(tree))
+
+    expected = []
+    got = boot_with_tree(firmware, tmp_path, edit)
+    assert pack(got) == expected[0]
 
 
 def test_no_device_tree_is_a_clear_failure(firmware):

@@ -64,6 +64,8 @@ struct walk {
 static int next(struct walk *w) {
   uint8 *base = w->dtb + hdr(w->dtb, H_OFF_STRUCT);
   for (;;) {
+    if (w->off + 4 > hdr(w->dtb, H_SIZE_STRUCT))
+      return FDT_END; // a tree without its END token: stop at its block's end
     w->at = w->off;
     uint32 token = be32(base + w->off);
     w->off += 4;
@@ -182,12 +184,18 @@ static void emit_prop(struct edit *e, const char *name, const uint32 *cells, uin
     emit32(e, cells[i]);
 }
 
-// mmode_resv0@80000000 { reg = <base size>; no-map; }, in `ac` and `sc` cells.
-static void emit_reservation(struct edit *e, uint32 base, uint32 size, uint32 ac, uint32 sc) {
-  char name[32] = "mmode_resv0@";
+// "mmode_resv0@80000000": the node's name (the unit address is the base, in hex).
+static void reservation_name(char *name, uint32 base) {
+  memcpy(name, "mmode_resv0@", 12);
   for (int i = 0; i < 8; i++)
     name[12 + i] = "0123456789abcdef"[(base >> (28 - 4 * i)) & 15];
   name[20] = 0;
+}
+
+// mmode_resv0@80000000 { reg = <base size>; no-map; }, in `ac` and `sc` cells.
+static void emit_reservation(struct edit *e, uint32 base, uint32 size, uint32 ac, uint32 sc) {
+  char name[32];
+  reservation_name(name, base);
   uint32 reg[4] = {0, 0, 0, 0};
   reg[ac - 1] = base;
   reg[ac + sc - 1] = size;
@@ -211,9 +219,13 @@ int fdt_reserve(void *dtb, uint32 base, uint32 size, uint32 room_end) {
   struct walk w = {dtb, 0, 0, 0, 0, 0, 0};
   uint32 where = 0, rac = ac, rsc = sc;
   int t, in_reserved = 0, found = 0;
+  static char name[32];
+  reservation_name(name, base);
   while ((t = next(&w)) != FDT_END) {
     if (t == FDT_BEGIN_NODE && w.depth == 2 && is_node(w.name, "reserved-memory"))
       in_reserved = found = 1;
+    else if (t == FDT_BEGIN_NODE && in_reserved && w.depth == 3 && !strcmp(w.name, name))
+      return 0; // there already (a reboot that kept the tree): nothing to do
     else if (t == FDT_PROP && in_reserved && w.depth == 2 && !strcmp(w.name, "#address-cells"))
       rac = be32(w.value);
     else if (t == FDT_PROP && in_reserved && w.depth == 2 && !strcmp(w.name, "#size-cells"))

@@ -28,14 +28,15 @@ SBI_SRCS := $(sort $(filter-out sbi/payload.S,$(wildcard sbi/*.c sbi/*.S)))
 SBI_OBJS := $(patsubst %,$(BUILD)/%.o,$(SBI_SRCS))
 
 # sbi_link(name, payload): link $(OUT)/<name>.elf.  The payload is assembled
-# without -g, so no path of it lands in the image.
+# without -g, so no path of it lands in the image.  Both segments are RWX on
+# purpose (sbi.ld), so ld's warning about that is off.
 define sbi_link
 $(BUILD)/sbi/payload-$(1).o: sbi/payload.S $(2) sbi/guest.mk
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ARCH) -DSBI_PAYLOAD_FILE='"$(2)"' -c -o $$@ sbi/payload.S
 
 $(OUT)/$(1).elf: $$(SBI_OBJS) $(BUILD)/sbi/payload-$(1).o sbi/sbi.ld | $(OUT)
-	$$(CC) $$(LDFLAGS) -T sbi/sbi.ld -o $$@ $$(SBI_OBJS) $(BUILD)/sbi/payload-$(1).o
+	$$(CC) $$(LDFLAGS) -Wl,--no-warn-rwx-segments -T sbi/sbi.ld -o $$@ $$(SBI_OBJS) $(BUILD)/sbi/payload-$(1).o
 endef
 
 ifneq ($(SBI_PAYLOAD),)
