@@ -29,11 +29,12 @@ void reboot(void) {
 }
 
 // Program the CLINT's 64-bit mtimecmp for S-mode's next timer interrupt.  On RV32
-// it is two 32-bit registers, written one at a time, so a compare between the two
-// writes could fire too early.  The order the CLINT spec suggests: first set the
-// low word to all ones (no time below the new high word can then match), write the
-// high word, then the low word.  The pending STIP belongs to the old deadline: the
-// SBI spec says set_timer clears it.  MTIE on, so the deadline reaches us.
+// it is two 32-bit registers, written one at a time, and a compare between the two
+// writes could fire early.  The privileged spec's sequence (3.2.1): the low word
+// to all ones first, so that in between the compare value is never below both the
+// old and the new one; then the high word; then the low word.  The pending STIP
+// belongs to the old deadline, and the SBI spec says set_timer clears it.  MTIE on,
+// so the new deadline reaches us.
 void set_timer(uint64 when) {
   volatile uint32 *mtimecmp = (volatile uint32 *)CLINT_MTIMECMP;
   mtimecmp[0] = 0xffffffff;
