@@ -74,7 +74,9 @@ hsm: non-retentive suspend: error -2, value 0
 srst: bad type: error -3, value 0
 srst: shutdown
 """
-BANNER = re.compile(r"tuivmm sbi: SBI 2\.0, 128 MiB RAM at 80000000, payload at 80400000 \(\d+ KiB\), dtb at 87e00000\n")
+BANNER = re.compile(
+    r"tuivmm sbi: SBI 2\.0, 128 MiB RAM at 80000000, payload at 80400000 \(\d+ KiB\), dtb at 87e00000\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +110,10 @@ def split(console: bytes) -> tuple[str, bytes]:
 def test_the_image_is_the_firmware_then_the_payload(firmware):
     headers = run_tool(cross_tool("readelf"), "-lhW", firmware)
     assert re.search(r"Entry point address:\s+0x80000000", headers)
-    loads = re.findall(r"^\s+LOAD\s+\S+\s+(0x[0-9a-f]+)", headers, re.M)
+    loads = re.findall(r"^\s+LOAD\s+\S+\s+(0x[0-9a-f]+)", headers, re.MULTILINE)
     assert loads == ["0x80000000", "0x80400000"]
     symbols = run_tool(cross_tool("nm"), firmware)
-    assert re.search(r"^80400000 \w sbi_payload_start$", symbols, re.M)
+    assert re.search(r"^80400000 \w sbi_payload_start$", symbols, re.MULTILINE)
 
 
 def test_sbi_calls_answer_as_the_spec_says_on_qemu(on_qemu):
@@ -223,4 +225,3 @@ def test_no_device_tree_is_a_clear_failure(firmware):
     code, console = run_ours(firmware, extra=("--no-dtb",), timeout=60)
     assert console == b"tuivmm sbi: no device tree at a1 (0): a kernel needs one; stopping\n"
     assert code == 1
-
