@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -99,6 +100,18 @@ def test_initramfs_list_names_box_and_its_links(box: Path):
             assert f"slink /bin/{name} box 0777 0 0" in lines, name
 
 
+def test_gen_init_cpio_accepts_the_list(box: Path, tmp_path: Path):
+    """The kernel's own gen_init_cpio (usr/gen_init_cpio.c, built for this host)
+    turns the list into a cpio archive holding box."""
+    tool = tmp_path / "gen_init_cpio"
+    source = LINUX_BUILD / "linux-source-6.1" / "usr" / "gen_init_cpio.c"
+    run_tool(find_tool("cc"), "-O1", "-o", tool, source)
+    archive = subprocess.run([tool, "-t", "0", LIST], capture_output=True, check=True).stdout
+    assert BOX.read_bytes() in archive
+    for name in (b"init", b"bin/sh", b"dev/console", b"dev/ttyS0", b"TRAILER!!!"):
+        assert name + b"\0" in archive, name
+
+
 def test_echo_cat_ls(box: Path, tmp_path: Path):
     assert run_box(box, "echo", "hello", "world").stdout == b"hello world\n"
     assert run_box(box, "echo", "-n", "x").stdout == b"x"
@@ -128,6 +141,26 @@ def test_uname_and_sleep(box: Path):
     started = time.monotonic()
     assert run_box(box, "sleep", "0.3").returncode == 0
     assert time.monotonic() - started >= 0.3
+
+
+def test_udp_ask_and_echo_over_loopback(box: Path):
+    """udp echo PORT answers udp ask 127.0.0.1 PORT TEXT (the host's loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    qemu = find_tool("qemu-riscv32")
+    server = subprocess.Popen([qemu, "-0", "udp", str(box), "echo", port], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout.readline() == f"udp: echoing on port {port}\n".encode()
+        asked = run_box(box, "udp", "ask", "127.0.0.1", port, "hello", "there")
+        assert asked.returncode == 0
+        assert asked.stdout == f"reply from 127.0.0.1:{port} (11 bytes): hello there\n".encode()
+        assert server.stdout.readline().endswith(b" (11 bytes): hello there\n")
+    finally:
+        server.kill()
+        server.wait()
+    silent = run_box(box, "udp", "ask", "127.0.0.1", port, "anyone?")
+    assert silent.returncode == 1 and silent.stdout == f"udp: no reply from 127.0.0.1:{port}\n".encode()
 
 
 def test_shell_runs_a_script_from_stdin(box: Path, path_dir: Path, tmp_path: Path):

@@ -119,15 +119,28 @@ int uname_main(int argc, char **argv)
 
 // dmesg: syslog(SYSLOG_ACTION_READ_ALL) copies the kernel's log buffer, without
 // consuming it.  The buffer is 2^CONFIG_LOG_BUF_SHIFT bytes; ours holds 128 KiB.
+// Each line starts with its priority, "<6>": we leave that out, as dmesg does.
 int dmesg_main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     static char log[128 * 1024];
-    int n = syslog(SYSLOG_ACTION_READ_ALL, log, sizeof log);
+    int n = syslog(SYSLOG_ACTION_READ_ALL, log, sizeof log), out = 0;
     if (n < 0)
         fail("dmesg", "syslog", n);
-    for (int done = 0, w; done < n; done += w)
-        if ((w = write(1, log + done, n - done)) <= 0)
+    for (int i = 0; i < n;) {
+        int start = i;
+        if (log[i] == '<') {            // skip "<digits>"
+            while (i < n && log[i] != '>' && log[i] != '\n')
+                i++;
+            i = i < n && log[i] == '>' ? i + 1 : start;
+        }
+        while (i < n && log[i] != '\n')
+            log[out++] = log[i++];
+        if (i < n)
+            log[out++] = log[i++];      // the newline
+    }
+    for (int done = 0, w; done < out; done += w)
+        if ((w = write(1, log + done, out - done)) <= 0)
             return 1;
     return 0;
 }
