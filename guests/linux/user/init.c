@@ -22,19 +22,29 @@ static void mount_fs(const char *type, const char *dir)
 
 // Network interfaces are configured by ioctls on any socket, here an AF_INET
 // datagram one; struct ifreq names the interface and carries one value.
-static int if_ioctl(int fd, const char *name, unsigned long req, uint32_t addr, int flags)
+static int set_addr(int fd, const char *name, unsigned long req, uint32_t addr)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, name, strlen(name) + 1);
-    if (req == SIOCSIFFLAGS) {
-        ifr.ifr_flags = flags;
-    } else {                    // SIOCSIFADDR, SIOCSIFNETMASK: a sockaddr_in
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-        sin->sin_family = AF_INET;
-        sin->sin_addr.s_addr = addr;
-    }
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = addr;        // SIOCSIFADDR, SIOCSIFNETMASK
     return ioctl(fd, req, &ifr);
+}
+
+// Bring an interface up: its flags, with IFF_UP added (SIOCSIFFLAGS sets them
+// all, so we read them first).
+static int set_up(int fd, const char *name)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name) + 1);
+    int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (r < 0)
+        return r;
+    ifr.ifr_flags |= IFF_UP;
+    return ioctl(fd, SIOCSIFFLAGS, &ifr);
 }
 
 // The MAC's last byte from sysfs ("52:54:00:00:00:01\n"): 1..254, or 0.
@@ -58,7 +68,7 @@ static void network(void)
         dprintf(2, "init: no sockets: %s\n", strerror(-fd));
         return;
     }
-    if_ioctl(fd, "lo", SIOCSIFFLAGS, 0, IFF_UP);   // lo has 127.0.0.1 already
+    set_up(fd, "lo");                   // lo has 127.0.0.1 already
     int n = mac_last_byte();
     if (n == 0) {
         printf("init: no network card\n");
@@ -66,11 +76,11 @@ static void network(void)
         // Setting the address and bringing eth0 up makes the kernel add the
         // route to 10.0.0.0/24 itself.
         uint32_t ip = 10 | n << 24, mask = 0x00ffffff;  // network byte order
-        int r = if_ioctl(fd, "eth0", SIOCSIFADDR, ip, 0);
+        int r = set_addr(fd, "eth0", SIOCSIFADDR, ip);
         if (r >= 0)
-            r = if_ioctl(fd, "eth0", SIOCSIFNETMASK, mask, 0);
+            r = set_addr(fd, "eth0", SIOCSIFNETMASK, mask);
         if (r >= 0)
-            r = if_ioctl(fd, "eth0", SIOCSIFFLAGS, 0, IFF_UP);
+            r = set_up(fd, "eth0");
         if (r < 0)
             printf("init: eth0: %s\n", strerror(-r));
         else

@@ -136,14 +136,14 @@ static void child(char **argv)
         while (*path) {
             const char *end = strchr(path, ':');
             int len = end ? end - path : (int)strlen(path);
-            if (len > 128)
-                len = 128;
             char file[256];
-            memcpy(file, path, len);
-            snprintf(file + len, sizeof file - len, "/%s", argv[0]);
-            int e = execve(file, argv, environ);
-            if (e != -ENOENT)
-                r = e;          // it exists but would not run: say why
+            if (len < 128) {
+                memcpy(file, path, len);
+                snprintf(file + len, sizeof file - len, "/%s", argv[0]);
+                int e = execve(file, argv, environ);   // returns only if it failed
+                if (e != -ENOENT)
+                    r = e;      // it exists but would not run: say why
+            }
             path = end ? end + 1 : path + len;
         }
     }
@@ -164,7 +164,7 @@ static void run(char **argv)
         child(argv);
     setpgid(pid, pid);           // as the child does: whichever runs first
     give_terminal(pid);
-    struct child_status st;
+    struct child_status st = {CLD_EXITED, 0};
     while (wait_child(pid, WEXITED | WSTOPPED, &st) == pid && st.how == CLD_STOPPED) {
         dprintf(2, "\nsh: %s stopped; this shell has no job control, so it is killed\n",
                 argv[0]);
