@@ -17,7 +17,9 @@ USER_CC   := $(LINUX_CROSS)gcc
 USER_ARCH := -march=rv32imac -mabi=ilp32
 # -ffreestanding: no C library to assume; gcc's own stdarg.h, stddef.h, stdint.h
 # (-isystem its include directory) and the kernel's headers, nothing from the host.
-USER_CFLAGS := $(USER_ARCH) -Os -Wall -Wextra -Werror -ffreestanding -fno-pic \
+# (`=`, not `:=`: gcc is asked for its directory only when compiling, so that
+# building the other guests does not need this compiler.)
+USER_CFLAGS = $(USER_ARCH) -Os -Wall -Wextra -Werror -ffreestanding -fno-pic \
     -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
     -ffunction-sections -fdata-sections -nostdinc -I$(USER_SRC)/include \
     -I$(LINUX_HDRS)/include -isystem $(shell $(USER_CC) -print-file-name=include) \
