@@ -59,4 +59,20 @@ $(LINUX_IMAGE): $(LINUX_KBUILD)/.config $(LINUX_BUILD)/initramfs.list FORCE
 
 FORCE:
 
+# The image: our SBI firmware at 0x8000_0000 with the kernel's Image (the
+# initramfs inside it) at 0x8040_0000.
+include sbi/guest.mk
+$(eval $(call sbi_link,linux,$(LINUX_IMAGE)))
+
+linux: $(OUT)/linux.elf
+
+# Built again from nothing in a scratch directory: the same bytes, or say where not.
+linux-check:
+	@scratch=$$(mktemp -d); \
+	if ! $(MAKE) --no-print-directory OUT=$$scratch/images BUILD=$$scratch/build linux >$$scratch/log 2>&1; then \
+	  tail -30 $$scratch/log; echo "linux: the image does not build"; rm -rf $$scratch; exit 1; fi; \
+	if cmp $$scratch/images/linux.elf $(IMAGES)/linux.elf; then \
+	  echo "linux: linux.elf is reproducible from source"; rm -rf $$scratch; \
+	else echo "linux: linux.elf differs from the committed image (scratch kept: $$scratch)"; exit 1; fi
+
 .PHONY: linux linux-check

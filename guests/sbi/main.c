@@ -33,6 +33,19 @@ static void setup_pmp(void) {
   w_pmpcfg0(((PMP_NAPOT | PMP_R | PMP_W | PMP_X) << 8) | PMP_NAPOT);
 }
 
+// Sstc: a hart with it (QEMU's has) gives S-mode its own timer compare register,
+// stimecmp, and Linux uses it whenever the device tree's riscv,isa names sstc -- but
+// only M-mode can let S-mode touch it, with menvcfg.STCE (bit 63; on RV32, bit 31
+// of menvcfgh).  Our hart has no Sstc and no menvcfgh: writing it is an illegal
+// instruction, which the trap handler skips while `probing` (as OpenSBI probes CSRs).
+volatile int probing;
+
+static void enable_sstc(void) {
+  probing = 1;
+  asm volatile("csrs 0x31a, %0" : : "r"(1u << 31));  // menvcfgh.STCE
+  probing = 0;
+}
+
 void sbi_main(uint32 hartid, void *dtb) {
   w_mtvec((uint32)trap_vector);
   w_mscratch((uint32)stack_top);
@@ -56,7 +69,7 @@ void sbi_main(uint32 hartid, void *dtb) {
   w_mie(0);             // set_timer enables MTIE when S-mode first asks for a timer
   w_mip(0);
   w_mcounteren(7);      // S-mode may read cycle, time and instret (Linux reads time)
-  // menvcfg (priv 1.12) holds only FIOM on this hart, which Linux does not need.
+  enable_sstc();
 
   printf("tuivmm sbi: SBI 2.0, %u MiB RAM at %x, payload at %x (%u KiB), dtb at %x\n",
          ram_size >> 20, ram_base, (uint32)sbi_payload_start,

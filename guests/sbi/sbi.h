@@ -93,3 +93,5 @@ void *memmove(void *dst, const void *src, unsigned int n);
 void *memset(void *dst, int c, unsigned int n);
 int strcmp(const char *a, const char *b);
 unsigned int strlen(const char *s);
+
+extern volatile int probing;  // main.c: a CSR probe is under way (trap.c skips its fault)
