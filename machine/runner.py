@@ -123,10 +123,17 @@ class ConsoleRunner:
             return True
         if clock.alarm_cycle < NEVER:
             if self.input.interactive and not self.input_closed:
-                ticks = (clock.alarm_cycle - hart.cycles) / clock.cycles_per_tick
-                self._collect(min(ticks / TIMEBASE_HZ, 0.05))
-                if self._offer_input():
-                    return True
+                # A person is watching: the sleep lasts as long on the wall clock as on
+                # the guest's (`sleep 5` takes five seconds), and a key cuts it short.
+                sleep = (clock.alarm_cycle - hart.cycles) / clock.cycles_per_tick / TIMEBASE_HZ
+                started = time.monotonic()
+                while (left := started + sleep - time.monotonic()) > 0 and not self.input_closed:
+                    self._collect(min(left, 0.05))
+                    if self._offer_input():
+                        waited = time.monotonic() - started
+                        hart.idle_cycles += min(int(waited * TIMEBASE_HZ) * clock.cycles_per_tick,
+                                                clock.alarm_cycle - hart.cycles)  # fmt: skip
+                        return True
             hart.skip_to_alarm()
             return True
         self.on_wait()

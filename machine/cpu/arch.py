@@ -222,7 +222,10 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
         elif name == "sfence.vma":
             if priv == C.U or (priv == C.S and self.mstatus & C.MSTATUS_TVM):
                 raise Trap(C.ILLEGAL_INSN, d.word)
-            self.flush_tlb()
+            if d.rs1:
+                self.flush_tlb_page(self.x[d.rs1])  # one address (any ASID: the TLBs keep none)
+            else:
+                self.flush_tlb()
         elif name == "fence.i":
             self.flush_code()
         return (pc + d.length) & 0xFFFF_FFFF

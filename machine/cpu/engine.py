@@ -87,6 +87,13 @@ class EngineMixin:
         self._spaces.clear()
         self.flush_tlb()
 
+    def forget_page_everywhere(self, vpn: int) -> None:
+        """For a monitor that unmapped virtual page `vpn` from its tables: forget it in
+        the current address space and every kept one (cheaper than dropping them all)."""
+        self._forget_page(vpn, (self.itlb, self.rtlb, self.wtlb, self.code_wtlb, self.jcache))
+        for space in self._spaces.values():
+            self._forget_page(vpn, space)
+
     def flush_code(self) -> None:
         """Drop every translated block (FENCE.I)."""
         self.blocks.clear()

@@ -54,13 +54,47 @@ class MmuMixin:
         self.watch: dict[int, object] = {}  # physical address -> callback(addr, value)
         self._watch_pages: set[int] = set()
         self._pmp_regions: list[tuple[int, int, int, bool]] = []  # (lo, hi, perms, locked)
+        # 4 MiB regions (va >> 22) whose TLB entries came from a megapage leaf: one
+        # leaf behind up to 1024 of them (see flush_tlb_page).
+        self._mega_regions: set[int] = set()
+        self._leaf_level = 0  # the level of the leaf `translate` last used
 
     def flush_tlb(self) -> None:
         """Forget every cached translation (SFENCE.VMA, satp, SUM/MXR, PMP changes)."""
         for tlbs in (self.itlb, self.rtlb, self.wtlb, self.code_wtlb):
             for t in tlbs:
                 t.clear()
+        self._mega_regions.clear()
         self._flush_jump_caches()
+
+    def flush_tlb_page(self, va: int) -> None:
+        """SFENCE.VMA with rs1 = `va` (spec 4.2.1): forget what was cached from the leaf
+        PTE that maps `va`, in every address space.  The TLBs hold 4 KiB entries, so
+        that is the entries of `va`'s page — unless a megapage filled any in its 4 MiB
+        region, when every one of them came from that leaf and the whole TLB goes (no
+        cheaper way to find them).  Blocks translated at virtual pcs on the page go
+        too: their page may now be other code."""
+        vpn = (va & M) >> 12
+        if vpn >> 10 in self._mega_regions:
+            self.flush_tlb()
+            return
+        self._forget_page(vpn, (self.itlb, self.rtlb, self.wtlb, self.code_wtlb, self.jcache))
+
+    @staticmethod
+    def _forget_page(vpn: int, space: tuple) -> None:
+        """Drop virtual page `vpn` from one address space's (itlb, rtlb, wtlb,
+        code_wtlb, jcache) lists (each indexed by privilege)."""
+        itlb, rtlb, wtlb, code_wtlb, jcache = space
+        for priv, t in enumerate(itlb):
+            if t.pop(vpn, None) is not None:
+                # Code ran from the page in this mode: its jump-cache entries go.
+                # (Every entry's page is in the itlb: both are emptied together.)
+                j = jcache[priv]
+                for pc in [pc for pc in j if pc >> 12 == vpn]:
+                    del j[pc]
+        for tlbs in (rtlb, wtlb, code_wtlb):
+            for t in tlbs:
+                t.pop(vpn, None)
 
     def _flush_store_tlbs(self) -> None:
         for t in self.wtlb:
@@ -96,6 +130,7 @@ class MmuMixin:
         if not self.leaf_allows(pte, access, priv):
             raise Trap(_PAGE_FAULT[access], va)
         pa = self.leaf_address(pte, level, va, access)
+        self._leaf_level = level
         want = PTE_A | (PTE_D if access == STORE else 0)
         if pte & want != want:
             # The A/D update is a store by the walker, subject to PMP (4.3.2 step 7).
@@ -151,6 +186,9 @@ class MmuMixin:
     def _fill(self, va: int, access: int, priv: int) -> int:
         """Translate and, when the page may be cached, put it in that TLB."""
         pa = self.translate(va, access, priv)
+        if self._leaf_level:
+            self._leaf_level = 0
+            self._mega_regions.add(va >> 22)  # (even if not cached below: harmless)
         ram = self.ram
         if not self._pmp_allows(pa, 1, access, priv):
             raise Trap(_ACCESS_FAULT[access], va)

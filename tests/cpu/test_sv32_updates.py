@@ -120,6 +120,58 @@ def test_sfence_vma_makes_a_changed_pte_take_effect(stepping, fence):
     assert (m.hart.x[10], m.hart.x[11]) == (0xAAAA_0001, 0xBBBB_0002)
 
 
+def test_sfence_vma_of_one_page_keeps_the_other_pages(stepping):
+    """A fence naming VA drops VA's translation and none other: the page beside it,
+    cached before, is still used (stale, as the spec allows without its own fence)."""
+    body = f"""
+        li   t1, {VA:#x}
+        li   t4, {VA + 4096:#x}
+        lw   a0, 0(t1)
+        lw   a1, 0(t4)          # the next page, now cached
+        li   t2, {LEAF:#x}
+        li   t3, {((PA_B >> 12) << 10) | V | R | A:#x}
+        sw   t3, 0(t2)          # VA -> PA_B
+        sw   t3, 4(t2)          # VA + 4096 -> PA_B too: not fenced
+        sfence.vma t1
+        lw   a2, 0(t1)
+"""
+    m, pt = build("S", body, stepping=stepping)
+    assert pt.map_page(VA, PA_A, V | R | A) == LEAF
+    pt.map_page(VA + 4096, PA_A, V | R | A)
+    m.run_to_halt()
+    assert m.hart.mcause == C.ECALL_FROM_S
+    assert m.hart.x[10:13] == [0xAAAA_0001, 0xAAAA_0001, 0xBBBB_0002]
+    assert (VA + 4096) >> 12 in m.hart.rtlb[C.S]  # kept: the fence named another page
+
+
+def test_sfence_vma_of_one_address_in_a_megapage_drops_the_whole_megapage(stepping):
+    """Every 4 KiB translation cached from a megapage came from its one leaf PTE, so a
+    fence naming any address in it drops them all: after the megapage becomes a
+    pointer to a page table, a page the fence did not name reads the new mapping."""
+    mega = 0x4040_0000
+    body = f"""
+        li   t1, {mega + (PA_A - RAM_BASE):#x}
+        li   t4, {mega + (PA_B - RAM_BASE):#x}
+        lw   a0, 0(t1)          # through the megapage: PA_A
+        lw   a1, 0(t4)          # and PA_B, both cached from one leaf
+        li   t2, {ROOT + (mega >> 22 << 2):#x}   # the megapage's PTE in the root table
+        li   t3, {((ROOT2 + 0x1000) >> 12 << 10) | V:#x}
+        sw   t3, 0(t2)          # now a pointer: a table mapping both pages to PA_A
+        sfence.vma t1           # names the first page only
+        lw   a2, 0(t1)
+        lw   a3, 0(t4)
+"""
+    m, pt = build("S", body, stepping=stepping)
+    pt.map_superpage(mega, RAM_BASE, V | R | A)
+    other = PageTables(m, ROOT2)  # only its second-level table is used
+    other.map_page(mega + (PA_A - RAM_BASE), PA_A, V | R | A)
+    other.map_page(mega + (PA_B - RAM_BASE), PA_A, V | R | A)
+    assert other.m.word(other.l1_addr(mega)) == ((ROOT2 + 0x1000) >> 12 << 10) | V
+    m.run_to_halt()
+    assert m.hart.mcause == C.ECALL_FROM_S
+    assert m.hart.x[10:14] == [0xAAAA_0001, 0xBBBB_0002, 0xAAAA_0001, 0xAAAA_0001]
+
+
 def test_sfence_vma_makes_an_invalidated_pte_fault(stepping):
     m, pt = build("S", remap_body(LEAF, 0, "sfence.vma"), stepping=stepping)
     pt.map_page(VA, PA_A, V | R | A)

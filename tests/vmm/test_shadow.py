@@ -281,8 +281,11 @@ def _flushes(body: str, pt_extra: Sv32 | None = None) -> tuple[int, object]:
 
 
 def test_each_sfence_vma_and_satp_write_flushes_the_shadows():
+    """A whole SFENCE.VMA or a satp write drops the shadows; one naming an address
+    drops only that page (test_sfence_vma_naming_one_page_... below)."""
     base, _ = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1)")
-    fenced, _ = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1); sfence.vma; lw a0, 0(t1); sfence.vma t1")
+    fenced, g = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1); sfence.vma; lw a0, 0(t1); sfence.vma t1")
+    assert g.page_flushes == 1
     other = Sv32(ROOT2)
     other.map_mega(RAM, RAM, KERNEL)
     other.map_mega(0, 0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
@@ -296,6 +299,35 @@ def test_each_sfence_vma_and_satp_write_flushes_the_shadows():
         li   t0, {Sv32(ROOT).satp:#x}
         csrw satp, t0
         lw   a2, 0(t1)""", other)
-    assert fenced == base + 2
+    assert fenced == base + 1
     assert switched == base + 2
     assert g.vcpu.x[10:13] == [0xDA7A_0000, 0xDA7A_0001, 0xDA7A_0000]
+
+
+def test_sfence_vma_naming_one_page_drops_only_that_page_from_the_shadows():
+    """A kernel that maps its memory a page at a time fences each page it changes;
+    the VMM drops that page and keeps the rest of every shadow, so the pages beside
+    it take no second hidden fault."""
+    src, pt = paged("S", f"""
+        li   t1, {VA:#x}
+        li   t4, {VA + 0x1000:#x}
+        lw   a0, 0(t1)
+        lw   a1, 0(t4)
+        li   t2, {ROOT + 0x1000 + 4 * ((VA >> 12) & 0x3FF):#x}
+        li   t3, {(PA[2] >> 12 << 10) | RW | PTE_A | PTE_D:#x}
+        sw   t3, 0(t2)             # VA -> PA[2]
+        sfence.vma t1
+        lw   a2, 0(t1)
+        lw   a3, 0(t4)""")
+    pt.map_page(VA, PA[0], RW | PTE_A | PTE_D)
+    pt.map_page(VA + 0x1000, PA[1], RW | PTE_A | PTE_D)
+    _board, g = side_by_side(src, pokes=pokes(pt))
+    assert g.vcpu.x[10:14] == [0xDA7A_0000, 0xDA7A_0001, 0xDA7A_0002, 0xDA7A_0001]
+    assert g.page_flushes == 1
+    events = list(g.log.events)
+    fence = next(i for i, e in enumerate(events) if e.text == "sfence.vma t1")
+    after = [e.detail.split(" ->")[0] for e in events[fence:] if e.action == "hidden fault"]
+    assert after == ["va 0x40000000"]  # only the fenced page faulted again; its neighbour kept its mapping
+    (table,) = [t for key, t in g.shadows.items() if key[0] == "s"]
+    hpa = g.window.host_base + (PA[2] - g.window.base)
+    assert table.lookup(VA) == (hpa, PTE_R | PTE_W)

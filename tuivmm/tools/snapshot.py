@@ -112,6 +112,7 @@ def save_guest(guest: Guest, path: str | os.PathLike[str]) -> int:
         },
         "counters": {
             "hidden_faults": guest.hidden_faults, "true_faults": guest.true_faults, "flushes": guest.flushes,
+            "page_flushes": guest.page_flushes,
             "direct_instructions": guest.direct_instructions, "emulated_instructions": guest.emulated_instructions,
             "slices": guest.slices, "exits": log.total, "by_reason": log.counts, "by_action": log.actions,
             "retired_earlier": guest.retired_earlier,
@@ -335,6 +336,7 @@ def _load_into(guest: Guest, snap: Snapshot) -> None:
     guest._stalled = g["stalled"]
     guest.hidden_faults, guest.true_faults = counters["hidden_faults"], counters["true_faults"]
     guest.flushes, guest.slices = counters["flushes"], counters["slices"]
+    guest.page_flushes = counters.get("page_flushes", 0)  # (snapshots from before it was counted)
     guest.direct_instructions = counters["direct_instructions"]
     guest.emulated_instructions = counters["emulated_instructions"]
     guest.log.counts.update(counters["by_reason"])

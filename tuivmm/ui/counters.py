@@ -125,5 +125,6 @@ class CountersPane(VerticalScroll):
             self._set(
                 "ctr-actions",
                 f"by action: {actions or 'none yet'}\n{guest.direct_instructions:,} instructions "
-                f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes",
+                f"run directly, {guest.emulated_instructions:,} emulated  ·  {guest.flushes:,} shadow flushes"
+                f" + {guest.page_flushes:,} of one page",
             )

@@ -294,6 +294,8 @@ class GuestExits:
         if self.debug_stub is not None and self.debug_stub.let_through(e, table, va, gpa, open_perms, perms):
             return  # a page the debugger watches: this one access ran with the page open
         hpa = self._map(table, va & ~0xFFF, gpa & ~0xFFF, perms)
+        if leaf is not None and leaf[2] == 1:
+            table.mega.add(va >> 22)  # one guest leaf behind the region: a fence of it drops all
         extra = self._map_around(table, va, priv, leaf)
         self.hidden_faults += 1
         self.log.record(v.cycles, e.epc, v.priv, e.insn, e.cause, T.PAGE_FAULT, T.HIDDEN,

@@ -83,6 +83,7 @@ class Guest(GuestExits):
         else:
             self.board.load(image)
         self.vcpu.on_flush = self._flush_shadows
+        self.vcpu.on_flush_page = self._flush_shadow_page
         if self.port is not None:
             self.port.on_delivery = self.kick
         self.shadows: dict[tuple, ShadowTable] = {}
@@ -98,6 +99,7 @@ class Guest(GuestExits):
         self.hidden_faults = 0
         self.true_faults = 0
         self.flushes = 0
+        self.page_flushes = 0  # SFENCE.VMAs that named one page (each a flush of that page only)
         self.direct_instructions = 0  # retired on the real hart
         self.emulated_instructions = 0  # retired by the VMM (CSR, xRET, MMIO, ...)
         self.slices = 0
@@ -288,7 +290,7 @@ class Guest(GuestExits):
         self.reason = ""
         self._stalled = 0
         self._output_since_reset = len(self.output)
-        self.hidden_faults = self.true_faults = self.flushes = 0
+        self.hidden_faults = self.true_faults = self.flushes = self.page_flushes = 0
         self.direct_instructions = self.emulated_instructions = self.slices = 0
         self.spaces.clear()
         self.log.restart(v.pc, why)
@@ -303,7 +305,7 @@ class Guest(GuestExits):
         hidden and true faults, shadow flushes, instructions run directly and emulated —
         while it runs on as it was (a reset also gives it a fresh machine).  The trap log
         keeps its lines, with a line after them saying so (`why`: who asked)."""
-        self.hidden_faults = self.true_faults = self.flushes = 0
+        self.hidden_faults = self.true_faults = self.flushes = self.page_flushes = 0
         self.direct_instructions = self.emulated_instructions = self.slices = 0
         v = self.vcpu
         self.log.zero(v.cycles, v.pc, v.priv, why)
@@ -386,6 +388,25 @@ class Guest(GuestExits):
             self.shadows.pop(key).release()
         self.current = None
         self.vmm.hart.drop_address_spaces()  # their roots may come back as other tables
+
+    def _flush_shadow_page(self, va: int) -> None:
+        """SFENCE.VMA naming `va`: the guest changed (at most) the leaf that maps it, in
+        any address space.  Every shadow built from the guest's page tables forgets that
+        page — or the whole 4 MiB region, where a guest megapage filled it — and so do
+        the real hart's TLBs; the rest of every shadow stays.  (A kernel mapping its
+        RAM a page at a time sends thousands of these: dropping every shadow on each,
+        as a full flush must, would refill the same pages again and again.)"""
+        self.page_flushes += 1
+        page = va & 0xFFFF_F000
+        whole_region = False
+        for key, table in self.shadows.items():
+            if key[0] in ("m", "bare"):
+                continue  # untranslated views: no guest page table behind them
+            whole_region |= table.forget(page)
+        if whole_region:
+            self.vmm.hart.drop_address_spaces()
+        else:
+            self.vmm.hart.forget_page_everywhere(page >> 12)
 
     # --- input, halts ------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class ShadowTable:
         self.window = (window_lo, window_hi)  # host-physical range its leaves may point into
         self.root = pool.alloc()
         self.tables: dict[int, int] = {}  # VPN[1] -> host-physical address of its leaf table
+        self.mega: set[int] = set()  # VPN[1]s filled from a guest megapage (one leaf behind them all)
         self.filled = 0  # leaves mapped so far
 
     @property
@@ -113,6 +114,23 @@ class ShadowTable:
             return False
         words[slot] = 0
         self.filled -= 1
+        return True
+
+    def forget(self, va: int) -> bool:
+        """The guest fenced the leaf that maps `va`: drop the page at `va` — or, where a
+        guest megapage filled its 4 MiB region, the whole region (its leaf table goes
+        back to the pool).  True if a whole region went."""
+        vpn1 = va >> 22
+        if vpn1 not in self.mega:
+            self.unmap(va)
+            return False
+        self.mega.discard(vpn1)
+        table = self.tables.pop(vpn1)
+        words = self.pool.ram.words
+        base = self._word(table)
+        self.filled -= sum(1 for pte in words[base : base + 1024] if pte & PTE_V)
+        words[self._word(self.root) + vpn1] = 0
+        self.pool.release(table)
         return True
 
     def lookup(self, va: int) -> tuple[int, int] | None:

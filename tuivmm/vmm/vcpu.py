@@ -7,7 +7,9 @@ which the VMM then steps through the spec's state machine.  Two things differ:
 
 * its RAM is a `RamWindow` on host RAM, so guest-physical addresses are its own;
 * whatever the spec says invalidates translations (SFENCE.VMA, satp, SUM/MXR or
-  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables;
+  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables
+  — or, for an SFENCE.VMA that names one address, `on_flush_page`, where it drops
+  only that page from them;
 * each satp write is told to `on_satp`, so the VMM can list the address spaces the
   guest has used (spaces.py).
 
@@ -33,6 +35,7 @@ class VCpu(ArchState):
 
     def __init__(self, ram: RamWindow, bus: Bus):
         self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
+        self.on_flush_page: Callable[[int], None] = lambda va: None
         self.on_satp: Callable[[int], None] = lambda satp: None
         self._pmp_changed = False
         super().__init__(ram, bus)
@@ -46,6 +49,10 @@ class VCpu(ArchState):
         """The guest did something that invalidates translations: the VMM's shadows go."""
         changed, self._pmp_changed = self._pmp_changed, False
         self.on_flush(changed)
+
+    def flush_tlb_page(self, va: int) -> None:
+        """SFENCE.VMA naming one address: only what the shadows hold of that page goes."""
+        self.on_flush_page(va)
 
     def _rebuild_pmp(self, flush: bool = True) -> None:
         self._pmp_changed = True
