@@ -166,11 +166,16 @@ class ConsoleRunner:
         if uart.rx_pending():
             return False
         hart = self.board.hart
+        # Ready: asleep with the receive interrupt on (its interrupt will wake it), or
+        # polling; or busy with it on, for PATIENCE instructions.  A guest with neither
+        # cannot hear a line yet (a kernel still booting, whose serial driver will
+        # reset the FIFO): the line waits.
+        hears = uart.rx_interrupt_on()
         waiting = (
             self.input.interactive
-            or hart.sleeping
+            or (hart.sleeping and hears)
             or uart.polled_for_input()
-            or hart.icount - self._fed_at >= self.patience
+            or (hears and hart.icount - self._fed_at >= self.patience)
         )
         if not waiting:
             return False

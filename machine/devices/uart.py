@@ -48,6 +48,8 @@ LSR_TRANSMITTER_EMPTY = 0x40
 MSR_CTS, MSR_DSR, MSR_RI, MSR_DCD = 0x10, 0x20, 0x40, 0x80
 
 
+POLLS_FOR_INPUT = 16  # line-status reads with nothing sent between: a guest polling for input
+
 class Uart16550:
     def __init__(self, irq: Callable[[bool], None]):
         self.irq = irq
@@ -108,11 +110,14 @@ class Uart16550:
         self._update()
 
     def polled_for_input(self) -> bool:
-        """Whether the guest visibly polls for input: it read the line status twice
-        without sending a byte in between, with the receive interrupt off.  (A driver
-        that takes the receive interrupt waits for input asleep in WFI; the line
-        status reads it makes are its handler draining the FIFO.)"""
-        return self.polls_since_tx >= 2 and not self.ier & IER_RX_AVAILABLE
+        """Whether the guest visibly polls for input: it read the line status
+        POLLS_FOR_INPUT times without sending a byte in between, with the receive
+        interrupt off.  (A driver that takes the receive interrupt waits for input
+        asleep in WFI; the line status reads it makes are its handler draining the
+        FIFO.  A few reads are not a poll: Linux's 8250 driver reads it a handful of
+        times while it probes and sets up the port, before anything could read a line,
+        and would lose one fed then.)"""
+        return self.polls_since_tx >= POLLS_FOR_INPUT and not self.ier & IER_RX_AVAILABLE
 
     def rx_interrupt_on(self) -> bool:
         """Whether the guest takes the receive interrupt: asleep, it waits for input."""

@@ -418,8 +418,9 @@ class Guest(GuestExits):
         if uart.rx_pending():
             return
         v = self.vcpu
-        waiting = (self.input_interactive or v.sleeping or uart.polled_for_input()
-                   or v.icount - self._fed_at >= PATIENCE)  # fmt: skip
+        hears = uart.rx_interrupt_on()  # the bare runner's rule (machine/runner.py)
+        waiting = (self.input_interactive or (v.sleeping and hears) or uart.polled_for_input()
+                   or (hears and v.icount - self._fed_at >= PATIENCE))  # fmt: skip
         if not waiting:
             return
         if self.input_interactive:
