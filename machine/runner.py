@@ -85,6 +85,7 @@ class ConsoleRunner:
         self.input_closed = False
         self.on_wait = lambda: None  # called before waiting for input (flush the output)
         self._fed_at = board.hart.icount
+        self._asked = False  # the guest has waited for input (asleep or polling) since power-on
 
     def run(self, max_instructions: int | None = None) -> Outcome:
         hart = self.board.hart
@@ -103,6 +104,7 @@ class ConsoleRunner:
             if exit_.kind is ExitKind.HALT:
                 if exit_.halt == "reset":
                     self.board.reset()
+                    self._asked = False
                     continue
                 return Outcome(exit_.halt, exit_.code, hart.icount - start)
             if exit_.kind is ExitKind.WFI:
@@ -167,15 +169,17 @@ class ConsoleRunner:
             return False
         hart = self.board.hart
         # Ready: asleep with the receive interrupt on (its interrupt will wake it), or
-        # polling; or busy with it on, for PATIENCE instructions.  A guest with neither
-        # cannot hear a line yet (a kernel still booting, whose serial driver will
-        # reset the FIFO): the line waits.
+        # polling.  Once it has waited for input like that, also busy with the
+        # interrupt on for PATIENCE instructions (a runaway program the script stops
+        # with Ctrl-C).  Before that, a line waits: a kernel still booting has its
+        # port open early, and a line handed over then is lost.
         hears = uart.rx_interrupt_on()
+        asks = (hart.sleeping and hears) or uart.polled_for_input()
+        self._asked |= asks
         waiting = (
             self.input.interactive
-            or (hart.sleeping and hears)
-            or uart.polled_for_input()
-            or (hears and hart.icount - self._fed_at >= self.patience)
+            or asks
+            or (self._asked and hears and hart.icount - self._fed_at >= self.patience)
         )
         if not waiting:
             return False

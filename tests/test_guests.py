@@ -96,7 +96,9 @@ SCRIPTS = {"basic": b'10 PRINT "HI";2*21\nRUN\nBYE\n',
            "unix": b"echo hi\nwrite f hi\ncat f\nbench\nshutdown\n"}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", list(DESCRIPTIONS))
+# linux's console carries its kernel log, whose timestamps and CPU line differ from
+# QEMU's: tests/test_linux_guest.py compares what its commands print instead.
+@pytest.mark.parametrize("name", [name for name in DESCRIPTIONS if name != "linux"])
 def test_guest_prints_the_same_on_the_bare_machine_as_on_qemu(name, tmp_path):
     stdin = SCRIPTS.get(name, b"")
     disk_args, qemu_disk = [], None

@@ -76,7 +76,7 @@ static struct sbiret ipi(uint32 fid, uint32 *a) {
   if (!harts_valid(a[0], a[1], &us))
     return err(SBI_ERR_INVALID_PARAM);
   if (us)
-    w_mip(r_mip() | MIP_SSIP);
+    mip_set(MIP_SSIP);
   return ok(0);
 }
 

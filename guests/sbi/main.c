@@ -36,14 +36,19 @@ static void setup_pmp(void) {
 // Sstc: a hart with it (QEMU's has) gives S-mode its own timer compare register,
 // stimecmp, and Linux uses it whenever the device tree's riscv,isa names sstc -- but
 // only M-mode can let S-mode touch it, with menvcfg.STCE (bit 63; on RV32, bit 31
-// of menvcfgh).  Our hart has no Sstc and no menvcfgh: writing it is an illegal
-// instruction, which the trap handler skips while `probing` (as OpenSBI probes CSRs).
+// of menvcfgh).  Our hart has no Sstc: reading stimecmp is an illegal instruction,
+// which the trap handler skips while `probing` (as OpenSBI probes CSRs).
 volatile int probing;
+int sstc;  // S-mode has its own timer compare: set_timer writes stimecmp (trap.c)
 
 static void enable_sstc(void) {
+  uint32 value;
   probing = 1;
-  asm volatile("csrs 0x31a, %0" : : "r"(1u << 31));  // menvcfgh.STCE
+  asm volatile("csrr %0, 0x14d" : "=r"(value));  // stimecmp: there, or it traps
+  sstc = probing;  // still 1: the read did not trap
   probing = 0;
+  if (sstc)
+    asm volatile("csrs 0x31a, %0" : : "r"(1u << 31));  // menvcfgh.STCE
 }
 
 void sbi_main(uint32 hartid, void *dtb) {

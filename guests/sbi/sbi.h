@@ -29,6 +29,14 @@ CSR(mimpid)
 #define MIP_STIP (1u << 5)            // supervisor timer: only M-mode software sets it
 #define MIP_SEIP (1u << 9)            // supervisor external: the PLIC's S-mode context
 #define MIE_MTIE MIP_MTIP
+
+// Set and clear bits of mip with one csrs/csrc, never csrr + csrw: a read of mip
+// gives the software-writable SEIP OR'd with the PLIC's line (privileged spec 3.1.9),
+// so writing back what was read would latch a passing external interrupt into the
+// software bit, pending for ever (an interrupt storm).  csrs/csrc change only the
+// bits named.
+static inline void mip_set(uint32 bits) { asm volatile("csrs mip, %0" : : "r"(bits)); }
+static inline void mip_clear(uint32 bits) { asm volatile("csrc mip, %0" : : "r"(bits)); }
 #define IRQ_M_TIMER 7
 
 // The firmware's own memory: linked at RAM_BASE, kept from S-mode by PMP and from
@@ -95,3 +103,4 @@ int strcmp(const char *a, const char *b);
 unsigned int strlen(const char *s);
 
 extern volatile int probing;  // main.c: a CSR probe is under way (trap.c skips its fault)
+extern int sstc;              // main.c: the hart has Sstc, and S-mode may use it

@@ -36,11 +36,19 @@ void reboot(void) {
 // belongs to the old deadline, and the SBI spec says set_timer clears it.  MTIE on,
 // so the new deadline reaches us.
 void set_timer(uint64 when) {
+  if (sstc) {
+    // With Sstc on, S-mode's timer interrupt comes from stimecmp (STIP follows it, and
+    // M-mode cannot set it by hand): the same three writes, to stimecmp/stimecmph.
+    asm volatile("csrw 0x14d, %0" : : "r"(0xffffffffu));
+    asm volatile("csrw 0x15d, %0" : : "r"((uint32)(when >> 32)));
+    asm volatile("csrw 0x14d, %0" : : "r"((uint32)when));
+    return;
+  }
   volatile uint32 *mtimecmp = (volatile uint32 *)CLINT_MTIMECMP;
   mtimecmp[0] = 0xffffffff;
   mtimecmp[1] = when >> 32;
   mtimecmp[0] = (uint32)when;
-  w_mip(r_mip() & ~MIP_STIP);
+  mip_clear(MIP_STIP);
   w_mie(r_mie() | MIE_MTIE);
 }
 
@@ -53,7 +61,7 @@ void sbi_trap(struct frame *f) {
   if (cause == (CAUSE_INTERRUPT | IRQ_M_TIMER)) {
     // mtime reached mtimecmp: hand S-mode its timer interrupt, and stop ours (MTIP
     // stays pending until the next set_timer moves mtimecmp, which re-enables it).
-    w_mip(r_mip() | MIP_STIP);
+    mip_set(MIP_STIP);
     w_mie(r_mie() & ~MIE_MTIE);
     return;
   }

@@ -110,9 +110,9 @@ class Uart16550:
         self._update()
 
     def polled_for_input(self) -> bool:
-        """Whether the guest visibly polls for input: it read the line status
-        POLLS_FOR_INPUT times without sending a byte in between, with the receive
-        interrupt off.  (A driver that takes the receive interrupt waits for input
+        """Whether the guest visibly polls for input: it read the line status (or
+        the empty receiver) POLLS_FOR_INPUT times without sending a byte in between,
+        with the receive interrupt off.  (A driver that takes the receive interrupt waits for input
         asleep in WFI; the line status reads it makes are its handler draining the
         FIFO.  A few reads are not a poll: Linux's 8250 driver reads it a handful of
         times while it probes and sets up the port, before anything could read a line,
@@ -134,7 +134,10 @@ class Uart16550:
         if offset == RBR_THR_DLL:
             if dlab:
                 return self.divisor & 0xFF
-            value = self.rx.popleft() if self.rx else 0
+            if not self.rx:
+                self.polls_since_tx += 1  # reading an empty receiver: polling it
+                return 0
+            value = self.rx.popleft()
             self._update()
             return value
         if offset == IER_DLM:

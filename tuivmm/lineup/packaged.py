@@ -29,6 +29,8 @@ DESCRIPTIONS = {
     "prints ERET-ESCAPE: PROTECTED or ESCAPED",
     "eret-escape-pv": "eret-escape built paravirtual: the kernel returns to user mode with a "
     "hypercall instead of SRET",
+    "linux": "Debian's Linux 6.1, unmodified, behind our own SBI firmware, with a small userland "
+    "(sh, ls, cat, ps, mount, dmesg, ping, ...) in its initramfs; boots to `$ ` in ~30 M instructions",
 }
 
 # Packaged guests that keep their files on a virtio disk (TUFS, tuivmm/disk/tufs.py): run

@@ -108,6 +108,7 @@ def save_guest(guest: Guest, path: str | os.PathLike[str]) -> int:
             "state": "halted" if guest.state is GuestState.HALTED else "running",
             "halt": list(guest.halt) if guest.halt is not None else None, "reason": guest.reason,
             "input": bytes(guest.input), "input_interactive": guest.input_interactive, "fed_at": guest._fed_at,
+            "asked": guest._asked,
             "stalled": guest._stalled, "lr_reservation": _held_reservation(guest),
         },
         "counters": {
@@ -333,6 +334,7 @@ def _load_into(guest: Guest, snap: Snapshot) -> None:
     guest.input[:] = g["input"]
     guest.input_interactive = bool(g["input_interactive"])
     guest._fed_at = g["fed_at"]
+    guest._asked = g.get("asked", True)  # (snapshots from before: taken at a prompt, as a rule)
     guest._stalled = g["stalled"]
     guest.hidden_faults, guest.true_faults = counters["hidden_faults"], counters["true_faults"]
     guest.flushes, guest.slices = counters["flushes"], counters["slices"]

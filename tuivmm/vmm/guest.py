@@ -112,6 +112,7 @@ class Guest(GuestExits):
         self.input = bytearray()  # console input not yet handed to the UART
         self.input_interactive = False
         self._fed_at = 0
+        self._asked = False  # it has waited for input (asleep or polling) since power-on
         # Record and replay (tuivmm/tools/record.py): `passes` counts turns of the run loop,
         # so it names the exact moment a console chunk reached the UART; `on_feed` hears
         # of every chunk fed; a replay feeds its recorded chunks through `replay_feed`
@@ -289,6 +290,7 @@ class Guest(GuestExits):
         self.halt = None
         self.reason = ""
         self._stalled = 0
+        self._asked = False
         self._output_since_reset = len(self.output)
         self.hidden_faults = self.true_faults = self.flushes = self.page_flushes = 0
         self.direct_instructions = self.emulated_instructions = self.slices = 0
@@ -419,8 +421,10 @@ class Guest(GuestExits):
             return
         v = self.vcpu
         hears = uart.rx_interrupt_on()  # the bare runner's rule (machine/runner.py)
-        waiting = (self.input_interactive or (v.sleeping and hears) or uart.polled_for_input()
-                   or (hears and v.icount - self._fed_at >= PATIENCE))  # fmt: skip
+        asks = (v.sleeping and hears) or uart.polled_for_input()
+        self._asked |= asks
+        waiting = (self.input_interactive or asks
+                   or (self._asked and hears and v.icount - self._fed_at >= PATIENCE))  # fmt: skip
         if not waiting:
             return
         if self.input_interactive:
