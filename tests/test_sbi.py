@@ -225,3 +225,35 @@ def test_no_device_tree_is_a_clear_failure(firmware):
     code, console = run_ours(firmware, extra=("--no-dtb",), timeout=60)
     assert console == b"tuivmm sbi: no device tree at a1 (0): a kernel needs one; stopping\n"
     assert code == 1
+
+
+def test_the_vmms_trap_log_names_each_sbi_call_the_payload_makes(firmware):
+    """Under the VMM each ECALL from the payload (virtual S-mode) goes to our firmware in
+    virtual M-mode; the trap log names it from a7/a6, in the order the payload calls."""
+    from collections import Counter
+
+    from tuivmm.vmm import Vmm
+    from tuivmm.vmm import traplog as T
+
+    vmm = Vmm()
+    g = vmm.add_guest(firmware, disk=None, net=False)
+    calls = []
+    g.log.on_event = lambda e: calls.append(e.detail) if e.reason == T.ECALL and e.priv == 1 else None
+    vmm.run(max_rounds=20_000)
+    assert g.halt == ("pass", 0), bytes(g.output)[-300:]
+    assert all(call.startswith("sbi ") for call in calls)
+    names = [call.removeprefix("sbi ") for call in calls]
+    count = Counter(names)
+    names = [name for name in names if not name.startswith("console_")]  # it prints with dbcn
+    assert names[:3] == ["get_spec_version", "get_impl_id", "get_impl_version"]
+    assert names[3:16] == ["probe_extension"] * 13
+    assert names[16:21] == ["get_mvendorid", "get_marchid", "get_mimpid", "base fid 99", "eid 0x12345678 fid 0"]
+    assert count["console_putchar"] == len("legacy putchar\n")
+    assert count["console_getchar"] == 1 and count["console_write_byte"] >= 1 and count["console_write"] >= 1
+    assert count["set_timer"] >= 2 and count["set_timer (legacy)"] >= 1
+    assert count["send_ipi"] == 2 and count["remote_hfence_gvma_vmid"] == 1
+    assert count["hart_get_status"] == 2 and count["hart_start"] == 1
+    assert names[-2:] == ["system_reset", "system_reset"]  # a bad type, then the shutdown
+    # The filter the dashboard's trap log offers picks exactly these.
+    chosen = [e.detail for e in g.log.events if T.FILTER_BY_KEY["sbi"].match(e)]
+    assert chosen == calls[-len(chosen) :]

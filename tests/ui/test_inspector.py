@@ -277,3 +277,29 @@ handler:
         assert guest.vcpu.tdata1[0] == 0xF000_0000  # (the handler turned it off)
     finally:
         session.close()
+
+
+def test_an_sbi_call_from_linux_names_the_call_and_what_it_asks():
+    """Linux's kernel (virtual S-mode) calls our firmware (virtual M-mode) with ECALL:
+    the trap log names the SBI call, the inspector says what it asks and shows a7/a6."""
+    session = Session(lineup_from_names(["linux"]), realtime=False)
+    try:
+        linux = session.guest("linux")
+        for _ in range(2_000):
+            calls = [e for e in linux.log.events if e.detail == "sbi console_putchar"]
+            if calls and linux.log.state_of(calls[-1]) is not None:
+                break
+            session.vmm.run_slice(linux)
+        call = calls[-1]
+        assert (call.reason, call.priv, call.action) == (T.ECALL, 1, T.INJECTED)
+        record = linux.log.state_of(call)
+        text = InspectorScreen(session, None).text_of(call, record).plain
+        assert "an SBI call, the kernel asking the machine-mode software for a service" in text
+        assert "── the SBI call: console_putchar" in text
+        assert "What it asks: print the character in a0 on the firmware's console" in text
+        assert "a7 (extension) = 0x00000001   a6 (function) = " in text
+        assert f"arguments a0..a5 = {record.x_before[10]:#x}, " in text
+        assert "the trap as the guest's M-mode sees it" in text and "mcause   = 0x00000009" in text
+        assert "S → M" in text
+    finally:
+        session.close()

@@ -28,7 +28,7 @@ from machine.cpu import csrs as C
 from machine.cpu.isa import ABI_NAMES, FORMATS, decode
 from tuivmm.ui.memory import pte_text
 from tuivmm.ui.session import Session
-from tuivmm.vmm import hartview
+from tuivmm.vmm import hartview, sbi
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.exitstate import ExitRecord
 from tuivmm.vmm.traplog import TrapEvent
@@ -45,6 +45,9 @@ WHY = {
     T.SFENCE: "SFENCE.VMA: the guest changed its page tables, so every translation made from the old ones "
               "must go, the VMM's shadows included.",
     T.ECALL: "An ECALL: the guest's user code calls its kernel (a system call).",
+    (T.ECALL, C.S): "An ECALL from the guest's kernel (virtual S-mode) to its firmware (virtual M-mode): an "
+                    "SBI call, the kernel asking the machine-mode software for a service.",
+    (T.ECALL, C.M): "An ECALL in virtual M-mode: the guest's firmware traps to itself.",
     T.EXCEPTION: "An exception the guest's own code raised, which its own hardware would raise too.",
     T.PAGE_FAULT: "The real MMU walked the VMM's shadow table, not the guest's, and found no entry that "
                   "allows this access.",
@@ -238,7 +241,7 @@ class InspectorScreen(ModalScreen[None]):
                 line("  ", field)
             out.append("\n")
         line(_heading("why it left the real hart"))
-        line(WHY.get(e.reason, ""))
+        line(WHY.get((e.reason, e.priv)) or WHY.get(e.reason, ""))
         out.append("\n")
         line(_heading(f"what the VMM did: {e.action}"))
         line(DID.get(e.action, ""))
@@ -335,6 +338,17 @@ class InspectorScreen(ModalScreen[None]):
                 f"  {device.split('+')[0]}, register {register or device.partition('+')[2]}: "
                 f"{'wrote' if e.action == T.MMIO_WRITE else 'read'} {value_text}" + _char(device, register, value_text)
             )
+        if e.detail.startswith(T.SBI_CALL) and record is not None:
+            xb = record.x_before
+            eid, fid = xb[17], xb[16]
+            line("")
+            line(_heading(f"the SBI call: {sbi.call_name(eid, fid)}"))
+            if sbi.meaning(eid, fid):
+                line(f"  What it asks: {sbi.meaning(eid, fid)}.")
+            line(f"  a7 (extension) = {eid:#010x}   a6 (function) = {fid}")
+            line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
+            line("  The guest's own firmware answers it: the VMM injected the ECALL into the guest's virtual "
+                 "M-mode, where the firmware's trap handler runs (an MRET brings the answer back).")
         if e.reason == T.HYPERCALL and record is not None:
             xb = record.x_before
             line("")

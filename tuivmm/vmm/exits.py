@@ -24,6 +24,7 @@ from machine.cpu import csrs as C
 from machine.cpu.isa import decode as _decode_uncached
 from machine.cpu.mmu import FETCH, LOAD, STORE
 from machine.cpu.trap import Exit, ExitKind, Trap
+from tuivmm.vmm import sbi
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.exitstate import guest_walk, snapshot
 from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
@@ -198,7 +199,10 @@ class GuestExits:
         if self.remedy == "pv" and v.priv == C.S and x[17] == HV_EID and x[16] == HV_SRET:
             self._hv_sret(e)
             return
-        self.inject(_ECALL[v.priv], 0, e.epc, e.insn, T.ECALL)
+        detail = ""
+        if v.priv == C.S and not v.medeleg >> C.ECALL_FROM_S & 1:
+            detail = sbi.describe(x[17], x[16])  # a kernel's call to its firmware, in virtual M-mode
+        self.inject(_ECALL[v.priv], 0, e.epc, e.insn, T.ECALL, detail=detail)
 
     def _hv_sret(self, e: Exit) -> None:
         """The HV_SRET hypercall (guests/include/hypercall.h): SRET's work, with the

@@ -45,6 +45,7 @@ BT_SCAN = "bt scan"  # binary translation scanned a code page before it first ra
 CRASHED = "crashed"
 
 BT_PATCH = "bt patch"  # the detail of an exit on a word binary translation patched
+SBI_CALL = "sbi "  # the detail of an ecall from virtual S-mode to virtual M-mode: "sbi set_timer"
 TRIGGER_FIRED = "trigger"  # the detail of a breakpoint a guest's own debug trigger raised
 
 # Not an exit: a line where the counters start again from zero (reason RESET, counted
@@ -74,6 +75,7 @@ FILTERS = (
     Filter(MMIO_READ, "mmio read", "mmio reads", lambda e: e.action == MMIO_READ),
     Filter(MMIO_WRITE, "mmio write", "mmio writes", lambda e: e.action == MMIO_WRITE),
     Filter(HYPERCALL, "hypercall", "hypercalls", lambda e: e.reason == HYPERCALL),
+    Filter("sbi", "sbi call", "SBI calls", lambda e: e.detail.startswith(SBI_CALL)),
     Filter("bt", "bt scan/patch", "bt scans and patched words",
            lambda e: e.action == BT_SCAN or e.detail.startswith(BT_PATCH)),
     Filter(XRET, "xRET caught", "xRETs caught", lambda e: e.reason == XRET),
