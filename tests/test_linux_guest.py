@@ -125,7 +125,7 @@ def printed(text: str) -> list[str]:
     is still at work) and kernel messages."""
     text = text.replace("\r\n", "\n").split("reboot: Power down")[0]
     out = []
-    for line in text.split("init: no disk\n", 1)[1].split("\n"):
+    for line in re.split(r"init: (?:no disk|/dev/vda mounted on /mnt)\n", text, maxsplit=1)[1].split("\n"):
         while line.startswith("$ "):
             line = line[2:]
         if line and line not in (*SESSION, "poweroff") and not re.match(r"\[ *\d+\.\d+\] ", line):
@@ -144,7 +144,10 @@ def scripted(command: list[str]) -> subprocess.CompletedProcess:
 def test_linux_on_tuivmm_bare_answers_as_on_qemu(qemu_answers):
     result = scripted([sys.executable, "-m", "tuivmm", "bare", "linux"])
     assert result.returncode == 0, result.stderr.decode()
+    # Without --disk it gets a throwaway ext2 disk (mke2fs), which init mounts.
+    assert result.stderr.decode().startswith("tuivmm: linux has no --disk, so it gets a fresh empty 8 MiB ext2 disk")
     text = result.stdout.decode(errors="replace")
+    assert "init: /dev/vda mounted on /mnt\n" in text.replace("\r\n", "\n")
     assert printed(text) == printed(qemu_answers[1].decode(errors="replace"))
     assert "reboot: Power down" in text
 

@@ -580,7 +580,7 @@ def test_the_lineup_s_throwaway_disks_are_one_note_not_one_each():
     try:
         disk_notes = [note for note in session.notices if "--disk" in note]
         assert disk_notes == [
-            "unix, unix-2 have no --disk, so each gets a fresh empty 2 MiB disk that is thrown away at exit "
+            "unix, unix-2 have no --disk, so each gets a fresh empty disk that is thrown away at exit "
             '(to keep their files: --disk NAME=FILE on the command line, disk = "FILE" in a lineup file)'
         ]
         # A guest added later (F9) gets its own note, naming it by the name it gets.

@@ -121,3 +121,33 @@ _start:
     li t1, 0x5555
     sw t1, 0(t0)
 """
+
+
+def test_the_shipped_linux_lineup_runs_two_linux_guests_beside_unix_and_basic():
+    """`tuivmm dash --config linux`: linux, unix, linux-2 and basic on one switch; each
+    Linux guest gets a throwaway ext2 disk, and starts in its firmware (virtual M-mode),
+    whose SBI calls from the kernel the trap log names."""
+    from tuivmm.lineup.file import shipped_lineups
+
+    assert "linux" in shipped_lineups()
+    lineup = load_lineup("linux")
+    assert [spec.image for spec in lineup.guests] == ["linux", "unix", "linux", "basic"]
+    session = Session(lineup, realtime=False)
+    try:
+        assert [g.name for g in session.guests] == ["linux", "unix", "linux-2", "basic"]
+        assert [g.port is not None for g in session.guests] == [True] * 4
+        disks = {name: disk.path for name, disk in session._disks.items()}
+        assert sorted(name for name, path in disks.items() if path) == ["linux", "linux-2", "unix"]
+        assert any("linux, unix, linux-2 have no --disk" in notice for notice in session.notices), session.notices
+        for name in ("linux", "linux-2"):
+            assert Path(disks[name]).read_bytes()[1080:1082] == b"\x53\xef"  # ext2's magic
+        linux = session.guest("linux")
+        for _ in range(3_000):
+            if any(e.detail.startswith("sbi ") for e in linux.log.events):
+                break
+            session.vmm.run_round()
+        assert [g.state.finished for g in session.guests] == [False] * 4
+        calls = [e.detail for e in linux.log.events if e.detail.startswith("sbi ")]
+        assert calls and calls[0] in ("sbi get_spec_version", "sbi console_putchar"), calls
+    finally:
+        session.close()

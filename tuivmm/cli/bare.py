@@ -29,10 +29,11 @@ def add_parser(commands) -> None:
     disk = bare.add_mutually_exclusive_group()
     disk.add_argument("--disk", metavar="FILE",
                       help="raw disk image for the virtio block device; if FILE does not exist, a fresh "
-                           "empty 2 MiB unix disk (TUFS) is made there and kept. Without --disk, a guest "
-                           "that wants a disk (unix) gets a fresh one that is thrown away at exit")  # fmt: skip
+                           "empty one is made there and kept: a 2 MiB unix disk (TUFS), or for linux an 8 MiB "
+                           "ext2 disk (by mke2fs). Without --disk, a guest that wants a disk (unix, linux) gets "
+                           "a fresh one that is thrown away at exit")  # fmt: skip
     disk.add_argument("--no-disk", action="store_true",
-                      help="no disk at all, not even the throwaway one unix gets without --disk")  # fmt: skip
+                      help="no disk at all, not even the throwaway one unix and linux get without --disk")  # fmt: skip
     bare.add_argument("--disk-ro", action="store_true", help="make the --disk FILE read-only (it must exist)")
     bare.add_argument("--max-insns", type=positive_int, metavar="N", help="stop after N instructions (exit 124)")
     bare.add_argument(

@@ -3,16 +3,19 @@
 The policy (`tuivmm bare` uses it; the monitor will, to give each guest its own disk):
 
     --disk FILE, FILE exists       FILE, as it is
-    --disk FILE, no such FILE      a fresh empty TUFS image made at FILE and kept
+    --disk FILE, no such FILE      a fresh empty image made at FILE and kept
                                    (not with --disk-ro: an empty read-only disk is
                                    no use, so that is an error)
-    no --disk, a guest that wants  a fresh empty TUFS image in a temporary directory,
-      a disk (guests.WANTS_DISK)   removed when the run ends
+    no --disk, a guest that wants  a fresh empty image in a temporary directory,
+      a disk (packaged.WANTS_DISK) removed when the run ends (for linux without
+                                   mke2fs on the host: no disk, and a notice)
     --no-disk, or no --disk for    no disk
       any other guest
 
-A fresh image is tufs.mkfs's: written whole to a temporary file beside its place and
-renamed there, so it is never seen half-written.
+A fresh image has the guest's file system (packaged.disk_format): TUFS for unix (and
+any image that is not a packaged guest), made by tufs.mkfs; ext2 for linux, made by
+e2fsprogs' mke2fs (ext2.py).  Either is written whole to a temporary file beside its
+place and renamed there, so it is never seen half-written.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from tuivmm.disk import tufs
-from tuivmm.lineup.packaged import packaged_name, wants_disk
+from tuivmm.disk import ext2, tufs
+from tuivmm.lineup.packaged import disk_format, packaged_name, wants_disk
 
 FRESH_SIZE_BLOCKS = tufs.DEFAULT_SIZE_BLOCKS
 FRESH_SIZE_TEXT = f"{FRESH_SIZE_BLOCKS * tufs.BSIZE // (1024 * 1024)} MiB"
+# What a fresh disk of each kind is, as the notices say it.
+FRESH = {"tufs": f"{FRESH_SIZE_TEXT} unix disk (TUFS)", "ext2": f"{ext2.DEFAULT_SIZE_MIB} MiB ext2 disk"}
+THROWAWAY = {"tufs": FRESH_SIZE_TEXT, "ext2": f"{ext2.DEFAULT_SIZE_MIB} MiB ext2"}
 
 
 class DiskSetupError(Exception):
@@ -83,13 +89,17 @@ def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_onl
         if not wants_disk(image):
             return GuestDisk(None)
         name = name or packaged_name(image)
+        kind = disk_format(image)
+        if kind == "ext2" and ext2.find_mke2fs() is None:
+            return GuestDisk(None, f"{name} has no --disk, and without mke2fs (e2fsprogs) no fresh ext2 disk "
+                             "can be made: it runs with no disk")  # fmt: skip
         scratch = tempfile.mkdtemp(prefix=f"tuivmm-{name}-disk-")
         try:
-            path = _make(Path(scratch) / f"{name}.img")
+            path = _make(Path(scratch) / f"{name}.img", kind)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
-        return GuestDisk(path, f"{name} has no --disk, so it gets a fresh empty {FRESH_SIZE_TEXT} disk "
+        return GuestDisk(path, f"{name} has no --disk, so it gets a fresh empty {THROWAWAY[kind]} disk "
                          f"that is thrown away at exit ({keep_hint})", scratch)  # fmt: skip
     path = Path(disk)
     if path.is_dir():
@@ -100,13 +110,17 @@ def disk_for(image: str, disk: str | os.PathLike[str] | None = None, *, read_onl
         raise DiskSetupError(f"{disk}: no such disk image (with --disk-ro it must exist)")
     if not path.parent.is_dir():
         raise DiskSetupError(f"{disk}: cannot make a disk image there: no such directory {path.parent}")
-    return GuestDisk(_make(path), f"made a fresh empty {FRESH_SIZE_TEXT} unix disk (TUFS) at {disk}")
+    kind = disk_format(image)
+    return GuestDisk(_make(path, kind), f"made a fresh empty {FRESH[kind]} at {disk}")
 
 
-def _make(path: Path) -> str:
+def _make(path: Path, kind: str) -> str:
     try:
-        tufs.mkfs(path, FRESH_SIZE_BLOCKS)
-    except tufs.DiskError as exc:
+        if kind == "ext2":
+            ext2.mkfs(path)
+        else:
+            tufs.mkfs(path, FRESH_SIZE_BLOCKS)
+    except (tufs.DiskError, ext2.Ext2Error) as exc:
         raise DiskSetupError(str(exc)) from None
     except OSError as exc:
         raise DiskSetupError(f"{path}: cannot make a disk image there: {exc.strerror or exc}") from None

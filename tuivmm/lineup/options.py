@@ -99,10 +99,10 @@ def file_name(text: str) -> str:
 
 HELP = {
     "ram": f"guest RAM in MiB (default {DEFAULT_RAM_MIB}, at most {MAX_RAM_MIB}); repeatable",
-    "disk": "FILE is guest NAME's virtio disk (made fresh if it does not exist; NAME may be left out when "
-    "there is one guest); repeatable. A unix guest without --disk gets a fresh empty disk that is thrown "
-    "away at exit",
-    "no_disk": "no disks at all, not even the throwaway ones unix guests get without --disk",
+    "disk": "FILE is guest NAME's virtio disk (made fresh if it does not exist: unix's TUFS, or ext2 for "
+    "linux; NAME may be left out when there is one guest); repeatable. A unix or linux guest without --disk "
+    "gets a fresh empty disk that is thrown away at exit",
+    "no_disk": "no disks at all, not even the throwaway ones unix and linux guests get without --disk",
     "no_net": "no network cards (as on `tuivmm bare`); by default every guest has one on the VMM's virtual "
     "switch, MAC 52:54:00:00:00:N for the N-th guest",
     "max_insns": "stop a guest once it has run N instructions, counted since it booted (for `run`, exit "

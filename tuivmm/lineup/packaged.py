@@ -33,9 +33,11 @@ DESCRIPTIONS = {
     "(sh, ls, cat, ps, mount, dmesg, ping, ...) in its initramfs; boots to `$ ` in ~30 M instructions",
 }
 
-# Packaged guests that keep their files on a virtio disk (TUFS, tuivmm/disk/tufs.py): run
-# without one, they get a fresh empty disk (tuivmm/disk/attach.py).
-WANTS_DISK = {"unix"}
+# Packaged guests that keep their files on a virtio disk, and its file system: unix's
+# own (TUFS, tuivmm/disk/tufs.py) or ext2 for linux (tuivmm/disk/ext2.py).  Run without
+# one, they get a fresh empty disk of that kind (tuivmm/disk/attach.py).
+DISK_FORMATS = {"unix": "tufs", "linux": "ext2"}
+WANTS_DISK = set(DISK_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ def shows_the_flaw(image: str | os.PathLike[str]) -> bool:
 def wants_disk(image: str | os.PathLike[str]) -> bool:
     """Whether IMAGE (a packaged guest's name or its image's path) is a guest that wants a disk."""
     return packaged_name(image) in WANTS_DISK
+
+
+def disk_format(image: str | os.PathLike[str]) -> str:
+    """The file system a fresh disk for IMAGE gets: "ext2" for linux, else "tufs"
+    (unix's; also what `--disk FILE` makes for an image that is not a packaged guest)."""
+    return DISK_FORMATS.get(packaged_name(image), "tufs")
 
 
 @dataclass(frozen=True)

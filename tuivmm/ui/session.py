@@ -17,7 +17,7 @@ import pyte
 
 from machine.clock import TIMEBASE_HZ
 from machine.cpu.csrs import PRIV_NAMES
-from tuivmm.disk.attach import FRESH_SIZE_TEXT, DiskSetupError, GuestDisk, disk_for
+from tuivmm.disk.attach import DiskSetupError, GuestDisk, disk_for
 from tuivmm.lineup.file import Lineup
 from tuivmm.lineup.spec import GuestSpec, SpecError
 from tuivmm.tools.gdbstub import HOST, GdbStub
@@ -183,7 +183,7 @@ class Session:
             self.notices.append(throwaway[0][1])
         elif throwaway:
             names = ", ".join(name for name, _ in throwaway)
-            self.notices.append(f"{names} have no --disk, so each gets a fresh empty {FRESH_SIZE_TEXT} disk that is "
+            self.notices.append(f"{names} have no --disk, so each gets a fresh empty disk that is "
                                 f"thrown away at exit (to keep their files: --disk NAME=FILE on the command line, "
                                 f'disk = "FILE" in a lineup file)')  # fmt: skip
 
