@@ -213,3 +213,29 @@ def test_pcap_captures_linux_pinging_unix(tmp_path):
     frames = tshark(capture, "ip.src", "ip.dst", "icmp.type", "icmp.seq", where="icmp")
     assert [frame[:3] for frame in frames] == [["10.0.0.1", "10.0.0.2", "8"], ["10.0.0.2", "10.0.0.1", "0"]] * 3
     assert [int(frame[3]) for frame in frames] == [1, 1, 2, 2, 3, 3]
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["bare", "--ram", "8", "linux"], ["run", "--ram", "linux=8", "linux", "hello"],
+                                  ["run", "--ram", "12", "linux"]])  # fmt: skip
+def test_too_little_ram_for_linux_is_a_one_line_error_before_anything_runs(args, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "tuivmm", *args], capture_output=True, text=True, timeout=60,
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+    ram = args[2].split("=")[-1]
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"tuivmm: linux needs at least 16 MiB of RAM (with {ram} MiB its kernel runs out of "
+                             "memory as it boots)\n")  # fmt: skip
+    assert not list(tmp_path.iterdir())  # no throwaway disk was made
+
+
+def test_a_kernel_image_that_is_not_an_elf_is_a_one_line_error(tmp_path):
+    image = tmp_path / "vmlinux"
+    image.write_bytes(b"MZ\x00\x00" + bytes(60) + b"RISCV\x00\x00\x00")  # the start of a raw Image, not an ELF
+    for command in ("bare", "run"):
+        result = subprocess.run([sys.executable, "-m", "tuivmm", command, str(image)], capture_output=True, text=True,
+                                timeout=60, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [f"tuivmm: {image}: not an ELF file (it does not start with \\x7fELF)"]

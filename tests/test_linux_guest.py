@@ -18,6 +18,7 @@ import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from toolchain import QEMU, ROOT, find_tool
@@ -152,13 +153,37 @@ def test_linux_on_tuivmm_bare_answers_as_on_qemu(qemu_answers):
     assert "reboot: Power down" in text
 
 
-def test_linux_under_the_vmm_answers_as_on_qemu(qemu_answers):
+def vmm_session(trace: Path) -> subprocess.CompletedProcess:
+    """`tuivmm run linux` with the session piped in, every exit written to `trace`."""
+    return scripted([sys.executable, "-m", "tuivmm", "run", "--no-net", "--no-disk", "--trace-exits", str(trace),
+                     "linux"])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def under_the_vmm(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    trace = tmp_path_factory.mktemp("linux") / "exits.txt"
+    return vmm_session(trace), trace
+
+
+def test_linux_under_the_vmm_answers_as_on_qemu(qemu_answers, under_the_vmm):
     """The README's way: `tuivmm run linux` with the session piped in; each line waits
     until the guest can hear it (the shell asleep on its terminal)."""
-    result = scripted([sys.executable, "-m", "tuivmm", "run", "--no-net", "--no-disk", "linux"])
+    result, _ = under_the_vmm
     assert result.returncode == 0, result.stderr.decode()
     lines = result.stdout.decode(errors="replace").splitlines()
     assert all(line.startswith("[linux] ") for line in lines), lines[:5]
     text = "\n".join(line.removeprefix("[linux] ") for line in lines)
     assert printed(text) == printed(qemu_answers[1].decode(errors="replace"))
     assert "reboot: Power down" in text
+
+
+def test_a_scripted_boot_under_the_vmm_is_the_same_run_twice_exit_for_exit(under_the_vmm, tmp_path):
+    """Virtual time: the same image and the same input give the same console and the
+    same trap log, line for line (each exit's guest time, pc, instruction and what the
+    VMM did), SBI calls named."""
+    first, trace = under_the_vmm
+    again = vmm_session(tmp_path / "again.txt")
+    assert again.stdout == first.stdout
+    one, two = trace.read_text(), (tmp_path / "again.txt").read_text()
+    assert one.count("\n") > 150_000 and "(sbi set_timer)" in one and "(sbi console_putchar)" in one
+    assert one == two

@@ -8,6 +8,7 @@ import sys
 
 from tuivmm.cli.common import UserError, image_path, load_image, positive_int
 from tuivmm.lineup.options import ram_mib
+from tuivmm.lineup.packaged import too_little_ram
 from tuivmm.lineup.spec import DEFAULT_RAM_MIB, MAX_RAM_MIB
 
 
@@ -64,6 +65,8 @@ def command(args: argparse.Namespace) -> int:
     from tuivmm.disk.attach import DiskSetupError, disk_for
 
     image_path(args.image)  # a missing image is an error before any disk is made
+    if why := too_little_ram(args.image, args.ram):
+        raise UserError(why)
     if args.append and (args.dtb or args.no_dtb):
         raise UserError("--append goes into the board's own device tree: not with --dtb or --no-dtb")
     args.tree = _user_dtb(args.dtb) if args.dtb else not args.no_dtb

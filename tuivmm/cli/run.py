@@ -79,6 +79,8 @@ def command(args: argparse.Namespace) -> int:
     specs = [GuestSpec(image).resolve() for image in args.guests]
     restored = [GuestSpec(snap.path, snapshot=snap) for snap in snapshots]  # they come first
     apply_options(guest_options(args), restored + specs)
+    for spec in specs:
+        spec.check_fits()
     try:
         saves = save_targets(args.save, [spec.name for spec in restored + specs])
     except RunError as exc:

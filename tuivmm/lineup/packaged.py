@@ -93,6 +93,20 @@ def disk_format(image: str | os.PathLike[str]) -> str:
     return DISK_FORMATS.get(packaged_name(image), "tufs")
 
 
+# Packaged guests that need more RAM than their image's size says: linux's kernel, given
+# less, runs out of memory while it boots ("System is deadlocked on memory") and spins.
+MIN_RAM_MIB = {"linux": 16}
+
+
+def too_little_ram(image: str | os.PathLike[str], ram_mib: int) -> str | None:
+    """Why `ram_mib` MiB is too little for IMAGE (one line), or None if it is enough."""
+    name = packaged_name(image)
+    least = MIN_RAM_MIB.get(name)
+    if least is None or ram_mib >= least:
+        return None
+    return f"{name} needs at least {least} MiB of RAM (with {ram_mib} MiB its kernel runs out of memory as it boots)"
+
+
 @dataclass(frozen=True)
 class VerdictRule:
     """How a packaged guest tells, on its console, what its run showed: `prefix`

@@ -95,9 +95,14 @@ class GuestSpec:
         return self
 
     def check_fits(self) -> None:
-        """SpecError if its assembled program is larger than its RAM."""
+        """SpecError if its assembled program is larger than its RAM, or its RAM is less
+        than the packaged guest needs."""
+        from tuivmm.lineup.packaged import too_little_ram
+
         if self.program is not None and len(self.program.data) > self.ram_mib << 20:
             raise SpecError(f"{self.path}: the program ({len(self.program.data)} bytes) does not fit in RAM")
+        if self.snapshot is None and (why := too_little_ram(self.image, self.ram_mib)):
+            raise SpecError(why)
 
 
 # --- images ------------------------------------------------------------------------------------
