@@ -137,7 +137,7 @@ def test_an_f9_line_names_a_guest_as_a_command_line_does(tmp_path):
         ("hello --bogus", "unrecognized arguments: --bogus"),
         ("hello unix", "one guest at a time, not 2: hello unix"),
         ("--ram 16", ("no IMAGE: IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] "
-                      "[--no-net] [--max-insns N] [--gdb PORT]")),
+                      "[--sbi SBI] [--no-net] [--max-insns N] [--gdb PORT]")),
         ("'hello", "no closing quotation: 'hello"),
     ],
 )

@@ -113,7 +113,7 @@ another pane goes to the guest, as you meant it to.
 | F6 | step it by one instruction (or one exit); it stays paused |
 | F7 | reset it: power-cycle it (a fresh machine, its clock and counters from zero; its disk keeps its files) |
 | F8 | stop it |
-| F9 | add a guest, named as on the command line: `IMAGE [--name N] [--ram MIB] [--disk FILE] [--no-disk] [--remedy R] [--no-net] [--max-insns N] [--gdb PORT]`; IMAGE is a packaged guest's name, an ELF or an assembly file (Tab completes names and paths) |
+| F9 | add a guest, named as on the command line: `IMAGE [--name N] [--ram MIB] [--disk FILE] [--no-disk] [--remedy R] [--sbi S] [--no-net] [--max-insns N] [--gdb PORT]`; IMAGE is a packaged guest's name, an ELF or an assembly file (Tab completes names and paths) |
 | Alt+E | switch the machine's ERET flaw on or off (on: first it names the guests it would break, to protect them) |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |
