@@ -35,7 +35,7 @@ from tuivmm.vmm import traplog as T
 # What the VMM did, in the table's order: the actions that tell the remedies apart
 # first, shown always; the others only when some guest has them.
 ALWAYS_ACTIONS = (T.EMULATED, T.INJECTED, T.BT_SCAN, T.SERVED)
-OTHER_ACTIONS = (T.HIDDEN, T.TRUE, T.MMIO_READ, T.MMIO_WRITE, T.SLEPT, T.CRASHED)
+OTHER_ACTIONS = (T.HIDDEN, T.TRUE, T.MMIO_READ, T.MMIO_WRITE, T.SBI_SERVED, T.SLEPT, T.CRASHED)
 
 REFRESH_S = 0.5
 
