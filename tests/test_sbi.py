@@ -178,15 +178,16 @@ def test_with_the_vmm_serving_the_trap_log_names_each_call_and_nothing_enters_vi
     from tuivmm.vmm import traplog as T
 
     runs = {}
-    for mode in ("firmware", "vmm"):
+    for run in ("firmware", "vmm", "vmm again"):
         vmm = Vmm()
-        g = vmm.add_guest(firmware, disk=None, net=False, sbi=mode)
+        g = vmm.add_guest(firmware, disk=None, net=False, sbi=run.split()[0])
         events = []
         g.log.on_event = events.append
         vmm.run(max_rounds=20_000)
         assert g.halt == ("pass", 0), bytes(g.output)[-300:]
-        runs[mode] = (g, events)
+        runs[run] = (g, events)
     g, events = runs["vmm"]
+    assert events == runs["vmm again"][1]  # deterministic: the same run, exit for exit, at the same times
     calls = [e for e in events if e.reason == T.ECALL]
     firmware_calls = [e.detail for e in runs["firmware"][1] if e.reason == T.ECALL and e.priv == 1]
     assert [e.detail for e in calls if e.detail != "sbi console_write"] == [
@@ -198,6 +199,30 @@ def test_with_the_vmm_serving_the_trap_log_names_each_call_and_nothing_enters_vi
     assert [e.reason for e in events if e.action == T.INJECTED] == [T.INTERRUPT] * 3  # 2 timers, 1 IPI: to S
     assert [e for e in events if T.FILTER_BY_KEY["sbi"].match(e)] == calls
     assert g.log.total < runs["firmware"][0].log.total / 3  # one exit a call, not a handler's worth
+
+
+def test_a_recording_of_the_vmm_serving_replays_alike_and_so_does_a_snapshot(firmware, tmp_path):
+    """The mode is part of what a recording and a snapshot keep: the replay and the
+    restored guest answer as the VMM, not as a firmware (which would print otherwise)."""
+    log, snap = tmp_path / "session.log", tmp_path / "halted.snap"
+    code, console = run_under_vmm(firmware, timeout=240, extra=("--sbi", "vmm", "--record", str(log), "--save",
+                                                                 str(snap)))  # fmt: skip
+    assert code == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    replay = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--replay", str(log)], capture_output=True,
+                            cwd=ROOT, env=env, timeout=240, check=False)  # fmt: skip
+    assert replay.returncode == 0, replay.stderr.decode()
+    assert replay.stdout.replace(b"[sbi] ", b"") == console
+    from tuivmm.tools.snapshot import restore_guest
+    from tuivmm.vmm import Vmm
+
+    vmm = Vmm()
+    guest = restore_guest(vmm, snap)
+    assert (guest.sbi, guest.halt) == ("vmm", ("pass", 0))
+    guest.reset("the test")
+    assert (guest.vcpu.priv, guest.vcpu.pc) == (1, 0x8040_0000)  # booted again with no firmware
+    vmm.run(max_rounds=20_000)
+    assert guest.halt == ("pass", 0) and bytes(guest.output) == console * 2
 
 
 def dts(tmp_path, dtb: bytes) -> str:

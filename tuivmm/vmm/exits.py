@@ -3,13 +3,13 @@
 `GuestExits` holds the exit handlers of a `Guest` (guest.py), which inherits them:
 `handle_exit` dispatches one exit from the real hart by its cause, as monitor.py's
 docstring tells — a privileged instruction emulated on the VCpu (or the exception its
-own hardware would raise injected), an ecall injected, a hypercall or an SBI call
-(with `--sbi vmm`, sbi_server.py) served, a page
-fault hidden (the shadow filled, with fault-around), true (injected) or a device
-access (decoded and emulated) — and `deliver_interrupt` injects the interrupt the
-virtual hart would take now.  The handlers work on the state `Guest.__init__` sets up
-(`vmm`, `vcpu`, `window`, `bt`, `log`, `debug_stub`, the counters) and on its shadows
-(`shadow`, `context_key`, `_flush_shadows`).
+own hardware would raise injected), an ecall injected, or a hypercall or an SBI call
+(with `--sbi vmm`: sbi_server.py) served, a page fault hidden (the shadow filled,
+with fault-around), true (injected) or a device access (decoded and emulated) — and
+`deliver_interrupt` injects the interrupt the virtual hart would take now.  The
+handlers work on the state `Guest.__init__` sets up (`vmm`, `vcpu`, `window`, `bt`,
+`log`, `debug_stub`, `sbi_server`, the counters) and on its shadows (`shadow`,
+`context_key`, `_flush_shadows`).
 
 Also here: `GuestCrash`, which a handler raises when the guest did something the VMM
 cannot emulate, the cached instruction decoder the handlers (and the debugger) use,
