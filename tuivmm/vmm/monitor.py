@@ -15,7 +15,8 @@ follows too.  What the guest cannot do directly traps to the VMM, and
                           emulate it on the VCpu, or inject the exception the guest's
                           own hardware would raise (a user program touching a CSR)
     ecall                 inject "ecall from <virtual mode>" at the guest's vector, or
-                          serve a hypercall (the pv remedy)
+                          serve a hypercall (the pv remedy), or with --sbi vmm serve
+                          the kernel's SBI call itself (sbi_server.py)
     page fault            hidden (the shadow lacks a page the guest maps: fill it),
                           true (the guest's table forbids it: inject it), or a device
                           (the guest-physical address is MMIO: decode the load/store
