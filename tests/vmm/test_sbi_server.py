@@ -178,7 +178,8 @@ def test_a_snapshot_keeps_the_mode_and_the_timer(tmp_path):
 def test_images_without_a_kernel_behind_a_firmware_are_refused():
     vmm = Vmm()
     with pytest.raises(VmmError, match=r"hello\.elf: no S-mode kernel for --sbi vmm to start"):
-        vmm.add_guest(IMAGES / "hello.elf", net=False, sbi="vmm")
+        vmm.add_guest(IMAGES / "hello.elf", sbi="vmm")
+    assert vmm.switch.ports == []  # refused before anything was made for it
     with pytest.raises(VmmError, match="a program has none"):
         vmm.add_guest(program=assemble("_start: j _start\n"), net=False, sbi="vmm")
     with pytest.raises(VmmError, match=r"unknown sbi 'bogus' \(choose from firmware, vmm\)"):

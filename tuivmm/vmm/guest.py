@@ -72,6 +72,9 @@ class Guest(GuestExits):
     def __init__(self, vmm: Vmm, name: str, image: str, window: RamWindow, *, remedy: str = "none",
                  disk: str | None = None, disk_read_only: bool = False, mac: bytes | None = None,
                  program=None, sbi: str = "firmware"):  # fmt: skip
+        # With the VMM as its SBI, only the kernel behind the image's firmware is loaded:
+        # NoKernel if there is none, before anything (a switch port, a disk) is made.
+        kernel = kernel_image(load_elf(image)) if sbi == "vmm" and program is None else None
         self.vmm = vmm
         self.name = name
         self.image = image
@@ -86,8 +89,8 @@ class Guest(GuestExits):
         self.sbi_server: SbiServer | None = None  # with sbi "vmm", the VMM's SBI (sbi_server.py)
         if program is not None:
             self.board.load_program(program.data, program.entry)
-        elif sbi == "vmm":
-            self.board.load_image(kernel_image(load_elf(image)))  # NoKernel if it has none
+        elif kernel is not None:
+            self.board.load_image(kernel)
         else:
             self.board.load(image)
         if sbi == "vmm":
