@@ -73,6 +73,8 @@ def comparison(guests: list[Guest]) -> list[Row]:
         Row("state", tuple(g.state.value for g in guests)),
         Row("verdict", tuple(g.verdict or "-" for g in guests)),
     ]
+    if any(g.sbi != "firmware" for g in guests):  # who answers SBI calls, once some guest's VMM does
+        rows.insert(1, Row("sbi", tuple(g.sbi for g in guests)))
     for n, reason in enumerate(T.REASONS):
         rows.append(Row(reason, figure(g.log.counts.get(reason, 0) for g in guests), REASON_STYLES.get(reason, ""),
                         section="exits by reason" if n == 0 else ""))  # fmt: skip
