@@ -53,7 +53,7 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
   choose which exits it shows: by what the monitor did (emulated, injected, hidden
-  or true fault, MMIO read or write, hypercall, bt scan/patch, xRET caught,
+  or true fault, MMIO read or write, hypercall, SBI call, bt scan/patch, xRET caught,
   interrupt delivered, WFI) or the exit kind, this guest or all, and a text (`/`:
   only lines holding it). A reset leaves a line in it. ↑ and ↓ select a line;
   Enter (or a click on the selected line) opens it in the trap inspector.

@@ -19,7 +19,9 @@ after its MRET — virtual S-mode at the payload's first byte, a0 = hart id 0,
 a1 = the board's device tree (the board placed it and set a1 at reset), satp = 0,
 stvec = 0, sie = 0; mstatus as MRET leaves it (MPP = U, MPIE = 1, MIE = 0);
 medeleg and mideleg delegate what the firmware delegates (every exception S-mode
-can handle but its own ECALL; the three S-mode interrupts); mcounteren = 7 (cycle,
+can handle but its own ECALL; the three S-mode interrupts: OpenSBI keeps illegal
+instructions and misaligned accesses to emulate what a hart lacks, but here nothing
+in virtual M-mode would take them, and the hart lacks nothing); mcounteren = 7 (cycle,
 time, instret: Linux reads `time`); PMP entry 0 a NAPOT entry over all of memory,
 R, W and X (there is no firmware memory to hide, and no /reserved-memory node is
 added to the tree); menvcfg 0 (this hart has no Sstc, so the firmware's STCE is
