@@ -39,15 +39,15 @@ interrupt in between.)  The deadline is thus the CLINT's saved state, and a
 snapshot carries it with the board; it carries the mode in its guest header.
 
 The extensions served, for the one hart (id 0), as guests/sbi/ecall.c serves them:
-BASE (SBI 2.0; implementation id IMPL_ID, "tvmm", not registered in the spec's
-table, so far from the registered ones; version 1), TIME, IPI, RFENCE (fences of
-the guest's shadows and of the real hart's translated code), HSM, SRST (shutdown
-halts the guest with pass, as the finisher does, or fail for a "system failure";
-a reboot resets it, and it boots again the same way), DBCN and the legacy calls
-set_timer, console_putchar, console_getchar and shutdown.  The console is the
-board's UART: output lands in the guest's console as the UART's does, and input is
-read from its receiver, as the firmware's polling does.  Anything else answers
-SBI_ERR_NOT_SUPPORTED.
+BASE (SBI 2.0; implementation id IMPL_ID, "tvmm" in ASCII, far from the small
+numbers the spec registers: 3 is KVM's, which this is not; version 1), TIME, IPI,
+RFENCE (fences of the guest's shadows and of the real hart's translated code), HSM,
+SRST (shutdown halts the guest with pass, as the finisher does, or fail for a
+"system failure"; a reboot resets it, and it boots again the same way), DBCN and the
+legacy calls set_timer, console_putchar, console_getchar and shutdown.  The console
+is the board's UART: output lands in the guest's console as the UART's does, and
+input is read from its receiver, as the firmware's polling does.  Anything else
+answers SBI_ERR_NOT_SUPPORTED.
 
 Each call served is one trap-log line: reason ECALL, action SBI_SERVED, detail
 `sbi.describe(eid, fid)` ("sbi set_timer"), so the "sbi call" filter shows them.
