@@ -105,6 +105,17 @@ def test_gdb_without_a_name_is_the_first_new_guests_and_ports_are_not_shared():
         apply_options(GuestOptions(gdb=[(None, 1234), ("unix", 1234)]), specs("hello", "unix"))
     with pytest.raises(SpecError, match="saved is restored from a snapshot and keeps its own"):
         apply_options(GuestOptions(ram=[("saved", 64)]), [GuestSpec("saved.snap", snapshot=Snap())])
+    with pytest.raises(SpecError, match="--sbi saved=...: saved is restored from a snapshot and keeps its own"):
+        apply_options(GuestOptions(sbi=[("saved", "vmm")]), [GuestSpec("saved.snap", snapshot=Snap())])
+
+
+def test_sbi_is_per_guest_as_remedy_is():
+    guests = specs("linux", "unix", "linux")
+    apply_options(GuestOptions(sbi=[("linux", "vmm")]), guests)
+    assert [(g.name, g.sbi) for g in guests] == [("linux", "vmm"), ("unix", "firmware"), ("linux-2", "firmware")]
+    guests = specs("linux", "linux")
+    apply_options(GuestOptions(sbi=[(None, "vmm"), ("linux-2", "firmware")]), guests)
+    assert [g.sbi for g in guests] == ["vmm", "firmware"]
 
 
 # --- the line typed after F9 ---------------------------------------------------------------------------
@@ -121,6 +132,7 @@ def test_an_f9_line_names_a_guest_as_a_command_line_does(tmp_path):
     unix = parse_guest_line("unix --name box --disk box.img")
     assert unix == GuestSpec("unix", name="box", disk="box.img") and unix.path == str(IMAGES / "unix.elf")
     assert parse_guest_line("  hello  ") == GuestSpec("hello")
+    assert parse_guest_line("linux --sbi vmm") == GuestSpec("linux", sbi="vmm")
 
 
 @pytest.mark.parametrize(
@@ -130,6 +142,7 @@ def test_an_f9_line_names_a_guest_as_a_command_line_does(tmp_path):
         ("hello --ram lots", "argument --ram: not a number: 'lots'"),
         ("hello --ram 4096", "argument --ram: must be a whole number of MiB from 1 to 1024: '4096'"),
         ("hello --remedy magic", "argument --remedy: invalid choice: 'magic' (choose from none, bt, pv, hw)"),
+        ("linux --sbi opensbi", "argument --sbi: invalid choice: 'opensbi' (choose from firmware, vmm)"),
         ("hello --gdb 70000", "argument --gdb: not a TCP port: '70000'"),
         ("hello --name 'a b'", "argument --name: a guest's name is 1 to 16 letters, digits, '.', '-' or '_': 'a b'"),
         ("hello --disk a.img --no-disk", "argument --no-disk: not allowed with argument --disk"),
@@ -137,7 +150,7 @@ def test_an_f9_line_names_a_guest_as_a_command_line_does(tmp_path):
         ("hello --bogus", "unrecognized arguments: --bogus"),
         ("hello unix", "one guest at a time, not 2: hello unix"),
         ("--ram 16", ("no IMAGE: IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] "
-                      "[--no-net] [--max-insns N] [--gdb PORT]")),
+                      "[--sbi SBI] [--no-net] [--max-insns N] [--gdb PORT]")),
         ("'hello", "no closing quotation: 'hello"),
     ],
 )

@@ -187,3 +187,17 @@ def test_a_scripted_boot_under_the_vmm_is_the_same_run_twice_exit_for_exit(under
     one, two = trace.read_text(), (tmp_path / "again.txt").read_text()
     assert one.count("\n") > 150_000 and "(sbi set_timer)" in one and "(sbi console_putchar)" in one
     assert one == two
+
+
+def test_linux_with_the_vmm_as_its_sbi_answers_as_with_its_firmware(qemu_answers):
+    """`tuivmm run --sbi vmm linux`: no firmware runs, the VMM boots the kernel in
+    virtual S-mode and answers its SBI calls (tuivmm/vmm/sbi_server.py); the same
+    commands print the same."""
+    result = scripted([sys.executable, "-m", "tuivmm", "run", "--no-net", "--no-disk", "--sbi", "vmm", "linux"])
+    assert result.returncode == 0, result.stderr.decode()
+    text = "\n".join(line.removeprefix("[linux] ") for line in result.stdout.decode(errors="replace").splitlines())
+    assert printed(text) == printed(qemu_answers[1].decode(errors="replace"))
+    assert "reboot: Power down" in text
+    assert "tuivmm sbi:" not in text  # the firmware's banner: it never ran
+    assert "SBI specification v2.0 detected" in text
+    assert "SBI implementation ID=0x74766d6d Version=0x1" in text  # the VMM's, not the firmware's 0x74756976

@@ -225,6 +225,34 @@ def test_a_bad_remedy_is_a_usage_error(value):
     assert "invalid choice: 'magic'" in err
 
 
+@pytest.mark.parametrize("value", ["bogus", "linux=bogus"])
+def test_a_bad_sbi_is_a_usage_error(value):
+    result = tuivmm("run", "--sbi", value, "linux")
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.startswith("usage: tuivmm run") and "Traceback" not in err
+    assert err.splitlines()[-1] == "tuivmm run: error: argument --sbi: invalid choice: 'bogus' (choose from firmware, vmm)"
+
+
+def test_sbi_vmm_for_an_image_with_no_kernel_behind_a_firmware_is_a_one_line_error():
+    result = tuivmm("run", "--no-net", "--sbi", "hello=vmm", "hello", "linux")
+    assert result.returncode == 2
+    assert one_line_error(result).startswith("tuivmm: ") and one_line_error(result).endswith(
+        "hello.elf: no S-mode kernel for --sbi vmm to start: it needs an image built with guests/sbi, whose "
+        "payload starts at the symbol sbi_payload_start (as linux)")  # fmt: skip
+
+
+def test_sbi_vmm_for_one_guest_by_name_starts_that_one_in_s_mode():
+    """`--sbi linux=vmm linux unix`: linux's first line is its kernel's (no firmware
+    banner), unix keeps its own M-mode kernel and boots as ever."""
+    result = tuivmm("run", "--no-net", "--no-disk", "--max-insns", "400000", "--sbi", "linux=vmm", "linux", "unix")
+    assert result.returncode == 124, result.stderr.decode()
+    consoles = by_guest(result.stdout)
+    assert consoles["linux"].startswith(b"[    0.000000] Linux version 6.1.")
+    assert b"tuivmm sbi:" not in consoles["linux"]
+    assert b"\nunix: " in consoles["unix"]  # its kernel's first words
+
+
 def test_an_option_for_a_guest_that_is_not_there_is_a_one_line_error():
     result = tuivmm("run", "--ram", "compute=64", "hello")
     assert result.returncode == 2

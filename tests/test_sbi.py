@@ -5,7 +5,10 @@ machine and as a guest of the VMM, and is what the SBI spec asks for.
 
 The payload ends by dumping, in hex, the device tree the firmware handed it in a1:
 dtc reads it, and it has the /reserved-memory node the firmware added, keeping Linux
-off the firmware's 256 KiB."""
+off the firmware's 256 KiB.
+
+With `--sbi vmm` the VMM serves the same calls itself, with no firmware running
+(tuivmm/vmm/sbi_server.py): the same console, but for what only a firmware has."""
 
 import os
 import re
@@ -132,6 +135,94 @@ def test_the_same_on_our_bare_machine(firmware, on_qemu):
 def test_the_same_under_the_vmm(firmware, on_qemu):
     code, console = run_under_vmm(firmware, timeout=240)
     assert (code, split(console)[0]) == (on_qemu[0], split(on_qemu[1])[0])
+
+
+# With --sbi vmm (tuivmm/vmm/sbi_server.py) the VMM answers the payload's calls and no
+# firmware runs: no banner, the VMM's own implementation id, and nothing at the
+# firmware's place to protect (PMP is open over all of memory, and only the payload is
+# loaded: RAM there reads zeros, so DBCN writes four NULs and the payload's load
+# reads 0 with no fault).  Every other line is the firmware's.
+SERVED_BY_THE_VMM = {
+    "base: impl id: error 0, value 1953851766\n": "base: impl id: error 0, value 1953918317\n",
+    "dbcn write from the firmware's memory: error -3, value 0\n":
+        "\0\0\0\0dbcn write from the firmware's memory: error 0, value 4\n",
+    "pmp: reading the firmware: scause 0x00000005, nothing read\n":
+        "pmp: reading the firmware: scause 0x00000000, READ\n",
+}  # fmt: skip
+
+
+def test_the_vmm_serving_the_calls_itself_answers_as_the_firmware_does(firmware):
+    """`tuivmm run --sbi vmm`: the same console as the firmware's, line by line, but for
+    the lines where there is no firmware (SERVED_BY_THE_VMM)."""
+    from tuivmm.vmm.sbi_server import IMPL_ID
+
+    assert IMPL_ID == 1953918317
+    code, console = run_under_vmm(firmware, timeout=240, extra=("--sbi", "vmm"))
+    rest, dtb = split(console)
+    assert code == 0, console[-500:]
+    got = rest.splitlines(keepends=True)
+    want = [SERVED_BY_THE_VMM.get(line, line) for line in EXPECTED.splitlines(keepends=True)]
+    assert len(SERVED_BY_THE_VMM) == 3 and set(SERVED_BY_THE_VMM) <= set(EXPECTED.splitlines(keepends=True))
+    for n, (line, expected) in enumerate(zip(got, want, strict=True)):
+        assert line == expected, f"line {n + 1}"
+    tree = unpack(dtb[:4] + struct.pack(">I", len(dtb)) + dtb[8:])
+    assert "reserved-memory" not in [node.name for node in tree.children]  # nothing to keep Linux off
+
+
+def test_with_the_vmm_serving_the_trap_log_names_each_call_and_nothing_enters_virtual_m_mode(firmware):
+    """The same calls, in the same order, as the firmware's trap log names them (but for
+    the lines of the device tree, shorter without the firmware's /reserved-memory, each
+    a console_write); each one served by the VMM in one exit, none injected, and the
+    guest never in virtual M-mode."""
+    from tuivmm.vmm import Vmm
+    from tuivmm.vmm import traplog as T
+
+    runs = {}
+    for run in ("firmware", "vmm", "vmm again"):
+        vmm = Vmm()
+        g = vmm.add_guest(firmware, disk=None, net=False, sbi=run.split()[0])
+        events = []
+        g.log.on_event = events.append
+        vmm.run(max_rounds=20_000)
+        assert g.halt == ("pass", 0), bytes(g.output)[-300:]
+        runs[run] = (g, events)
+    g, events = runs["vmm"]
+    assert events == runs["vmm again"][1]  # deterministic: the same run, exit for exit, at the same times
+    calls = [e for e in events if e.reason == T.ECALL]
+    firmware_calls = [e.detail for e in runs["firmware"][1] if e.reason == T.ECALL and e.priv == 1]
+    assert [e.detail for e in calls if e.detail != "sbi console_write"] == [
+        call for call in firmware_calls if call != "sbi console_write"]  # fmt: skip
+    firmware_lines = split(bytes(runs["firmware"][0].output))[0].count("\n")
+    assert [e.detail for e in calls].count("sbi console_write") > firmware_lines
+    assert len(calls) > 100 and all(e.action == T.SBI_SERVED and e.priv == 1 for e in calls)
+    assert not [e for e in events if e.priv == 3]  # no exit, injection or interrupt in virtual M-mode
+    assert [e.reason for e in events if e.action == T.INJECTED] == [T.INTERRUPT] * 3  # 2 timers, 1 IPI: to S
+    assert [e for e in events if T.FILTER_BY_KEY["sbi"].match(e)] == calls
+    assert g.log.total < runs["firmware"][0].log.total / 3  # one exit a call, not a handler's worth
+
+
+def test_a_recording_of_the_vmm_serving_replays_alike_and_so_does_a_snapshot(firmware, tmp_path):
+    """The mode is part of what a recording and a snapshot keep: the replay and the
+    restored guest answer as the VMM, not as a firmware (which would print otherwise)."""
+    log, snap = tmp_path / "session.log", tmp_path / "halted.snap"
+    code, console = run_under_vmm(firmware, timeout=240, extra=("--sbi", "vmm", "--record", str(log), "--save",
+                                                                 str(snap)))  # fmt: skip
+    assert code == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    replay = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--replay", str(log)], capture_output=True,
+                            cwd=ROOT, env=env, timeout=240, check=False)  # fmt: skip
+    assert replay.returncode == 0, replay.stderr.decode()
+    assert replay.stdout.replace(b"[sbi] ", b"") == console
+    from tuivmm.tools.snapshot import restore_guest
+    from tuivmm.vmm import Vmm
+
+    vmm = Vmm()
+    guest = restore_guest(vmm, snap)
+    assert (guest.sbi, guest.halt) == ("vmm", ("pass", 0))
+    guest.reset("the test")
+    assert (guest.vcpu.priv, guest.vcpu.pc) == (1, 0x8040_0000)  # booted again with no firmware
+    vmm.run(max_rounds=20_000)
+    assert guest.halt == ("pass", 0) and bytes(guest.output) == console * 2
 
 
 def dts(tmp_path, dtb: bytes) -> str:

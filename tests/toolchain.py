@@ -105,11 +105,11 @@ def run_ours(elf: Path, stdin: bytes = b"", disk: Path | None = None, extra: tup
                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
-def run_under_vmm(elf: Path, timeout: float = 120) -> tuple[int, bytes]:
-    """`tuivmm run ELF`: its exit status and the guest's console, the `[name] ` line
-    prefixes taken off."""
-    result = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--no-net", str(elf)], capture_output=True, check=False,
-                            timeout=timeout, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
+def run_under_vmm(elf: Path, timeout: float = 120, extra: tuple[str, ...] = ()) -> tuple[int, bytes]:
+    """`tuivmm run [EXTRA...] ELF`: its exit status and the guest's console, the `[name] `
+    line prefixes taken off."""
+    result = subprocess.run([sys.executable, "-m", "tuivmm", "run", "--no-net", *extra, str(elf)], capture_output=True,
+                            check=False, timeout=timeout, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
     prefix = f"[{elf.stem}] ".encode()
     lines = result.stdout.splitlines(keepends=True)
     assert all(line.startswith(prefix) for line in lines), result.stdout[:500]

@@ -223,3 +223,22 @@ def test_comparison_rows_for_a_guest_with_no_verdict():
         assert rows["mmio"] == (f"{session.guest('hello').log.counts['mmio']:,}",)
     finally:
         session.close()
+
+
+def test_linux_with_its_firmware_beside_linux_with_the_vmm_serving_its_sbi():
+    """The comparison shows who serves SBI once a guest's VMM does, and what it saves:
+    the same calls, one exit each (sbi served) instead of injected into the firmware."""
+    session = Session(Lineup([GuestSpec("linux", name="firmware", net=False),
+                              GuestSpec("linux", name="served", sbi="vmm", net=False)]), realtime=False)  # fmt: skip
+    try:
+        for _ in range(30):
+            session.vmm.run_round()
+        rows = {row.label: row.cells for row in comparison(session.guests)}
+        assert rows["sbi"] == ("firmware", "vmm")
+        fw, served = (int(cell.replace(",", "")) for cell in rows[T.SBI_SERVED])
+        assert fw == 0 and served > 0
+        exits = [int(cell.replace(",", "")) for cell in rows["total exits"]]
+        assert exits[1] < exits[0]
+    finally:
+        session.close()
+    assert "sbi" not in {row.label for row in comparison([])}

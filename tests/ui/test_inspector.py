@@ -9,7 +9,8 @@ import pytest
 from textual.widgets import Static
 
 from tests.ui.test_everyday import at_prompt, run_app, session_of, settle, typed
-from tuivmm.lineup.file import lineup_from_names
+from tuivmm.lineup.file import Lineup, lineup_from_names
+from tuivmm.lineup.spec import GuestSpec
 from tuivmm.ui.inspector import InspectorScreen, field_changes, instruction_fields
 from tuivmm.ui.session import Session
 from tuivmm.ui.traps import TrapLines
@@ -301,5 +302,28 @@ def test_an_sbi_call_from_linux_names_the_call_and_what_it_asks():
         assert f"arguments a0..a5 = {record.x_before[10]:#x}, " in text
         assert "the trap as the guest's M-mode sees it" in text and "mcause   = 0x00000009" in text
         assert "S → M" in text
+    finally:
+        session.close()
+
+
+def test_an_sbi_call_the_vmm_serves_says_so_and_shows_the_answer():
+    """With --sbi vmm the same call is one exit: served, the answer in a0/a1, no trip
+    to virtual M-mode."""
+    session = Session(Lineup([GuestSpec("linux", sbi="vmm")]), realtime=False)
+    try:
+        linux = session.guest("linux")
+        for _ in range(2_000):
+            calls = [e for e in linux.log.events if e.detail == "sbi get_impl_id"]
+            if calls and linux.log.state_of(calls[-1]) is not None:
+                break
+            session.vmm.run_slice(linux)
+        call = calls[-1]
+        assert (call.reason, call.priv, call.action) == (T.ECALL, 1, T.SBI_SERVED)
+        text = InspectorScreen(session, None).text_of(call, linux.log.state_of(call)).plain
+        assert "── the SBI call: get_impl_id" in text
+        assert "The VMM answered it itself (--sbi vmm), in this one exit: a0 = 0x0 (the error" in text
+        assert "a1 = 0x74766d6d." in text
+        assert "Served: the VMM is this guest's SBI firmware (--sbi vmm)" in text
+        assert "S → M" not in text
     finally:
         session.close()

@@ -51,6 +51,7 @@ def test_the_readme_lineup_runs_as_its_comments_say(tmp_path, monkeypatch):
         ("[[guest]]\nimage = 'unix'\nram_mib = 1025\n", "ram_mib must be a whole number of MiB from 1 to 1024"),
         ("[[guest]]\nname = 'x'\n", "image"),
         ("[[guest]]\nimage = 'unix'\nremedy = 'magic'\n", "remedy must be one of"),
+        ("[[guest]]\nimage = 'linux'\nsbi = 'opensbi'\n", "sbi must be one of firmware, vmm"),
         ("flawed_eret = 'yes'\n", "flawed_eret"),
         ("[[guest\n", "TOML"),
     ],
@@ -64,10 +65,11 @@ def test_a_wrong_lineup_file_says_what_is_wrong(tmp_path, text, message):
 def test_every_key_of_a_guest_table_reads_into_its_guest_spec(tmp_path):
     (tmp_path / "all.toml").write_text('[[guest]]\nimage = "hello"\nname = "box"\nram_mib = 16\ndisk = "b.img"\n'
                                        'remedy = "bt"\nnet = false\nmax_insns = 5000\ngdb = 0\n'
-                                       '[[guest]]\nimage = "unix"\n')  # fmt: skip
+                                       '[[guest]]\nimage = "unix"\n[[guest]]\nimage = "linux"\nsbi = "vmm"\n')  # fmt: skip
     lineup = load_lineup(tmp_path / "all.toml")
     assert lineup.guests == [GuestSpec("hello", name="box", ram_mib=16, disk="b.img", remedy="bt", net=False,
-                                       max_insns=5000, gdb_port=0), GuestSpec("unix")]  # fmt: skip
+                                       max_insns=5000, gdb_port=0), GuestSpec("unix"),
+                             GuestSpec("linux", sbi="vmm")]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,8 @@ commands:
                 out, 3 when the guests sleep with nothing that could wake them.
                 The tools: --gdb PORT (a guest for gdb), --save/--restore FILE
                 (snapshots), --record/--replay FILE, --pcap FILE (the virtual
-                Ethernet); `tuivmm run --help` has them all.
+                Ethernet); --sbi vmm: the VMM answers linux's SBI calls, no
+                firmware runs; `tuivmm run --help` has them all.
   disk COMMAND IMAGE ...
                 make and change unix disk images from the host: create, ls,
                 check, cat, put (copy a host file in), get (copy one out), rm.
@@ -50,7 +51,7 @@ commands:
                 neither, the default lineup) running together, each guest's
                 console, memory map and trap log; F1 there explains it. It
                 takes run's per-guest options (--ram, --disk, --no-disk,
-                --no-net, --max-insns, --remedy, --gdb, --restore). Plain
+                --no-net, --max-insns, --remedy, --sbi, --gdb, --restore). Plain
                 `tuivmm` is `tuivmm dash` with the default lineup: two unix
                 machines on the virtual switch, basic, and eret-escape.
   serve [--port N] [GUEST...]

@@ -38,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("guests", nargs="*", metavar="GUEST",
                         help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file")
     parser.add_argument("--config", metavar="FILE",
-                        help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, net, max_insns, "
-                             "gdb) and flawed_eret; or a shipped lineup's name (gotcha: the ERET gotcha four ways); "
-                             "GUESTs given too are added after its guests")
-    add_guest_options(parser)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
+                        help="a TOML lineup: [[guest]] tables (image, name, ram_mib, disk, remedy, sbi, net, "
+                             "max_insns, gdb) and flawed_eret; or a shipped lineup's name (gotcha: the ERET gotcha "
+                             "four ways); GUESTs given too are added after its guests")
+    add_guest_options(parser)  # --ram --disk --no-disk --no-net --max-insns --remedy --sbi --gdb --restore
     parser.add_argument("--flawed-eret", action="store_true",
                         help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
     parser.add_argument("--pcap", metavar="FILE",

@@ -67,7 +67,8 @@ class RunError(Exception):
 
 @dataclass
 class GuestPlan:
-    """One guest to start: its name, image path (or assembled `program`), RAM, disk, remedy."""
+    """One guest to start: its name, image path (or assembled `program`), RAM, disk, remedy,
+    who answers its SBI calls."""
 
     name: str
     image: str
@@ -77,6 +78,7 @@ class GuestPlan:
     program: Any = None
     gdb_port: int | None = None  # serve a GDB stub on 127.0.0.1:PORT, the guest held until gdb lets it go
     snapshot: Any = None  # a tuivmm.tools.snapshot.Snapshot to restore (then `disk` is where its disk goes)
+    sbi: str = "firmware"  # or "vmm": the VMM answers its SBI calls (tuivmm/vmm/sbi_server.py)
 
 
 @dataclass
@@ -188,7 +190,7 @@ class HeadlessRun:
                                                disk=plan.disk, remedy=plan.remedy, net=s.net)  # fmt: skip
                 else:
                     guest = self.vmm.add_guest(plan.image, name=plan.name, ram_size=plan.ram_mib * MIB,
-                                               disk=plan.disk, remedy=plan.remedy, net=s.net)  # fmt: skip
+                                               disk=plan.disk, remedy=plan.remedy, net=s.net, sbi=plan.sbi)  # fmt: skip
             except VmmError as exc:
                 raise RunError(str(exc)) from None
             if guest.name != plan.name:  # pragma: no cover - guest_names mirrors add_guest

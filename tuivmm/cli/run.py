@@ -31,7 +31,7 @@ def add_parser(commands) -> None:
     run.add_argument("guests", nargs="*", metavar="GUEST",
                      help="a packaged guest's name, an RV32 RISC-V ELF executable, or an assembly file "
                           "(none needed with --restore or --replay)")
-    add_guest_options(run)  # --ram --disk --no-disk --no-net --max-insns --remedy --gdb --restore
+    add_guest_options(run)  # --ram --disk --no-disk --no-net --max-insns --remedy --sbi --gdb --restore
     run.add_argument("--flawed-eret", action="store_true",
                      help="the lecture's flaw in the real hardware: SRET/MRET in U-mode run instead of trapping")
     run.add_argument("--trace-exits", metavar="FILE",
@@ -108,7 +108,7 @@ def command(args: argparse.Namespace) -> int:
                     notice = notice.replace(f"{package} has no --disk", f"{spec.name} has no --disk", 1)
                 print(f"tuivmm: {notice}", file=sys.stderr, flush=True)
             plans.append(GuestPlan(spec.name, spec.path, spec.ram_mib, guest_disk.path, spec.remedy, spec.program,
-                                   spec.gdb_port))  # fmt: skip
+                                   spec.gdb_port, sbi=spec.sbi))  # fmt: skip
         # A snapshot saved on hardware with the ERET flaw runs on the same hardware.
         flawed = args.flawed_eret or any(snap.flawed_eret for snap in snapshots)
         settings = Settings(max_insns=args.max_insns, flawed_eret=flawed, net=not args.no_net, save=saves,
@@ -141,7 +141,7 @@ def _recorder(args: argparse.Namespace, plans: list, files: list[str | None]):
             raise UserError(f"{plan.image}: {exc.strerror or exc}") from None
         kind = "none" if plan.disk is None else "file" if file is not None else "throwaway"
         guests.append(GuestSetup(plan.name, str(Path(plan.image).resolve()), packaged_name(arg), digest,
-                                 plan.ram_mib, plan.remedy, kind, file))  # fmt: skip
+                                 plan.ram_mib, plan.remedy, kind, file, plan.sbi))  # fmt: skip
     setup = SessionSetup(guests, args.flawed_eret, not args.no_net, args.max_insns)
     try:
         return Recorder(args.record, setup, [plan.disk for plan in plans])
@@ -159,7 +159,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     given = [option for option, value in (
         ("GUEST", args.guests), ("--ram", args.ram), ("--disk", args.disk), ("--no-disk", args.no_disk),
         ("--no-net", args.no_net), ("--max-insns", args.max_insns), ("--flawed-eret", args.flawed_eret),
-        ("--remedy", args.remedy), ("--gdb", args.gdb), ("--save", args.save), ("--restore", args.restore),
+        ("--remedy", args.remedy), ("--sbi", args.sbi), ("--gdb", args.gdb), ("--save", args.save), ("--restore", args.restore),
         ("--record", args.record)) if value]  # fmt: skip
     if given:
         raise UserError(f"--replay takes the guests and their settings from its log; {given[0]} cannot be "
@@ -183,7 +183,7 @@ def _run_replay(args: argparse.Namespace) -> int:
             for guest, disk in zip(setup.guests, disks, strict=True):
                 image = guest.image_path()
                 program = assemble_file(image) if image.endswith(ASSEMBLY_SUFFIXES) else None
-                plans.append(GuestPlan(guest.name, image, guest.ram_mib, disk, guest.remedy, program))
+                plans.append(GuestPlan(guest.name, image, guest.ram_mib, disk, guest.remedy, program, sbi=guest.sbi))
             settings = Settings(max_insns=setup.max_insns, flawed_eret=setup.flawed_eret, net=setup.net,
                                 trace_exits=args.trace_exits, stats=args.stats, pcap=args.pcap)  # fmt: skip
             try:

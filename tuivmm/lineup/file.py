@@ -11,6 +11,7 @@ the same option means on `tuivmm dash`'s command line, and is checked the same w
     ram_mib = 128                  # 1 to 1024
     disk = "alice.img"             # made fresh if missing; default: a throwaway disk
     remedy = "none"                # none | bt | pv | hw
+    sbi = "firmware"               # firmware | vmm: who answers the kernel's SBI calls
     net = true                     # false: no network card
     max_insns = 5000000            # stop the guest after that many instructions
     gdb = 1234                     # serve gdb on 127.0.0.1:1234; the guest waits for it
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuivmm.lineup.spec import DEFAULT_RAM_MIB, NAME_RULE, RAM_RULE, GuestSpec, SpecError, valid_name, valid_ram_mib
-from tuivmm.vmm.monitor import REMEDIES
+from tuivmm.vmm.monitor import REMEDIES, SBI_MODES
 
 __all__ = [
     "GuestSpec",
@@ -68,7 +69,7 @@ def lineup_from_names(images: list[str], *, flawed_eret: bool = False, remedy: s
     return Lineup([GuestSpec(image, remedy=remedy) for image in images], flawed_eret)
 
 
-_GUEST_KEYS = {"image", "name", "ram_mib", "disk", "remedy", "net", "max_insns", "gdb"}
+_GUEST_KEYS = {"image", "name", "ram_mib", "disk", "remedy", "sbi", "net", "max_insns", "gdb"}
 
 
 def _whole(value: object) -> bool:
@@ -121,6 +122,9 @@ def load_lineup(path: str | Path) -> Lineup:
         remedy = entry.get("remedy", "none")
         if remedy not in REMEDIES:
             raise LineupError(f"{where}: remedy must be one of {', '.join(REMEDIES)}")
+        sbi = entry.get("sbi", "firmware")
+        if sbi not in SBI_MODES:
+            raise LineupError(f"{where}: sbi must be one of {', '.join(SBI_MODES)}")
         name = entry.get("name")
         if name is not None and not valid_name(name):
             raise LineupError(f"{where}: name must be {NAME_RULE}")
@@ -136,5 +140,5 @@ def load_lineup(path: str | Path) -> Lineup:
         gdb = entry.get("gdb")
         if gdb is not None and not (_whole(gdb) and 0 <= gdb <= 65535):
             raise LineupError(f"{where}: gdb must be a TCP port, 0 to 65535 (0: a free one)")
-        guests.append(GuestSpec(image, name, ram, disk, remedy, net, max_insns=max_insns, gdb_port=gdb))
+        guests.append(GuestSpec(image, name, ram, disk, remedy, net, max_insns=max_insns, gdb_port=gdb, sbi=sbi))
     return Lineup(guests, flaw)

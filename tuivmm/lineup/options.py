@@ -3,7 +3,7 @@
 after F9 in the dashboard, which names one guest the same way:
 
     IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY]
-          [--no-net] [--max-insns N] [--gdb PORT]
+          [--sbi SBI] [--no-net] [--max-insns N] [--gdb PORT]
 
 The rules behind them (what an IMAGE is, which value a guest gets) are spec.py's.
 """
@@ -79,6 +79,14 @@ def remedy_choice(text: str) -> str:
     return text
 
 
+def sbi_choice(text: str) -> str:
+    from tuivmm.vmm.monitor import SBI_MODES
+
+    if text not in SBI_MODES:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(SBI_MODES)})")
+    return text
+
+
 def tcp_port(text: str) -> int:
     try:
         port = int(text, 10)
@@ -109,6 +117,10 @@ HELP = {
     "status 124)",
     "remedy": "how the VMM copes with --flawed-eret: none (the naive VMM), bt (binary translation), pv "
     "(hypercalls, for guests built for them), hw (the hardware assist); repeatable",
+    "sbi": "who answers the guest kernel's SBI calls: firmware (the default: the image's own M-mode "
+    "firmware, in virtual M-mode, each call an ECALL the VMM passes to it) or vmm (the VMM itself, as KVM "
+    "does: no firmware runs, the kernel behind it starts in virtual S-mode; for images built with "
+    "guests/sbi, as linux); repeatable",
     "gdb": "serve a GDB remote stub for guest NAME (without NAME: the first guest) on 127.0.0.1:PORT (0: a "
     "free port, which tuivmm tells); the guest waits at its first instruction until gdb continues it; "
     "repeatable",
@@ -129,6 +141,8 @@ def add_guest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-insns", type=positive_int, metavar="N", help=HELP["max_insns"])
     parser.add_argument("--remedy", action="append", default=[], type=named("REMEDY", remedy_choice),
                         metavar="[NAME=]{none,bt,pv,hw}", help=HELP["remedy"])  # fmt: skip
+    parser.add_argument("--sbi", action="append", default=[], type=named("SBI", sbi_choice),
+                        metavar="[NAME=]{firmware,vmm}", help=HELP["sbi"])  # fmt: skip
     parser.add_argument("--gdb", action="append", default=[], type=named("PORT", tcp_port), metavar="[NAME=]PORT",
                         help=HELP["gdb"])  # fmt: skip
     parser.add_argument("--restore", action="append", default=[], metavar="FILE", help=HELP["restore"])
@@ -136,14 +150,14 @@ def add_guest_options(parser: argparse.ArgumentParser) -> None:
 
 def guest_options(args: argparse.Namespace) -> GuestOptions:
     """The options `add_guest_options` added, as parsed."""
-    return GuestOptions(ram=args.ram, disk=args.disk, remedy=args.remedy, gdb=args.gdb, no_disk=args.no_disk,
-                        no_net=args.no_net, max_insns=args.max_insns)  # fmt: skip
+    return GuestOptions(ram=args.ram, disk=args.disk, remedy=args.remedy, sbi=args.sbi, gdb=args.gdb,
+                        no_disk=args.no_disk, no_net=args.no_net, max_insns=args.max_insns)  # fmt: skip
 
 
 # --- the line typed after F9 ---------------------------------------------------------------------------
 
-LINE_SYNTAX = ("IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] [--no-net] "
-               "[--max-insns N] [--gdb PORT]")  # fmt: skip
+LINE_SYNTAX = ("IMAGE [--name NAME] [--ram MIB] [--disk FILE | --no-disk] [--remedy REMEDY] [--sbi SBI] "
+               "[--no-net] [--max-insns N] [--gdb PORT]")  # fmt: skip
 
 
 class _LineParser(argparse.ArgumentParser):
@@ -165,6 +179,7 @@ def _line_parser() -> _LineParser:
     disk.add_argument("--disk", type=file_name)
     disk.add_argument("--no-disk", action="store_true")
     line.add_argument("--remedy", type=remedy_choice, default="none")
+    line.add_argument("--sbi", type=sbi_choice, default="firmware")
     line.add_argument("--no-net", action="store_true")
     line.add_argument("--max-insns", type=positive_int)
     line.add_argument("--gdb", type=tcp_port)
@@ -189,7 +204,7 @@ def parse_guest_line(text: str) -> GuestSpec:
     if len(args.images) > 1:
         raise SpecError(f"one guest at a time, not {len(args.images)}: {' '.join(args.images)}")
     spec = GuestSpec(args.images[0], name=args.name, disk=args.disk, remedy=args.remedy, net=not args.no_net,
-                     no_disk=args.no_disk, gdb_port=args.gdb, max_insns=args.max_insns)  # fmt: skip
+                     no_disk=args.no_disk, gdb_port=args.gdb, max_insns=args.max_insns, sbi=args.sbi)  # fmt: skip
     if args.ram is not None:
         spec.ram_mib = args.ram
     spec.resolve()

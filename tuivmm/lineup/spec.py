@@ -61,8 +61,10 @@ class GuestSpec:
     assembler made of it).  `name` None: the image's stem.  `disk` None: a throwaway
     disk for a guest that wants one, unless `no_disk`.  `gdb_port`: serve gdb for it
     from the start (it waits for the debugger); `max_insns`: stop it after that many
-    instructions.  `snapshot` (a path, or a tuivmm.tools.snapshot.Snapshot): the
-    guest is restored from it, keeping its own RAM, remedy and network card."""
+    instructions.  `sbi`: who answers its SBI calls, its own firmware or the VMM
+    (tuivmm/vmm/sbi_server.py).  `snapshot` (a path, or a
+    tuivmm.tools.snapshot.Snapshot): the guest is restored from it, keeping its own
+    RAM, remedy, SBI and network card."""
 
     image: str
     name: str | None = None
@@ -73,6 +75,7 @@ class GuestSpec:
     no_disk: bool = False
     gdb_port: int | None = None
     max_insns: int | None = None
+    sbi: str = "firmware"
     snapshot: Any = None
     path: str | None = field(default=None, compare=False)
     program: Any = field(default=None, compare=False, repr=False)
@@ -220,6 +223,7 @@ class GuestOptions:
     ram: list[tuple[str | None, int]] = field(default_factory=list)
     disk: list[tuple[str | None, str]] = field(default_factory=list)
     remedy: list[tuple[str | None, str]] = field(default_factory=list)
+    sbi: list[tuple[str | None, str]] = field(default_factory=list)
     gdb: list[tuple[str | None, int]] = field(default_factory=list)
     no_disk: bool = False
     no_net: bool = False
@@ -234,8 +238,8 @@ def apply_options(options: GuestOptions, specs: list[GuestSpec], *, keep: Sequen
 
     Options without NAME are for every guest but those in `keep` (a lineup file's,
     which keep what the file says unless an option names them).  A guest restored
-    from a snapshot keeps its RAM, remedy and network card (an option naming it for
-    those is an error) and gets no --no-disk; --disk names where its saved disk goes.
+    from a snapshot keeps its RAM, remedy, SBI and network card (an option naming it
+    for those is an error) and gets no --no-disk; --disk names where its saved disk goes.
     --disk without NAME needs a run of one guest; --gdb without NAME is the first
     guest's that is neither kept nor restored.  Two guests cannot share a disk file,
     nor a gdb port other than 0."""
@@ -243,7 +247,7 @@ def apply_options(options: GuestOptions, specs: list[GuestSpec], *, keep: Sequen
     restored = [spec.snapshot is not None for spec in specs]
     given = [not any(spec is k for k in keep) for spec in specs]
     new = [g and not r for g, r in zip(given, restored, strict=True)]
-    for option, values in (("--ram", options.ram), ("--remedy", options.remedy)):
+    for option, values in (("--ram", options.ram), ("--remedy", options.remedy), ("--sbi", options.sbi)):
         for name, _ in values:
             if name is not None and name in names and restored[names.index(name)]:
                 raise SpecError(f"{option} {name}=...: {name} is restored from a snapshot and keeps its own")
@@ -253,6 +257,7 @@ def apply_options(options: GuestOptions, specs: list[GuestSpec], *, keep: Sequen
 
     rams = pick("--ram", options.ram, [s.ram_mib for s in specs], new)
     remedies = pick("--remedy", options.remedy, [s.remedy for s in specs], new)
+    sbis = pick("--sbi", options.sbi, [s.sbi for s in specs], new)
     disk_values = options.disk
     if any(name is None for name, _ in disk_values) and len(specs) != 1:
         raise SpecError("--disk needs NAME=FILE when there is more than one guest")
@@ -284,7 +289,7 @@ def apply_options(options: GuestOptions, specs: list[GuestSpec], *, keep: Sequen
     for i, spec in enumerate(specs):
         spec.name, spec.disk, spec.gdb_port = names[i], disks[i], ports[i]
         if not restored[i]:
-            spec.ram_mib, spec.remedy = rams[i], remedies[i]
+            spec.ram_mib, spec.remedy, spec.sbi = rams[i], remedies[i], sbis[i]
         if new[i]:
             spec.no_disk = spec.no_disk or options.no_disk
             spec.net = spec.net and not options.no_net

@@ -4,7 +4,7 @@ Guest time is deterministic (each guest's clock counts its own instructions and 
 time it sleeps), so a session is fully described by what it started from and what
 came from outside:
 
-* the guests: names, images (path and SHA-256), RAM, remedy, the machine's ERET
+* the guests: names, images (path and SHA-256), RAM, remedy, SBI, the machine's ERET
   flaw, network cards, --max-insns, and each guest's disk as it was at the start;
 * every chunk of console input, with the moment the guest's UART received it;
 * the places in the schedule where console input woke a guest that was idle, and
@@ -71,6 +71,7 @@ class GuestSetup:
     remedy: str
     disk: str  # "none", "throwaway" (a fresh disk thrown away at exit) or "file" (--disk FILE)
     disk_file: str | None = None  # the --disk FILE (for people: replay uses the recorded contents)
+    sbi: str = "firmware"  # who answered its SBI calls (logs from before --sbi: its firmware)
 
     def image_path(self) -> str:
         """Where the image is now: a packaged guest's own path, else the recorded path."""

@@ -3,10 +3,11 @@ process's — to go on exactly as it would have.  (The file's framing — magic,
 checksum, written aside — is `tuivmm.tools.snapfile`'s.)
 
 What a snapshot holds: in its JSON header, the machine (the ERET flaw), the guest
-(name, remedy, RAM size, MAC, run state, console input not yet read, the LR
-reservation it holds on the real hart), the VMM's counters for it, the virtual hart
-(`ArchState.save_state`), every device (`Board.save_state`) and binary
-translation's patches; in its sections, "ram" (a record for each page that holds
+(name, remedy, who serves its SBI calls, RAM size, MAC, run state, console input
+not yet read, the LR reservation it holds on the real hart), the VMM's counters for
+it, the virtual hart (`ArchState.save_state`), every device (`Board.save_state`:
+with --sbi vmm, the CLINT holds the SBI timer's deadline) and binary translation's
+patches; in its sections, "ram" (a record for each page that holds
 anything, its zero tail left off), "output" (the console so far), "image" (the boot
 image) and "disk" (the disk image's contents).
 
@@ -103,7 +104,7 @@ def save_guest(guest: Guest, path: str | os.PathLike[str]) -> int:
         "tuivmm": __version__,
         "machine": {"flawed_eret": guest.vmm.flawed_eret},
         "guest": {
-            "name": guest.name, "remedy": guest.remedy, "ram_size": guest.window.size,
+            "name": guest.name, "remedy": guest.remedy, "sbi": guest.sbi, "ram_size": guest.window.size,
             "mac": board.net.mac if board.net is not None else None,
             "state": "halted" if guest.state is GuestState.HALTED else "running",
             "halt": list(guest.halt) if guest.halt is not None else None, "reason": guest.reason,
@@ -318,6 +319,8 @@ def _load_into(guest: Guest, snap: Snapshot) -> None:
     window = guest.window
     _load_ram(window, snap.section("ram"), h["ram"]["pages"])  # a window is zero when added
     _restore_image(guest, h["image"], snap.section("image"))
+    if g.get("sbi", "firmware") == "vmm":  # (snapshots from before --sbi: the firmware's)
+        guest.serve_sbi()  # before the devices: the CLINT's timer drives STIP again
     guest.vcpu.load_state(h["vcpu"])  # drops the shadows, rebuilds PMP
     guest.board.load_state(dict(h["devices"], output=snap.section("output")))
     if guest.bt is not None and h["bt"] is not None:

@@ -35,7 +35,7 @@ from tuivmm.vmm import traplog as T
 # What the VMM did, in the table's order: the actions that tell the remedies apart
 # first, shown always; the others only when some guest has them.
 ALWAYS_ACTIONS = (T.EMULATED, T.INJECTED, T.BT_SCAN, T.SERVED)
-OTHER_ACTIONS = (T.HIDDEN, T.TRUE, T.MMIO_READ, T.MMIO_WRITE, T.SLEPT, T.CRASHED)
+OTHER_ACTIONS = (T.HIDDEN, T.TRUE, T.MMIO_READ, T.MMIO_WRITE, T.SBI_SERVED, T.SLEPT, T.CRASHED)
 
 REFRESH_S = 0.5
 
@@ -73,6 +73,8 @@ def comparison(guests: list[Guest]) -> list[Row]:
         Row("state", tuple(g.state.value for g in guests)),
         Row("verdict", tuple(g.verdict or "-" for g in guests)),
     ]
+    if any(g.sbi != "firmware" for g in guests):  # who answers SBI calls, once some guest's VMM does
+        rows.insert(1, Row("sbi", tuple(g.sbi for g in guests)))
     for n, reason in enumerate(T.REASONS):
         rows.append(Row(reason, figure(g.log.counts.get(reason, 0) for g in guests), REASON_STYLES.get(reason, ""),
                         section="exits by reason" if n == 0 else ""))  # fmt: skip

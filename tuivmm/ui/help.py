@@ -53,7 +53,7 @@ virtual hart, or *injects* the trap into the guest, as its own hardware would.
   time, the pc, the virtual privilege, the instruction, the cause, and what the
   monitor did (emulated, injected, hidden fault, MMIO, hypercall). Its controls
   choose which exits it shows: by what the monitor did (emulated, injected, hidden
-  or true fault, MMIO read or write, hypercall, bt scan/patch, xRET caught,
+  or true fault, MMIO read or write, hypercall, SBI call, bt scan/patch, xRET caught,
   interrupt delivered, WFI) or the exit kind, this guest or all, and a text (`/`:
   only lines holding it). A reset leaves a line in it. ↑ and ↓ select a line;
   Enter (or a click on the selected line) opens it in the trap inspector.
@@ -113,7 +113,7 @@ another pane goes to the guest, as you meant it to.
 | F6 | step it by one instruction (or one exit); it stays paused |
 | F7 | reset it: power-cycle it (a fresh machine, its clock and counters from zero; its disk keeps its files) |
 | F8 | stop it |
-| F9 | add a guest, named as on the command line: `IMAGE [--name N] [--ram MIB] [--disk FILE] [--no-disk] [--remedy R] [--no-net] [--max-insns N] [--gdb PORT]`; IMAGE is a packaged guest's name, an ELF or an assembly file (Tab completes names and paths) |
+| F9 | add a guest, named as on the command line: `IMAGE [--name N] [--ram MIB] [--disk FILE] [--no-disk] [--remedy R] [--sbi S] [--no-net] [--max-insns N] [--gdb PORT]`; IMAGE is a packaged guest's name, an ELF or an assembly file (Tab completes names and paths) |
 | Alt+E | switch the machine's ERET flaw on or off (on: first it names the guests it would break, to protect them) |
 | Alt+R | the selected guest's next remedy: none, bt, pv, hw |
 | Alt+S / Alt+O | save the selected guest to a snapshot file; restore one (it joins the others) |

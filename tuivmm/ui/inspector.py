@@ -74,6 +74,8 @@ DID = {
                  "destination register and stepped past the load.",
     T.MMIO_WRITE: "The VMM wrote the value to the emulated device's register and stepped past the store.",
     T.SERVED: "The VMM did what the hypercall asks and returned to the guest.",
+    T.SBI_SERVED: "Served: the VMM is this guest's SBI firmware (--sbi vmm), so it answered the call itself, "
+                  "in a0 and a1, and resumed the kernel after its ECALL. No firmware runs in virtual M-mode.",
     T.SLEPT: "The guest's virtual hart sleeps until an interrupt is due; the VMM runs the other guests.",
     T.BT_SCAN: "Binary translation: before a page of guest code first runs, the VMM scans it and puts a word "
                "that always traps in place of every SRET and MRET, so that none can run unseen.",
@@ -347,8 +349,13 @@ class InspectorScreen(ModalScreen[None]):
                 line(f"  What it asks: {sbi.meaning(eid, fid)}.")
             line(f"  a7 (extension) = {eid:#010x}   a6 (function) = {fid}")
             line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
-            line("  The guest's own firmware answers it: the VMM injected the ECALL into the guest's virtual "
-                 "M-mode, where the firmware's trap handler runs (an MRET brings the answer back).")
+            if e.action == T.SBI_SERVED:
+                a0, a1 = record.value_after("x10"), record.value_after("x11")
+                line(f"  The VMM answered it itself (--sbi vmm), in this one exit: a0 = {a0:#x} (the error, or a "
+                     f"legacy call's one value), a1 = {a1:#x}.")  # fmt: skip
+            else:
+                line("  The guest's own firmware answers it: the VMM injected the ECALL into the guest's virtual "
+                     "M-mode, where the firmware's trap handler runs (an MRET brings the answer back).")
         if e.reason == T.HYPERCALL and record is not None:
             xb = record.x_before
             line("")

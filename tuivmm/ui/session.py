@@ -223,7 +223,8 @@ class Session:
         source = {"program": spec.program} if spec.program is not None else {"image": spec.path}
         try:
             guest = self.vmm.add_guest(**source, name=name, ram_size=spec.ram_mib << 20, disk=disk.path,
-                                       remedy=spec.remedy, net=spec.net, paused=spec.gdb_port is not None)  # fmt: skip
+                                       remedy=spec.remedy, net=spec.net, paused=spec.gdb_port is not None,
+                                       sbi=spec.sbi)  # fmt: skip
         except VmmError as exc:
             disk.close()
             self.errors.append(str(exc))

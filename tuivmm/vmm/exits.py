@@ -3,12 +3,13 @@
 `GuestExits` holds the exit handlers of a `Guest` (guest.py), which inherits them:
 `handle_exit` dispatches one exit from the real hart by its cause, as monitor.py's
 docstring tells — a privileged instruction emulated on the VCpu (or the exception its
-own hardware would raise injected), an ecall injected or a hypercall served, a page
-fault hidden (the shadow filled, with fault-around), true (injected) or a device
-access (decoded and emulated) — and `deliver_interrupt` injects the interrupt the
-virtual hart would take now.  The handlers work on the state `Guest.__init__` sets up
-(`vmm`, `vcpu`, `window`, `bt`, `log`, `debug_stub`, the counters) and on its shadows
-(`shadow`, `context_key`, `_flush_shadows`).
+own hardware would raise injected), an ecall injected, or a hypercall or an SBI call
+(with `--sbi vmm`: sbi_server.py) served, a page fault hidden (the shadow filled,
+with fault-around), true (injected) or a device access (decoded and emulated) — and
+`deliver_interrupt` injects the interrupt the virtual hart would take now.  The
+handlers work on the state `Guest.__init__` sets up (`vmm`, `vcpu`, `window`, `bt`,
+`log`, `debug_stub`, `sbi_server`, the counters) and on its shadows (`shadow`,
+`context_key`, `_flush_shadows`).
 
 Also here: `GuestCrash`, which a handler raises when the guest did something the VMM
 cannot emulate, the cached instruction decoder the handlers (and the debugger) use,
@@ -130,8 +131,12 @@ class GuestExits:
 
     def inject(self, cause: int, tval: int, epc: int, insn: int, reason: str, action: str = T.INJECTED,
                detail: str = "") -> None:  # fmt: skip
-        """Deliver an exception to the guest at its own vector, as its hardware would."""
+        """Deliver an exception to the guest at its own vector, as its hardware would.
+        With the VMM as its SBI (sbi "vmm") no firmware waits in virtual M-mode: an
+        exception that would enter it stops the guest."""
         v = self.vcpu
+        if self.sbi_server is not None and (v.priv == C.M or not v.medeleg >> cause & 1):
+            raise GuestCrash(f"{C.cause_name(cause)} would enter virtual M-mode, where no firmware runs (--sbi vmm)")
         self.log.record(v.cycles, epc, v.priv, insn, cause, reason, action, detail)
         v.take_trap(cause, tval, epc)
         self._trap_ends_reservation()
@@ -198,6 +203,9 @@ class GuestExits:
         x = v.x
         if self.remedy == "pv" and v.priv == C.S and x[17] == HV_EID and x[16] == HV_SRET:
             self._hv_sret(e)
+            return
+        if self.sbi_server is not None and v.priv == C.S:
+            self.sbi_server.serve(e)  # the VMM is its SBI firmware
             return
         detail = ""
         if v.priv == C.S and not v.medeleg >> C.ECALL_FROM_S & 1:

@@ -8,6 +8,8 @@ reset, remedy), the halts and console input the run loop hands it, and inspectio
 (memory map, its page tables beside the shadow's; the address spaces it has used
 are in `spaces`, read by spaces.py).  Its exit handlers are in
 exits.py (`GuestExits`, which it inherits); the `Vmm` that runs it is in monitor.py.
+With `sbi="vmm"` the VMM is its SBI firmware (sbi_server.py): it boots the kernel
+behind the image's firmware in virtual S-mode, and answers its SBI calls itself.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from machine.board import Board
 from machine.bus import Bus
 from machine.clock import TIMEBASE_HZ
 from machine.cpu import csrs as C
+from machine.loader import load_elf
 from machine.memory import RamWindow
 from tuivmm.lineup.packaged import VerdictRule, verdict_rule
 from tuivmm.vmm import traplog as T
 from tuivmm.vmm.bt import BinaryTranslator
 from tuivmm.vmm.exits import GuestExits
 from tuivmm.vmm.hartview import SHOWN_NUMBERS, HartState
+from tuivmm.vmm.sbi_server import SbiServer, kernel_image
 from tuivmm.vmm.shadow import ShadowPoolFull, ShadowTable
 from tuivmm.vmm.spaces import SatpHistory
 from tuivmm.vmm.vcpu import VCpu
@@ -67,7 +71,10 @@ class Guest(GuestExits):
 
     def __init__(self, vmm: Vmm, name: str, image: str, window: RamWindow, *, remedy: str = "none",
                  disk: str | None = None, disk_read_only: bool = False, mac: bytes | None = None,
-                 program=None):  # fmt: skip
+                 program=None, sbi: str = "firmware"):  # fmt: skip
+        # With the VMM as its SBI, only the kernel behind the image's firmware is loaded:
+        # NoKernel if there is none, before anything (a switch port, a disk) is made.
+        kernel = kernel_image(load_elf(image)) if sbi == "vmm" and program is None else None
         self.vmm = vmm
         self.name = name
         self.image = image
@@ -78,10 +85,17 @@ class Guest(GuestExits):
         self.board = Board(cpu=self.vcpu, disk=disk, disk_read_only=disk_read_only, net=self.port,
                            mac=mac or bytes(6))  # fmt: skip
         self.program = program
+        self.sbi = sbi
+        self.sbi_server: SbiServer | None = None  # with sbi "vmm", the VMM's SBI (sbi_server.py)
         if program is not None:
             self.board.load_program(program.data, program.entry)
+        elif kernel is not None:
+            self.board.load_image(kernel)
         else:
             self.board.load(image)
+        if sbi == "vmm":
+            self.serve_sbi()
+            self.sbi_server.boot()
         self.vcpu.on_flush = self._flush_shadows
         self.vcpu.on_flush_page = self._flush_shadow_page
         if self.port is not None:
@@ -287,6 +301,8 @@ class Guest(GuestExits):
         self.board.reset()  # the CLINT's alarm is set against the clock from zero
         if self.program is not None:
             self.board.load_program(self.program.data, self.program.entry)
+        if self.sbi_server is not None:
+            self.sbi_server.boot()  # no firmware to do it: the kernel starts again at once
         self.halt = None
         self.reason = ""
         self._stalled = 0
@@ -301,6 +317,12 @@ class Guest(GuestExits):
             self.debug_stub.guest_reset()  # the image came back over its breakpoints
         self._wall_start, self._wall_base = time.perf_counter(), 0
         self.wake.set()
+
+    def serve_sbi(self) -> None:
+        """From now on the VMM answers the guest's SBI calls (sbi "vmm"): at creation,
+        or on a guest restored from a snapshot that was saved so."""
+        self.sbi = "vmm"
+        self.sbi_server = SbiServer(self)
 
     def zero_counters(self, why: str = "zeroed") -> None:
         """Start the guest's counters again from zero — exits by reason and by action,
@@ -451,7 +473,9 @@ class Guest(GuestExits):
         kind, code = halted
         self.vcpu.halted = None
         if kind == "reset":
-            self.reset("reset by the guest (finisher)")
+            server = self.sbi_server
+            by = "sbi system_reset" if server is not None and server.take_reset_request() else "finisher"
+            self.reset(f"reset by the guest ({by})")
             return True
         self.halt = (kind, code)
         self.reason = kind if kind != "fail" else f"fail (code {code})"

@@ -15,7 +15,8 @@ follows too.  What the guest cannot do directly traps to the VMM, and
                           emulate it on the VCpu, or inject the exception the guest's
                           own hardware would raise (a user program touching a CSR)
     ecall                 inject "ecall from <virtual mode>" at the guest's vector, or
-                          serve a hypercall (the pv remedy)
+                          serve a hypercall (the pv remedy), or with --sbi vmm serve
+                          the kernel's SBI call itself (sbi_server.py)
     page fault            hidden (the shadow lacks a page the guest maps: fill it),
                           true (the guest's table forbids it: inject it), or a device
                           (the guest-physical address is MMIO: decode the load/store
@@ -77,6 +78,7 @@ from tuivmm.vmm.exits import (  # noqa: F401
     decode,
 )
 from tuivmm.vmm.guest import PATIENCE, REMEDIES, Guest, GuestState, VmmError  # noqa: F401
+from tuivmm.vmm.sbi_server import SBI_MODES, NoKernel
 from tuivmm.vmm.shadow import ShadowPool, ShadowPoolFull
 from tuivmm.vmm.switch import VirtualSwitch
 from tuivmm.vmm.triggers import real_triggers
@@ -158,13 +160,20 @@ class Vmm:
 
     def add_guest(self, image: str | os.PathLike[str] | None = None, *, name: str | None = None,
                   ram_size: int = DEFAULT_GUEST_RAM, disk: str | None = None, disk_read_only: bool = False,
-                  remedy: str = "none", net: bool = True, program=None, paused: bool = False) -> Guest:  # fmt: skip
+                  remedy: str = "none", net: bool = True, program=None, paused: bool = False,
+                  sbi: str = "firmware") -> Guest:  # fmt: skip
         """Create a guest from an ELF image (or `program`, a `machine.cpu.asm.Program`:
-        raw code at the start of its RAM) and start it, in virtual M-mode at its entry."""
+        raw code at the start of its RAM) and start it, in virtual M-mode at its entry.
+        `sbi` "vmm": the VMM is its SBI firmware (sbi_server.py), and it starts in
+        virtual S-mode at the kernel behind the image's own firmware."""
         if (image is None) == (program is None):
             raise VmmError("a guest needs an image or a program, not both")
         if remedy not in REMEDIES:
             raise VmmError(f"unknown remedy {remedy!r} (choose from {', '.join(REMEDIES)})")
+        if sbi not in SBI_MODES:
+            raise VmmError(f"unknown sbi {sbi!r} (choose from {', '.join(SBI_MODES)})")
+        if sbi == "vmm" and program is not None:
+            raise VmmError("--sbi vmm starts the kernel behind an ELF image's firmware; a program has none")
         if ram_size <= 0 or ram_size % 4096:
             raise VmmError("guest RAM must be a positive number of 4 KiB pages")
         name = self.free_name(name or (Path(image).stem if image is not None else "program"))
@@ -176,8 +185,8 @@ class Vmm:
             mac = bytes([0x52, 0x54, 0, 0, 0, self._macs & 0xFF])
         try:
             guest = Guest(self, name, str(image or "(program)"), window, remedy=remedy, disk=disk,
-                          disk_read_only=disk_read_only, mac=mac, program=program)  # fmt: skip
-        except (LoadError, OSError) as exc:
+                          disk_read_only=disk_read_only, mac=mac, program=program, sbi=sbi)  # fmt: skip
+        except (LoadError, OSError, NoKernel) as exc:
             window.fill(0)
             self._release(offset, ram_size)
             raise VmmError(str(exc)) from None

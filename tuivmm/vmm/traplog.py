@@ -40,6 +40,7 @@ TRUE = "true fault"
 MMIO_READ = "mmio read"
 MMIO_WRITE = "mmio write"
 SERVED = "hypercall"
+SBI_SERVED = "sbi served"  # an SBI call the VMM answered itself (--sbi vmm: no firmware in virtual M-mode)
 SLEPT = "wfi"
 BT_SCAN = "bt scan"  # binary translation scanned a code page before it first ran
 CRASHED = "crashed"
