@@ -229,3 +229,38 @@ def test_basic_idles_at_its_prompt_and_again_after_a_pause_cut_short_by_ctrl_c()
     vmm.run(max_rounds=2_000)
     assert g.output.endswith(b"PAUSE 100000\nBREAK\nREADY.\nPRINT TICKS<100\n1\nREADY.\n"), bytes(g.output)
     assert_idle_with_no_timer(g)
+
+
+def test_a_realtime_guest_asleep_with_its_timer_far_ahead_naps_until_it_not_slice_by_slice():
+    """An idle Linux kernel always has a timer armed, often a second or more away.  As
+    the dashboard runs guests (realtime), a sleeping guest's task naps until its timer
+    (looking again every MAX_NAP_S), not at the end of every slice's few milliseconds
+    of guest time: that cost the host hundreds of empty slices a second per guest.
+    Input still cuts the nap short."""
+    import asyncio
+
+    from tuivmm.vmm.monitor import MAX_NAP_S
+
+    vmm = Vmm(realtime=True)
+    g = vmm_guest(vmm, "basic", net=False)
+    while not g.output.endswith(b"READY.\n"):
+        vmm.run_round()
+    g.send_input(b"PAUSE 100000\n", interactive=False)  # its timer: 1000 s away
+    while not (g.vcpu.sleeping and g.board.clint.mtimecmp != NO_TIMER):
+        vmm.run_round()
+
+    seen = {}
+
+    async def serve() -> None:
+        task = asyncio.create_task(vmm.serve(g))
+        slices, exits = vmm.slices_run, g.log.total
+        await asyncio.sleep(1.1)  # mid-nap: naps of MAX_NAP_S began about 0, 0.25, ... 1.0 s in
+        seen["slices"], seen["exits"] = vmm.slices_run - slices, g.log.total - exits
+        g.send_input(b"\x03", interactive=False)  # Ctrl-C: the nap ends at once, PAUSE breaks
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(serve())
+    assert seen["slices"] <= 2 + 1.1 / MAX_NAP_S, seen  # 550 slices, before
+    assert seen["exits"] == 0
+    assert g.output.endswith(b"BREAK\nREADY.\n"), bytes(g.output)[-100:]  # within 0.05 s, not at the nap's end

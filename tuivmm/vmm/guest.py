@@ -225,9 +225,11 @@ class Guest(GuestExits):
         self.kick()
 
     def kick(self) -> None:
-        """Something arrived for an idle guest (input, a frame): let it run."""
+        """Something arrived for the guest (input, a frame): an idle guest runs again,
+        and a guest napping in `Vmm.serve` until its timer (realtime) wakes now."""
         if self.state is GuestState.IDLE:
             self.state = GuestState.RUNNING
+        if self.state is GuestState.RUNNING:
             self.wake.set()
 
     def wall_cycles(self) -> int:

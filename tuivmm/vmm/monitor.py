@@ -353,12 +353,16 @@ class Vmm:
                     target = min(alarm, end)
                     if self.realtime:
                         # Sleeping time follows the wall clock: the guest naps (in
-                        # `serve`) until the wall clock reaches the end of its sleep.
+                        # `serve`) until the wall clock reaches its timer, however far
+                        # past this slice's end (an idle kernel's next tick may be a
+                        # second away): waking at each slice's end would cost the host
+                        # hundreds of empty slices a second.  Input, a frame or a
+                        # command cuts the nap short.
                         allowed = guest.wall_cycles()
-                        if allowed < target:
+                        if allowed < alarm:
                             if allowed > v.cycles:
                                 v.idle_cycles += allowed - v.cycles
-                            guest.asleep_until = guest.wall_time(target)
+                            guest.asleep_until = guest.wall_time(alarm)
                             return
                     if target > v.cycles:
                         v.idle_cycles += target - v.cycles
