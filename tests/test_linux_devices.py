@@ -22,6 +22,7 @@ from toolchain import ROOT
 from tuivmm.disk import ext2
 from tuivmm.lineup.packaged import IMAGES
 from tuivmm.vmm import GuestState, Vmm
+from tuivmm.vmm.spaces import address_spaces, current_space, inspect_space
 
 
 def tuivmm(*args: str, stdin: bytes) -> subprocess.CompletedProcess:
@@ -146,6 +147,16 @@ def test_two_linux_guests_beside_unix_and_basic_ping_and_talk_udp_through_both_g
     sbi_calls = {name: Counter() for name in names}
     for g in vmm.guests:
         g.log.on_event = lambda e, seen=sbi_calls[g.name]: seen.update([e.detail]) if e.detail.startswith("sbi ") else None
+    seen = {}
+
+    def look_at_linux() -> bool:
+        """The memory pane's view of linux (Alt+A), at its prompt: its processes'
+        address spaces, and the one it runs in now beside the VMM's shadows of it."""
+        g = vmm.guests[0]
+        seen["spaces"] = [use.satp for use in address_spaces(g) if use.satp is not None]
+        seen["view"] = inspect_space(g, current_space(g))
+        return True
+
     scripts = Scripts(vmm, {
         # linux (10.0.0.1): pings unix; serves UDP echo until Ctrl-C; writes its disk.
         "linux": [
@@ -154,7 +165,7 @@ def test_two_linux_guests_beside_unix_and_basic_ping_and_talk_udp_through_both_g
             (b"\x03", lambda o: "reply from 10.0.0.1:7" in o["unix"], False),  # Ctrl-C
             (b"echo written under the vmm > /mnt/from-linux\n", always),
             (b"sync\n", always),
-            (b"poweroff\n", lambda o: "udp: no reply" in o["linux-2"] or "reply from 10.0.0.2:7" in o["linux-2"]),
+            (b"poweroff\n", lambda o: "reply from 10.0.0.2:7" in o["linux-2"] and look_at_linux()),
         ],
         # unix (10.0.0.2): pings linux once linux has said its address; asks linux's
         # echo server; then serves one of its own in the background.
@@ -198,6 +209,15 @@ def test_two_linux_guests_beside_unix_and_basic_ping_and_talk_udp_through_both_g
     # What Linux wrote on its disk, the host reads.
     assert debugfs(disk, "cat /from-linux") == "written under the vmm\n"
     assert vmm.switch.frames >= 16
+    # Its processes' page tables, each its own satp and ASID, beside their shadows.
+    asids = {satp >> 22 & 0x1FF for satp in seen["spaces"]}
+    assert len(seen["spaces"]) >= 6 and len(asids) >= 6, [hex(satp) for satp in seen["spaces"]]
+    view = seen["view"]
+    user = [run for run in view.runs if run.leaf and run.bits & 0x10]  # U pages: the shell's
+    kernel = [run for run in view.runs if run.leaf and not run.bits & 0x10 and run.va >= 0xC000_0000]
+    assert user and kernel and all(run.va < 0x8000_0000 for run in user)
+    assert view.shadows and view.shadow_runs and all(run.guest == "same" for run in view.shadow_runs)
+    assert all(key[0] in ("s", "u") and key[1] == view.satp for key in (s.key for s in view.shadows))
     # Each Linux guest's trap log named its SBI calls as they came.
     for name in ("linux", "linux-2"):
         assert sbi_calls[name]["sbi set_timer"] > 100 and sbi_calls[name]["sbi console_putchar"] > 1000

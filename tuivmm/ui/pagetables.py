@@ -44,7 +44,7 @@ from tuivmm.vmm.spaces import PAGE, GuestRun, SpaceUse, SpaceView, address_space
 # with the term, so each fits an 80-column terminal); F1's help lists them too.
 LEGEND = (
     ("view", "the guest's mode as the VMM sees it: M, S, U; bare S/U: satp off"),
-    ("kept", "shadows held now, one per view; satp or a whole SFENCE drops all but M's"),
+    ("kept", "shadows held, one per view; satp, full SFENCE drop all but M's"),
     ("filled", "● the shadow maps the page: the real MMU needs no VMM for it"),
     ("hidden fault", "a page the guest maps but the shadow lacks: filled, never seen"),
     ("true fault", "the guest's own table forbids it: the fault goes to the guest"),
