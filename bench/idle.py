@@ -1,7 +1,7 @@
 """What an idle machine costs the host: the CPU time of a tuivmm process whose guests
 all wait at their prompts, over a wall-clock window.
 
-    python3 bench/idle.py [--boot 15] [--window 20] [--size 160x50]
+    python3 bench/idle.py [--boot 15] [--window 20] [--size 160x50] [--linux]
 
 Each case starts tuivmm on a pseudo-terminal of its own (as a person runs it, at
 --size), lets the guests boot for --boot seconds, then reads the process's user and
@@ -12,6 +12,13 @@ and prints the share of one core it used:
                     dashboard, nothing typed
   dashboard 80x24   the same on an 80 x 24 terminal
   run unix          `tuivmm run unix` on a terminal, idle at its prompt
+
+and with --linux (Linux takes a minute or more to boot under the VMM: these cases
+get LINUX_BOOT seconds, or --boot if it is longer):
+
+  run linux         `tuivmm run linux`, idle at its `$ ` prompt (an idle Linux still
+                    arms its timer: about one wake-up a second)
+  dashboard linux   `tuivmm dash --config linux`: two Linux guests, unix and basic
 
 The issue's aim: under 5% of one core for the dashboard with its default lineup idle.
 The host is shared and small: expect a point or two of noise.
@@ -38,6 +45,11 @@ CASES = [
     ("dashboard", [], None),
     ("dashboard 80x24", [], (80, 24)),
     ("run unix", ["run", "unix"], None),
+]
+LINUX_BOOT = 240.0  # seconds: two Linux guests share the CPU as they boot in the dashboard
+LINUX_CASES = [
+    ("run linux", ["run", "linux"], None),
+    ("dashboard linux", ["dash", "--config", "linux"], None),
 ]
 
 
@@ -84,12 +96,16 @@ def main() -> None:
     parser.add_argument("--boot", type=float, default=15.0, help="seconds to let the guests boot (default 15)")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured (default 20)")
     parser.add_argument("--size", default="160x50", help="the terminal's size, COLUMNSxLINES (default 160x50)")
+    parser.add_argument("--linux", action="store_true", help="also idle Linux guests (slow: each boots for minutes)")
     options = parser.parse_args()
     default = tuple(int(n) for n in options.size.lower().split("x"))
     print(f"idle CPU share of one core, {options.window:.0f} s window after {options.boot:.0f} s of boot")
-    for name, args, size in CASES:
-        share = measure(args, size or default, options.boot, options.window)
-        print(f"  {name:<18} {share:5.1f}%")
+    cases = [(case, options.boot) for case in CASES]
+    if options.linux:
+        cases += [(case, max(options.boot, LINUX_BOOT)) for case in LINUX_CASES]
+    for (name, args, size), boot in cases:
+        share = measure(args, size or default, boot, options.window)
+        print(f"  {name:<18} {share:5.1f}%", flush=True)
 
 
 if __name__ == "__main__":
