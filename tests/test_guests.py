@@ -116,8 +116,13 @@ def test_guest_prints_the_same_on_the_bare_machine_as_on_qemu(name, tmp_path):
         assert ours_disk.read_bytes() == qemu_disk.read_bytes()
 
 
-def test_only_unix_wants_a_disk_by_name_or_by_its_image_path(tmp_path, monkeypatch):
-    assert WANTS_DISK == {"unix"}
+def test_unix_and_linux_want_a_disk_by_name_or_by_its_image_path(tmp_path, monkeypatch):
+    from tuivmm.lineup.packaged import disk_format
+
+    assert WANTS_DISK == {"unix", "linux"}
+    assert (disk_format("unix"), disk_format("linux"), disk_format("hello"), disk_format("x.S")) == (
+        "tufs", "ext2", "tufs", "tufs")  # fmt: skip
+    assert wants_disk("linux") and wants_disk(IMAGES / "linux.elf")
     assert wants_disk("unix")
     assert wants_disk(str(IMAGES / "unix.elf"))
     assert wants_disk(IMAGES / "unix.elf")

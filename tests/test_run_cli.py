@@ -235,7 +235,7 @@ def test_a_bad_sbi_is_a_usage_error(value):
 
 
 def test_sbi_vmm_for_an_image_with_no_kernel_behind_a_firmware_is_a_one_line_error():
-    result = tuivmm("run", "--no-net", "--sbi", "hello=vmm", "hello", "linux")
+    result = tuivmm("run", "--no-net", "--no-disk", "--sbi", "hello=vmm", "hello", "linux")
     assert result.returncode == 2
     assert one_line_error(result).startswith("tuivmm: ") and one_line_error(result).endswith(
         "hello.elf: no S-mode kernel for --sbi vmm to start: it needs an image built with guests/sbi, whose "
