@@ -1,12 +1,44 @@
-"""Guest MIPS on the bare machine: million guest instructions per wall-clock second.
+"""Guest MIPS: million guest instructions per wall-clock second, on the bare machine
+and, for compiled C programs, under the VMM too.
 
-    python3 bench/mips.py [--insns N] [--repeat R] [--step]
+    python3 bench/mips.py [--only WHAT] [--insns N] [--repeat R] [--step]
 
-Three workloads, written in assembly so no cross-compiler is needed:
+Three assembly workloads, written here so no cross-compiler is needed (bare machine):
   cpu     CRC-32 bit by bit plus multiply/divide mixing (ALU-bound, short loops)
   memory  sieve of Eratosthenes and insertion sort over RAM (loads, stores, branches)
   calls   recursive Fibonacci (call/return, stack frames)
-Each runs on a fresh board; the figure is the best of R runs after a warm-up.
+Each loops for ever on a fresh board: the figure is the MIPS over N instructions
+(--insns, default 5,000,000) after a warm-up that translates the hot code.
+
+Three compiled C programs (sources in guests/bench/, built by `make -C guests` with
+the guests' flags, RV32IMA -O2, and committed as bench/images/NAME.elf):
+  fib     recursive Fibonacci, fib(30) = 832040 (calls, returns, stack frames)
+  qsort   quicksort of 100,000 words from xorshift32, then an order check and a
+          checksum (loads, stores, unpredictable branches)
+  sieve   sieve of Eratosthenes below 400,000, then table-driven CRC-32 over its
+          400,000 flag bytes (byte stores in strides; table loads and shifts)
+Each runs from power-on to power-off on a fresh 16 MiB board (the bare machine) and
+as the one guest of a fresh VMM (tuivmm.vmm.Vmm, no disk, no NIC), and prints, one
+figure a line:
+  instructions   the run's exact count, the same every run (time is virtual: one
+                 tick per instruction) and the same bare and under the VMM
+  whole run      instructions / seconds, power-on to power-off: translating the
+                 code, first touches of memory (and, under the VMM, its exits) count
+  steady state   the MIPS over the run's second half: from the first checkpoint at
+                 or past half the instructions to power-off (checkpoints every
+                 250,000 instructions), when the hot code has long been translated
+  VMM / bare     the two ratios, whole run and steady state
+Seconds are host wall-clock (time.perf_counter) around the run only: loading the
+board or creating the guest is left out.  The printed answer is checked against the
+program's expected line.
+
+Each figure is the best of R runs (--repeat; default 3 for the assembly workloads
+and 1 for the C programs, whose runs are long; a given R applies to both).  The C
+programs' bare and VMM runs are interleaved, so a busy host slows both alike; the
+host is shared, so figures vary by 10-20% between runs.  --only picks workloads: a
+comma-separated list of names, or `asm` (the three assembly ones) or `c` (the three
+C programs).  --step runs the bare machine's single-step engine instead of
+translated blocks (the VMM's runs keep their blocks).
 """
 
 from __future__ import annotations
@@ -16,10 +48,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from machine.board import Board  # noqa: E402
-from machine.cpu.asm import assemble  # noqa: E402
+from machine.board import Board
+from machine.cpu.asm import assemble
+from machine.runner import BytesInput, ConsoleRunner
+from tuivmm.vmm import GuestState, Vmm
 
 CPU = """
 _start:
@@ -145,6 +180,16 @@ base:
 
 WORKLOADS = {"cpu": CPU, "memory": MEMORY, "calls": CALLS}
 
+# The compiled C programs (guests/bench/NAME.c): each one's image and what it prints.
+C_IMAGES = ROOT / "bench" / "images"
+C_PROGRAMS = {
+    "fib": b"fib(30) = 832040\n",
+    "qsort": b"qsort: 100000 words, sorted: yes, checksum 0x965eade4\n",
+    "sieve": b"sieve: primes below 400000: 33860, crc32 0x9ae75502\n",
+}  # fmt: skip
+C_RAM = 16 << 20
+CHECKPOINT = 250_000  # instructions between the C runs' looks at the clock
+
 
 def measure(source: str, insns: int, step: bool) -> float:
     board = Board(2 << 20)
@@ -159,17 +204,131 @@ def measure(source: str, insns: int, step: bool) -> float:
     return (hart.icount - start_count) / elapsed / 1e6
 
 
+# --- the C programs: whole runs, with checkpoints for the steady state ----------------
+
+
+class Run:
+    """One run of a C program, power-on to power-off: its instruction count, its
+    checkpoints (instructions, seconds since power-on) and the two figures."""
+
+    def __init__(self, checkpoints: list[tuple[int, float]]):
+        self.checkpoints = checkpoints
+        self.instructions, self.seconds = checkpoints[-1]
+
+    @property
+    def whole_mips(self) -> float:
+        return self.instructions / self.seconds / 1e6
+
+    @property
+    def steady_mips(self) -> float:
+        """The MIPS from the first checkpoint at or past half the instructions to the end."""
+        half = next(c for c in self.checkpoints if 2 * c[0] >= self.instructions)
+        if half == self.checkpoints[-1]:  # a run shorter than two checkpoints
+            half = self.checkpoints[0]
+        return (self.instructions - half[0]) / (self.seconds - half[1]) / 1e6
+
+
+def check_output(name: str, where: str, how: str, output: bytes) -> None:
+    if how != "pass" or output != C_PROGRAMS[name]:
+        raise SystemExit(f"{name} {where} ended {how}, printing {output[-300:]!r}, not {C_PROGRAMS[name]!r}")
+
+
+def bare_c(name: str, step: bool) -> Run:
+    """A run of bench/images/NAME.elf on the bare machine."""
+    board = Board(C_RAM)
+    board.load(C_IMAGES / f"{name}.elf")
+    board.hart.stepping = step
+    runner = ConsoleRunner(board, BytesInput(b""))
+    checkpoints = [(0, 0.0)]
+    start = time.perf_counter()
+    while True:
+        outcome = runner.run(CHECKPOINT)
+        checkpoints.append((board.hart.icount, time.perf_counter() - start))
+        if outcome.kind != "budget":
+            break
+    check_output(name, "on the bare machine", outcome.kind, bytes(board.output))
+    board.close()
+    return Run(checkpoints)
+
+
+def vmm_c(name: str) -> tuple[Run, int]:
+    """A run of bench/images/NAME.elf as the one guest of a VMM; and its exits."""
+    vmm = Vmm()
+    guest = vmm.add_guest(str(C_IMAGES / f"{name}.elf"), ram_size=C_RAM, disk=None, net=False)
+    rounds = max(1, CHECKPOINT // vmm.slice_cycles)  # one slice a round: the one guest's
+    checkpoints = [(0, 0.0)]
+    start = time.perf_counter()
+    while guest.state is GuestState.RUNNING:
+        vmm.run(max_rounds=rounds)
+        checkpoints.append((guest.instructions, time.perf_counter() - start))
+    how = guest.halt[0] if guest.state is GuestState.HALTED and guest.halt else guest.state.value
+    check_output(name, "under the VMM", how, bytes(guest.output))
+    exits = guest.log.total
+    vmm.close()
+    return Run(checkpoints), exits
+
+
+def report_c(name: str, repeat: int, step: bool) -> None:
+    runs = [(bare_c(name, step), vmm_c(name)) for _ in range(repeat)]  # interleaved
+    bare = [b for b, _ in runs]
+    vmm = [v for _, (v, _) in runs]
+    exits = runs[0][1][1]
+    bare_whole, bare_steady = max(r.whole_mips for r in bare), max(r.steady_mips for r in bare)
+    vmm_whole, vmm_steady = max(r.whole_mips for r in vmm), max(r.steady_mips for r in vmm)
+    line = f"{name:8s} {{:<28s}} {{}}".format
+    print(line("instructions", f"{bare[0].instructions:,} ({C_PROGRAMS[name].decode().strip()})"))
+    if vmm[0].instructions != bare[0].instructions:
+        print(line("instructions under the VMM", f"{vmm[0].instructions:,} (differ from the bare machine's!)"))
+    print(line("bare machine, whole run", f"{bare_whole:7.3f} MIPS ({min(r.seconds for r in bare):.2f} s)"))
+    print(line("bare machine, steady state", f"{bare_steady:7.3f} MIPS"))
+    print(line("under the VMM, whole run", f"{vmm_whole:7.3f} MIPS ({min(r.seconds for r in vmm):.2f} s, "
+                                           f"{exits:,} exits)"))  # fmt: skip
+    print(line("under the VMM, steady state", f"{vmm_steady:7.3f} MIPS"))
+    print(line("VMM / bare", f"{vmm_whole / bare_whole:7.3f} whole run, {vmm_steady / bare_steady:.3f} steady state"))
+    sys.stdout.flush()
+
+
+def chosen(only: str | None) -> list[str]:
+    """The workloads --only names, in the order they run."""
+    every = [*WORKLOADS, *C_PROGRAMS]
+    if only is None:
+        return every
+    names: list[str] = []
+    for word in only.split(","):
+        word = word.strip()
+        picked = list(WORKLOADS) if word == "asm" else list(C_PROGRAMS) if word == "c" else [word]
+        for name in picked:
+            if name not in every:
+                raise SystemExit(f"--only: no workload {name!r} (there are {', '.join(every)}, asm and c)")
+            names.append(name)
+    return [name for name in every if name in names]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--insns", type=int, default=5_000_000, help="instructions per measurement")
-    parser.add_argument("--repeat", type=int, default=3, help="measurements per workload (best is shown)")
+    parser.add_argument("--insns", type=int, default=5_000_000, help="instructions per measurement (assembly)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per workload, the best shown (default 3 assembly, 1 C)")  # fmt: skip
     parser.add_argument("--step", action="store_true", help="single-step engine instead of translated blocks")
+    parser.add_argument("--only", metavar="WHAT", help="workloads to run: names, asm or c, comma-separated")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {args.insns:,} instructions per run, best of {args.repeat}, "
-          f"engine: {'single-step' if args.step else 'translated blocks'}")  # fmt: skip
-    for name, source in WORKLOADS.items():
-        best = max(measure(source, args.insns, args.step) for _ in range(args.repeat))
-        print(f"{name:8s} {best:6.2f} MIPS")
+    names = chosen(args.only)
+    engine = "single-step" if args.step else "translated blocks"
+    print(f"python {sys.version.split()[0]}, engine: {engine}")
+    asm = [name for name in names if name in WORKLOADS]
+    if asm:
+        repeat = args.repeat or 3
+        print(f"assembly, bare machine: {args.insns:,} instructions per run, best of {repeat}")
+        for name in asm:
+            best = max(measure(WORKLOADS[name], args.insns, args.step) for _ in range(repeat))
+            print(f"{name:8s} {best:6.2f} MIPS", flush=True)
+    c = [name for name in names if name in C_PROGRAMS]
+    if c:
+        repeat = args.repeat or 1
+        print(f"compiled C, power-on to power-off, bare machine and under the VMM: best of {repeat}; "
+              f"steady state = the second half")  # fmt: skip
+        for name in c:
+            report_c(name, repeat, args.step)
 
 
 if __name__ == "__main__":
