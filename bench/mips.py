@@ -37,8 +37,8 @@ and 1 for the C programs, whose runs are long; a given R applies to both).  The 
 programs' bare and VMM runs are interleaved, so a busy host slows both alike; the
 host is shared, so figures vary by 10-20% between runs.  --only picks workloads: a
 comma-separated list of names, or `asm` (the three assembly ones) or `c` (the three
-C programs).  --step runs the bare machine's single-step engine instead of
-translated blocks (the VMM's runs keep their blocks).
+C programs).  --step runs the single-step engine instead of translated blocks (the
+bare machine's hart, and the real hart under the VMM).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ C_PROGRAMS = {
     "fib": b"fib(30) = 832040\n",
     "qsort": b"qsort: 100000 words, sorted: yes, checksum 0x965eade4\n",
     "sieve": b"sieve: primes below 400000: 33860, crc32 0x9ae75502\n",
-}  # fmt: skip
+}
 C_RAM = 16 << 20
 CHECKPOINT = 250_000  # instructions between the C runs' looks at the clock
 
@@ -251,9 +251,10 @@ def bare_c(name: str, step: bool) -> Run:
     return Run(checkpoints)
 
 
-def vmm_c(name: str) -> tuple[Run, int]:
+def vmm_c(name: str, step: bool) -> tuple[Run, int]:
     """A run of bench/images/NAME.elf as the one guest of a VMM; and its exits."""
     vmm = Vmm()
+    vmm.hart.stepping = step  # the real hart the guests run on
     guest = vmm.add_guest(str(C_IMAGES / f"{name}.elf"), ram_size=C_RAM, disk=None, net=False)
     rounds = max(1, CHECKPOINT // vmm.slice_cycles)  # one slice a round: the one guest's
     checkpoints = [(0, 0.0)]
@@ -269,7 +270,7 @@ def vmm_c(name: str) -> tuple[Run, int]:
 
 
 def report_c(name: str, repeat: int, step: bool) -> None:
-    runs = [(bare_c(name, step), vmm_c(name)) for _ in range(repeat)]  # interleaved
+    runs = [(bare_c(name, step), vmm_c(name, step)) for _ in range(repeat)]  # interleaved
     bare = [b for b, _ in runs]
     vmm = [v for _, (v, _) in runs]
     exits = runs[0][1][1]
