@@ -21,8 +21,8 @@ From power-on (our SBI firmware's first instruction) to the shell's first `$ ` p
 
 Each run but the second boot starts with the code cache empty, as a new tuivmm
 process does.  Times are host wall-clock (time.perf_counter) around the runs only;
-guest time is virtual, so the instruction counts are exact and the same every run, the seconds
-vary with the host (10-20% on a shared machine).  Each run is done once: a boot
+guest time is virtual, so the instruction counts are exact and the same every run;
+the seconds vary with the host (10-20% on a shared machine).  Each run is done once: a boot
 takes 20-60 s.
 """
 
