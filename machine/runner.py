@@ -17,7 +17,9 @@ owes nothing to the wall clock); in interactive use the runner first waits, in r
 time, for the keyboard up to how long that sleep would have lasted.  A hart asleep
 with no timer armed at all (a tickless kernel at its prompt) waits for input; in
 interactive use the time it waited on the wall clock passes for it too, so its
-clock does not stand still while a person thinks.
+clock does not stand still while a person thinks.  Once scripted input is used up, a
+hart asleep with its receive interrupt on that has printed nothing for QUIET_S of its
+own time is done too, timer or no timer (an idle Linux keeps one armed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from machine.cpu.trap import ExitKind
 
 SLICE = 200_000  # instructions between looks at the console
 PATIENCE = 5_000_000  # instructions a scripted line waits for the guest to ask for it
+# Scripted input used up: a guest asleep with its receive interrupt on that prints
+# nothing for this long of its own time waits for more, even with a timer armed (an
+# idle Linux always has one, ticking about once a second).  Guest time: cheap to wait.
+QUIET_S = 30
 
 
 class Input(Protocol):
@@ -59,7 +65,8 @@ class BytesInput:
 class Outcome:
     """How a run ended: "pass"/"fail" (the guest said so), "budget" (the instruction
     limit), "input" (the input has ended and the guest, asleep with its UART's
-    receive interrupt on, waits for more: the script is done), "idle" (asleep
+    receive interrupt on, waits for more: the script is done — with a timer
+    armed, once it has printed nothing for QUIET_S of its time), "idle" (asleep
     forever: no timer, no receive interrupt, no more input), or "stuck" (traps
     forever without retiring an instruction; `code` is the last mcause)."""
 
@@ -86,6 +93,7 @@ class ConsoleRunner:
         self.on_wait = lambda: None  # called before waiting for input (flush the output)
         self._fed_at = board.hart.icount
         self._asked = False  # the guest has waited for input (asleep or polling) since power-on
+        self._quiet: tuple[int, int] | None = None  # (output length, hart cycles) when it last printed
 
     def run(self, max_instructions: int | None = None) -> Outcome:
         hart = self.board.hart
@@ -124,6 +132,8 @@ class ConsoleRunner:
         if self._offer_input():
             return True
         if clock.alarm_cycle < NEVER:
+            if self._done_and_quiet():
+                return False  # the script is done, and the guest sits waiting for more
             if self.input.interactive and not self.input_closed:
                 # A person is watching: the sleep lasts as long on the wall clock as on
                 # the guest's (`sleep 5` takes five seconds), and a key cuts it short.
@@ -148,6 +158,19 @@ class ConsoleRunner:
                     hart.idle_cycles += int(waited * TIMEBASE_HZ) * clock.cycles_per_tick
                 return True
         return False
+
+    def _done_and_quiet(self) -> bool:
+        """Scripted input is used up, the guest sleeps with its receive interrupt on,
+        and it has printed nothing for QUIET_S seconds of its own time."""
+        uart = self.board.uart
+        if self.input.interactive or not self.input_closed or self.pending or not uart.rx_interrupt_on():
+            return False
+        hart = self.board.hart
+        printed = len(self.board.output)
+        if self._quiet is None or self._quiet[0] != printed:
+            self._quiet = (printed, hart.cycles)
+            return False
+        return hart.cycles - self._quiet[1] >= QUIET_S * TIMEBASE_HZ * hart.clock.cycles_per_tick
 
     def _collect(self, timeout: float | None) -> None:
         if self.input_closed:

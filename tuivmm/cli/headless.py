@@ -45,6 +45,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from machine.clock import TIMEBASE_HZ
+from machine.runner import QUIET_S
 from tuivmm.cli.terminal import LinePrinter, StdinPump, TerminalText
 from tuivmm.lineup.spec import DEFAULT_RAM_MIB, no_such_guest
 
@@ -138,6 +140,7 @@ class HeadlessRun:
         self.guests: list = []
         self.outcome: dict[str, str] = {}  # why the run stopped a guest: "budget", "input", "idle", "quit"
         self.stdin_ended = stdin is None
+        self._quiet_marks: dict[str, tuple[int, int]] = {}  # guest -> (output length, cycles) when it last printed
         self.held = False  # the first guest waits for piped input that has not come yet
         self.quit = False
         self._changed: asyncio.Event | None = None
@@ -409,7 +412,7 @@ class HeadlessRun:
                 if self.quit or any(g.state is GuestState.RUNNING for g in unfinished):
                     continue
             no_more_input = self.stdin_ended or self.guests[0].state.finished
-            if no_more_input and all(g.state is GuestState.IDLE for g in unfinished):
+            if no_more_input and all(g.state is GuestState.IDLE or self._quiet(g) for g in unfinished):
                 # Asleep for good: each waits for console input that will not come (the
                 # script is done), or for nothing at all.
                 for guest in unfinished:
@@ -425,6 +428,20 @@ class HeadlessRun:
                     await asyncio.wait_for(self._changed.wait(), 0.1)
                 except TimeoutError:
                     pass
+
+    def _quiet(self, guest) -> bool:
+        """Asleep with its receive interrupt on, all its input taken, and nothing printed
+        for QUIET_S seconds of its own time: waiting for more, though a timer is armed
+        (an idle Linux always has one).  Virtual time only: realtime runs read a terminal."""
+        if self.vmm.realtime or guest.input or not guest.vcpu.sleeping or not guest.board.uart.rx_interrupt_on():
+            self._quiet_marks.pop(guest.name, None)
+            return False
+        printed, now = len(guest.output), guest.vcpu.cycles
+        mark = self._quiet_marks.get(guest.name)
+        if mark is None or mark[0] != printed:
+            self._quiet_marks[guest.name] = (printed, now)
+            return False
+        return now - mark[1] >= QUIET_S * TIMEBASE_HZ * guest.vcpu.clock.cycles_per_tick
 
     def _release(self) -> None:
         if self.held:
