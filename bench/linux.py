@@ -56,7 +56,7 @@ def at_prompt(output: bytearray, seen: int) -> bool:
 
 def cold() -> None:
     """Forget the code compiled so far, as a new tuivmm process starts without it."""
-    engine._code_cache.clear()
+    engine.forget_compiled()
 
 
 def bare() -> tuple[int, float]:

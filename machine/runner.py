@@ -83,6 +83,23 @@ class Outcome:
         return {"input": 0, "budget": 124, "idle": 3, "stuck": 4}.get(self.kind, 1)
 
 
+class QuietWatch:
+    """Whether a guest has printed nothing for QUIET_S seconds of its own time: told
+    its output's length and its cycle count whenever it is asked."""
+
+    def __init__(self) -> None:
+        self._mark: tuple[int, int] | None = None  # (output length, cycles) when it last printed
+
+    def forget(self) -> None:
+        self._mark = None
+
+    def quiet(self, printed: int, cycles: int, cycles_per_tick: int) -> bool:
+        if self._mark is None or self._mark[0] != printed:
+            self._mark = (printed, cycles)
+            return False
+        return cycles - self._mark[1] >= QUIET_S * TIMEBASE_HZ * cycles_per_tick
+
+
 class ConsoleRunner:
     def __init__(self, board: Board, console_input: Input | None = None, *, patience: int = PATIENCE):
         self.board = board
@@ -93,7 +110,7 @@ class ConsoleRunner:
         self.on_wait = lambda: None  # called before waiting for input (flush the output)
         self._fed_at = board.hart.icount
         self._asked = False  # the guest has waited for input (asleep or polling) since power-on
-        self._quiet: tuple[int, int] | None = None  # (output length, hart cycles) when it last printed
+        self._quiet = QuietWatch()
 
     def run(self, max_instructions: int | None = None) -> Outcome:
         hart = self.board.hart
@@ -166,11 +183,7 @@ class ConsoleRunner:
         if self.input.interactive or not self.input_closed or self.pending or not uart.rx_interrupt_on():
             return False
         hart = self.board.hart
-        printed = len(self.board.output)
-        if self._quiet is None or self._quiet[0] != printed:
-            self._quiet = (printed, hart.cycles)
-            return False
-        return hart.cycles - self._quiet[1] >= QUIET_S * TIMEBASE_HZ * hart.clock.cycles_per_tick
+        return self._quiet.quiet(len(self.board.output), hart.cycles, hart.clock.cycles_per_tick)
 
     def _collect(self, timeout: float | None) -> None:
         if self.input_closed:

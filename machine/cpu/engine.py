@@ -43,6 +43,11 @@ CODE_CACHE_SIZE = 32_768
 _code_cache: dict[bytes, object] = {}  # a 128-bit digest of the source -> its code object
 
 
+def forget_compiled() -> None:
+    """Empty the cache of compiled code, as a new process starts (benchmarks of a cold start)."""
+    _code_cache.clear()
+
+
 def compiled(src: str, pc: int):
     """The code object for a block's source (`pc` names it in tracebacks).  Keyed by
     a digest, not the source itself (a kilobyte or two a block)."""

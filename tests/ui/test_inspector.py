@@ -280,18 +280,24 @@ handler:
         session.close()
 
 
+def newest_kept(session: Session, guest, detail: str):
+    """Run `guest` until its trap log holds an event with `detail` whose exit state is
+    still kept; the newest such event."""
+    for _ in range(2_000):
+        calls = [e for e in guest.log.events if e.detail == detail]
+        if calls and guest.log.state_of(calls[-1]) is not None:
+            return calls[-1]
+        session.vmm.run_slice(guest)
+    raise AssertionError(f"no {detail!r} in {guest.name}'s trap log")
+
+
 def test_an_sbi_call_from_linux_names_the_call_and_what_it_asks():
     """Linux's kernel (virtual S-mode) calls our firmware (virtual M-mode) with ECALL:
     the trap log names the SBI call, the inspector says what it asks and shows a7/a6."""
     session = Session(lineup_from_names(["linux"]), realtime=False)
     try:
         linux = session.guest("linux")
-        for _ in range(2_000):
-            calls = [e for e in linux.log.events if e.detail == "sbi console_putchar"]
-            if calls and linux.log.state_of(calls[-1]) is not None:
-                break
-            session.vmm.run_slice(linux)
-        call = calls[-1]
+        call = newest_kept(session, linux, "sbi console_putchar")
         assert (call.reason, call.priv, call.action) == (T.ECALL, 1, T.INJECTED)
         record = linux.log.state_of(call)
         text = InspectorScreen(session, None).text_of(call, record).plain
@@ -312,12 +318,7 @@ def test_an_sbi_call_the_vmm_serves_says_so_and_shows_the_answer():
     session = Session(Lineup([GuestSpec("linux", sbi="vmm")]), realtime=False)
     try:
         linux = session.guest("linux")
-        for _ in range(2_000):
-            calls = [e for e in linux.log.events if e.detail == "sbi get_impl_id"]
-            if calls and linux.log.state_of(calls[-1]) is not None:
-                break
-            session.vmm.run_slice(linux)
-        call = calls[-1]
+        call = newest_kept(session, linux, "sbi get_impl_id")
         assert (call.reason, call.priv, call.action) == (T.ECALL, 1, T.SBI_SERVED)
         text = InspectorScreen(session, None).text_of(call, linux.log.state_of(call)).plain
         assert "── the SBI call: get_impl_id" in text

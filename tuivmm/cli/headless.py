@@ -45,8 +45,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from machine.clock import TIMEBASE_HZ
-from machine.runner import QUIET_S
+from machine.runner import QuietWatch
 from tuivmm.cli.terminal import LinePrinter, StdinPump, TerminalText
 from tuivmm.lineup.spec import DEFAULT_RAM_MIB, no_such_guest
 
@@ -140,7 +139,7 @@ class HeadlessRun:
         self.guests: list = []
         self.outcome: dict[str, str] = {}  # why the run stopped a guest: "budget", "input", "idle", "quit"
         self.stdin_ended = stdin is None
-        self._quiet_marks: dict[str, tuple[int, int]] = {}  # guest -> (output length, cycles) when it last printed
+        self._quiet_watches: dict[str, QuietWatch] = {}  # by guest name: has it printed lately?
         self.held = False  # the first guest waits for piped input that has not come yet
         self.quit = False
         self._changed: asyncio.Event | None = None
@@ -433,15 +432,12 @@ class HeadlessRun:
         """Asleep with its receive interrupt on, all its input taken, and nothing printed
         for QUIET_S seconds of its own time: waiting for more, though a timer is armed
         (an idle Linux always has one).  Virtual time only: realtime runs read a terminal."""
+        watch = self._quiet_watches.setdefault(guest.name, QuietWatch())
         if self.vmm.realtime or guest.input or not guest.vcpu.sleeping or not guest.board.uart.rx_interrupt_on():
-            self._quiet_marks.pop(guest.name, None)
+            watch.forget()
             return False
-        printed, now = len(guest.output), guest.vcpu.cycles
-        mark = self._quiet_marks.get(guest.name)
-        if mark is None or mark[0] != printed:
-            self._quiet_marks[guest.name] = (printed, now)
-            return False
-        return now - mark[1] >= QUIET_S * TIMEBASE_HZ * guest.vcpu.clock.cycles_per_tick
+        v = guest.vcpu
+        return watch.quiet(len(guest.output), v.cycles, v.clock.cycles_per_tick)
 
     def _release(self) -> None:
         if self.held:

@@ -347,8 +347,7 @@ class InspectorScreen(ModalScreen[None]):
             line(_heading(f"the SBI call: {sbi.call_name(eid, fid)}"))
             if sbi.meaning(eid, fid):
                 line(f"  What it asks: {sbi.meaning(eid, fid)}.")
-            line(f"  a7 (extension) = {eid:#010x}   a6 (function) = {fid}")
-            line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
+            _call_registers(xb, line)
             if e.action == T.SBI_SERVED:
                 a0, a1 = record.value_after("x10"), record.value_after("x11")
                 line(f"  The VMM answered it itself (--sbi vmm), in this one exit: a0 = {a0:#x} (the error, or a "
@@ -362,8 +361,13 @@ class InspectorScreen(ModalScreen[None]):
             line(_heading(f"the hypercall: {e.detail or '?'}"))
             if e.detail in HYPERCALLS:
                 line(f"  {HYPERCALLS[e.detail]}")
-            line(f"  a7 (extension) = {xb[17]:#010x}   a6 (function) = {xb[16]}")
-            line("  arguments a0..a5 = " + ", ".join(f"{xb[10 + i]:#x}" for i in range(6)))
+            _call_registers(xb, line)
+
+
+def _call_registers(x: tuple[int, ...], line) -> None:
+    """An ECALL's extension and function (a7, a6) and its arguments, as the caller set them."""
+    line(f"  a7 (extension) = {x[17]:#010x}   a6 (function) = {x[16]}")
+    line("  arguments a0..a5 = " + ", ".join(f"{x[10 + i]:#x}" for i in range(6)))
 
 
 def _char(device: str, register: str, value_text: str) -> str:
