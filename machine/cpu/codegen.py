@@ -12,12 +12,16 @@ round again inside the function (a `while` loop) as long as the caller's budget
 `lim` allows, so a tight loop costs one Python call, not one per iteration.
 
 Generated code keeps the registers it touches in locals (x1..x31; x0 reads as 0 and
-writes to it are dropped).  Every register is in one of 32 locals loaded at entry, so
-writing all of them back is correct at any point; the `except Unwind` clause does that
-and adds its progress to the exception: where to resume (`u.pc`, from the block's
+writes to it are dropped).  Every register the block touches is loaded into its local
+at entry, so writing back those it may change is correct at any point (the others
+still hold what X holds); the `except Unwind` clause does that and adds its progress to the exception: where to resume (`u.pc`, from the block's
 table of pcs and `i`, the index in the current pass of the instruction that left) and
 how many instructions completed (`c`, from earlier passes, plus `i`).  `i` is only
 assigned on slow paths, so fast paths pay nothing for it.
+
+Loads and stores through one base register, back to back (a function's prologue
+saving registers, its epilogue restoring them), share one TLB lookup when they fall
+on one page (`Block._add_group`).
 
 Names the generated code uses, bound in the per-hart globals dict:
   X      the hart's register list          B8/H16/W32  RAM as bytes/halfwords/words
@@ -114,6 +118,41 @@ def rem(a: int, b: int) -> int:
     return (-r if sa < 0 else r) & M
 
 
+def _extend(expr: str, size: int, signed: bool) -> str:
+    """`expr`, a `size`-byte value loaded from memory, as a register holds it."""
+    if not signed:
+        return expr
+    bit = 1 << (8 * size - 1)
+    return f"(({expr} ^ {bit}) - {bit}) & M"
+
+
+def _memory_group(run: list[isa.Decoded], k: int, targets: set[int]) -> list[isa.Decoded]:
+    """The loads (or stores) from run[k] on that `Block._add_group` may take together:
+    consecutive, all loads or all stores, through one base register that none of
+    them changes before the last, each offset a multiple of its width, spanning less
+    than a page, and none but the first a branch target.  [] if run[k] is neither."""
+    first = run[k]
+    table = _STORE if first.name in _STORE else _LOAD if first.name in _LOAD else None
+    if table is None or not first.rs1:
+        return []
+    group: list[isa.Decoded] = []
+    base = first.rs1
+    for j in range(k, len(run)):
+        d = run[j]
+        if d.name not in table or d.rs1 != base or (j > k and j in targets):
+            break
+        size = table[d.name] if table is _STORE else table[d.name][0]
+        if d.imm % size:
+            break
+        offsets = [e.imm for e in group] + [d.imm]
+        if max(offsets) - min(offsets) >= 4096 - 4:
+            break
+        group.append(d)
+        if table is _LOAD and d.rd == base:
+            break  # the base changes: what follows addresses from its new value
+    return group
+
+
 class Block:
     """The source of one translated block, built one instruction at a time."""
 
@@ -132,6 +171,7 @@ class Block:
         self.depth = 0  # nesting of open forward-branch regions
         self.regions: list[tuple[int, int]] = []  # (end index, line count at opening)
         self.regs: set[int] = set()
+        self.written: set[int] = set()  # registers the block may change: only they go back
         self.ended = False  # the last instruction always leaves (jump or trap)
 
     def emit(self, line: str, indent: int = 0) -> None:
@@ -153,6 +193,22 @@ class Block:
     def use(self, *regs: int) -> None:
         self.regs.update(r for r in regs if r)
 
+    def add_all(self, run: list[isa.Decoded]) -> None:
+        """Append the block's instructions, `run` (one for each of self.pcs), grouping
+        runs of loads or of stores through one base register (see `_add_group`)."""
+        targets = set()  # indexes some forward branch of the block lands on
+        for k, d in enumerate(run):
+            if d.name in _BRANCH:
+                targets.add(self.index_of.get((self.pcs[k] + d.imm) & M, -1))
+        k = 0
+        while k < len(run):
+            group = _memory_group(run, k, targets)
+            if len(group) > 1:
+                self._add_group(group)
+            else:
+                self.add(run[k])
+            k += len(group) or 1
+
     def add(self, d: isa.Decoded) -> None:
         """Append instruction `d`, the block's next, at self.pcs[count]."""
         k = self.count
@@ -164,6 +220,8 @@ class Block:
         dst = f"x{rd}" if rd else "_"
         fmt = d.insn.fmt
         self.use(*(r for r, field in zip((rd, rs1, rs2), ("rd", "rs1", "rs2")) if field in isa.FORMATS[fmt]))
+        if rd and "rd" in isa.FORMATS[fmt]:
+            self.written.add(rd)
         self.count += 1
         self.lengths.append(d.length)
         self._generate(d, k, pc, dst, a, b)
@@ -186,7 +244,7 @@ class Block:
         elif fmt == "I":
             c = imm & M
             expr = {
-                "addi": f"({a} + {c}) & M" if rs1 else str(c),
+                "addi": (f"({a} + {c}) & M" if c else a) if rs1 else str(c),  # (mv: a copy)
                 "slti": f"1 if ({a} ^ SIGN) < {c ^ SIGN} else 0",
                 "sltiu": f"1 if {a} < {c} else 0",
                 "xori": f"{a} ^ {c}",
@@ -302,14 +360,50 @@ class Block:
         self.emit("p = RT.get(a >> 12)")
         self.emit(f"if p is None or a & {size - 1}:" if size > 1 else "if p is None:")
         self.emit(f"i = {k}", 1)
-        self.emit(f"v = LD(a, {size})", 1)
+        self.emit(f"{dst} = " + _extend(f"LD(a, {size})", size, signed), 1)
         self.emit("else:")
-        self.emit(f"v = {view}[{index}]", 1)
-        if signed:
-            bit = 1 << (8 * size - 1)
-            self.emit(f"{dst} = ((v ^ {bit}) - {bit}) & M")
-        else:
-            self.emit(f"{dst} = v")
+        self.emit(f"{dst} = " + _extend(f"{view}[{index}]", size, signed), 1)
+
+    def _add_group(self, group: list[isa.Decoded]) -> None:
+        """Append loads (or stores) through one base register that touch one page: when
+        the TLB holds that page and the base is aligned for the widest of them, they
+        reach RAM directly after one lookup; otherwise each takes its own path, as
+        `add` would emit it, so faults stay precise.  Compilers load and spill
+        registers this way in every function's prologue and epilogue."""
+        self._close_regions(self.count)
+        base = group[0].rs1
+        store = group[0].name in _STORE
+        sizes = [_STORE[d.name] if store else _LOAD[d.name][0] for d in group]
+        lo = min(d.imm for d in group)
+        hi = max(d.imm + n - 1 for d, n in zip(group, sizes))
+        widest = max(sizes)
+        first = f"((a + {lo}) & M)" if lo else "a"  # the lowest address the group touches
+        self.emit(f"a = x{base}")
+        self.emit(f"p = {'WT' if store else 'RT'}.get({first} >> 12)")
+        aligned = f" and not a & {widest - 1}" if widest > 1 else ""
+        # The lowest and highest addresses on one page (no wrap past 2**32 between).
+        self.emit(f"if p is not None{aligned} and {first} & 0xFFF < {4096 - (hi - lo)}:")
+        # q: RAM offset of address a (every access of the group is a + imm, on one page).
+        self.emit(f"q = {first} + p - {lo}" if lo else "q = a + p", 1)
+        if 4 in sizes:
+            self.emit("w = q >> 2", 1)
+        if 2 in sizes:
+            self.emit("h = q >> 1", 1)
+        for d, n in zip(group, sizes):
+            view, at = {1: ("B8", "q"), 2: ("H16", "h"), 4: ("W32", "w")}[n]
+            slot = f"{view}[{at} + {d.imm // n}]" if d.imm else f"{view}[{at}]"
+            if store:
+                value = _reg(d.rs2)
+                if n < 4 and d.rs2:
+                    value = f"({value} & {(1 << 8 * n) - 1})"
+                self.emit(f"{slot} = {value}", 1)
+            elif d.rd:
+                self.emit(f"x{d.rd} = " + _extend(slot, n, _LOAD[d.name][1]), 1)
+        self.emit("else:")
+        self.depth += 1
+        for d in group:
+            self.add(d)
+        self.depth -= 1
 
     def _store(self, k: int, d: isa.Decoded) -> None:
         size = _STORE[d.name]
@@ -330,7 +424,7 @@ class Block:
         instructions it ran in EXTRA[0] and never runs more than `lim`."""
         regs = sorted(self.regs)
         load = "; ".join(f"x{r} = X[{r}]" for r in regs) or "pass"
-        store = "; ".join(f"X[{r}] = x{r}" for r in regs) or "pass"
+        store = "; ".join(f"X[{r}] = x{r}" for r in sorted(self.written)) or "pass"
         self._close_regions(self.count)
         body = list(self.lines)
         if not self.ended:  # fell off the end: a page boundary or the length limit

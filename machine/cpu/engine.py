@@ -185,8 +185,7 @@ class EngineMixin:
         else:
             run, pcs = self._trace(off, pc, max_len)
         b = Block(pcs if run else [pc])
-        for d in run:
-            b.add(d)
+        b.add_all(run)
         if not run:  # an illegal instruction at pc
             b.add_illegal(word if word & 3 == 3 else word & 0xFFFF)
         src = b.source("block")
@@ -339,6 +338,22 @@ class EngineMixin:
                 live = self.trig_exec and self.execute_trigger_live()
                 if self.stepping or self.exact or (live and self._trig_exec_pages is None):
                     pass  # step (an execute trigger armed for a range: every pc is checked)
+                elif not live and soft_end >= stop:
+                    # The common loop, with no soft budget before the event: each block
+                    # may run up to it.  (The loop below is the same, for a soft end.)
+                    jc = self.jcache[self.priv]
+                    while icount < stop:
+                        b = jc.get(pc)
+                        if b is None:
+                            if stop - icount < MAX_BLOCK:
+                                break  # near the event: step there rather than translate
+                            b = self._block_at(pc)
+                        fn, n, kind = b
+                        if kind or icount + n > stop:
+                            break
+                        pc = fn(stop - icount)
+                        icount += extra[0]
+                    self.pc, self.icount = pc, icount
                 elif not live:
                     jc = self.jcache[self.priv]
                     while icount < stop:
