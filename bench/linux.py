@@ -7,7 +7,9 @@ From power-on (our SBI firmware's first instruction) to the shell's first `$ ` p
 (tuivmm/images/linux.elf: firmware, Debian's Linux 6.1, our userland), it prints:
 
   1. bare        `tuivmm bare linux`'s machine (no NIC, no disk): guest instructions,
-                 host seconds, MIPS; then a second boot in the same process, on a
+                 host seconds, MIPS, the blocks translated (each starts cold,
+                 interpreted, and is compiled only once it has run 16 passes:
+                 machine/cpu/interp.py); then a second boot in the same process, on a
                  fresh board, as after a reboot: the engine's cache of compiled
                  block code (machine/cpu/engine.py) is warm, so nothing is compiled
   2. vmm         `tuivmm run --no-net --no-disk linux`'s VMM, the same devices as bare:
@@ -59,7 +61,7 @@ def cold() -> None:
     engine.forget_compiled()
 
 
-def bare() -> tuple[int, float]:
+def bare() -> tuple[int, float, object]:
     board = Board()
     board.load(LINUX)
     hart = board.hart
@@ -74,7 +76,7 @@ def bare() -> tuple[int, float]:
             hart.skip_to_alarm()
         elif exit_.kind is ExitKind.HALT:
             raise SystemExit(f"bench/linux.py: the bare machine halted ({exit_.halt}) before the prompt")
-    return hart.icount, time.perf_counter() - start
+    return hart.icount, time.perf_counter() - start, hart
 
 
 def vmm(crowd: bool) -> tuple[Vmm, float]:
@@ -102,9 +104,10 @@ def main() -> None:
     bare_insns = bare_seconds = None
     if not args.skip_bare:
         cold()
-        bare_insns, bare_seconds = bare()
-        print(f"bare   {bare_insns:>12,} instructions  {bare_seconds:7.1f} s  {bare_insns / bare_seconds / 1e6:5.2f} MIPS")
-        again_insns, again_seconds = bare()
+        bare_insns, bare_seconds, hart = bare()
+        print(f"bare   {bare_insns:>12,} instructions  {bare_seconds:7.1f} s  {bare_insns / bare_seconds / 1e6:5.2f} MIPS"
+              f"  ({hart.blocks_interpreted:,} blocks started cold, {hart.blocks_translated:,} compiled)")  # fmt: skip
+        again_insns, again_seconds, _ = bare()
         print(f"again  {again_insns:>12,} instructions  {again_seconds:7.1f} s  "
               f"{again_insns / again_seconds / 1e6:5.2f} MIPS  (a second boot: its code compiled already)")  # fmt: skip
 

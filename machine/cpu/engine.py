@@ -1,6 +1,9 @@
 """The execution engine: translated-block cache and the run loop.
 
-Decode once, run many times.  Blocks are cached by (RAM offset, virtual pc) — the
+Decode once, run many times.  A block starts cold — interpreted, one closure per
+instruction (machine/cpu/interp.py), since compiling costs more than most boot code
+ever saves — and is compiled to a Python function once it has run `cold_passes`
+passes.  Blocks are cached by (RAM offset, virtual pc) — the
 same bytes mapped at two addresses are two blocks, since the code embeds its pc.
 Their compiled code is cached too, process-wide, by the source the code generator
 wrote (`compiled`): a block translated again, on another board or for another guest,
@@ -27,6 +30,7 @@ from machine.clock import NEVER
 from machine.cpu import isa
 from machine.cpu.codegen import JUMP_NAMES, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
 from machine.cpu.csrs import INTERRUPT_BIT
+from machine.cpu.interp import ColdBlock
 from machine.cpu.trap import Exit, ExitKind, Retry, Trap, Unwind
 
 M = 0xFFFF_FFFF
@@ -64,6 +68,10 @@ def compiled(src: str, pc: int):
 class EngineMixin:
     """Block translation and `run`; mixed into `Hart`."""
 
+    # Passes (calls, or rounds of a loop inside it) a block runs interpreted before it
+    # is compiled (machine/cpu/interp.py); 0: compile every block at once.
+    cold_passes = 16
+
     def _init_engine(self) -> None:
         self.blocks: dict[tuple[int, int], tuple] = {}
         self.step_blocks: dict[tuple[int, int], tuple] = {}
@@ -78,7 +86,9 @@ class EngineMixin:
         # satp -> (itlb, rtlb, wtlb, code_wtlb, jcache) kept by switch_address_space
         self._spaces: dict[int, tuple] = {}
         self.extra = [0]
-        self.blocks_translated = 0
+        self.blocks_translated = 0  # compiled
+        self.blocks_interpreted = 0  # started cold
+        self.ops: dict[tuple[int, int], object] = {}  # (word, pc) -> its closure (interp.make_op)
         ram = self.ram
         self.ns = {
             "X": self.x, "M": M, "SIGN": 0x8000_0000,
@@ -164,11 +174,12 @@ class EngineMixin:
 
     # --- translation ---------------------------------------------------------------
 
-    def _translate(self, off: int, pc: int, max_len: int, word: int | None = None) -> tuple:
-        """Build the block starting at RAM offset `off` (virtual `pc`).  `word`, when
-        given, is an instruction straddling into the next page: a block of its own,
-        kept by `_straddling`, not in the page caches (its second half's page may
-        change mapping on its own)."""
+    def _translate(self, off: int, pc: int, max_len: int, word: int | None = None, hot: bool = False) -> tuple:
+        """Build the block starting at RAM offset `off` (virtual `pc`): cold (an
+        interpreted `ColdBlock`) unless `hot` or the cold tier is off (`cold_passes`
+        0), compiled otherwise.  `word`, when given, is an instruction straddling into
+        the next page: a compiled block of its own, kept by `_straddling`, not in the
+        page caches (its second half's page may change mapping on its own)."""
         cache = self.step_blocks if max_len == 1 else self.blocks
         if word is None:
             word = self._word_at(off)
@@ -184,6 +195,12 @@ class EngineMixin:
             run, pcs = ([first], [pc]) if first is not None else ([], [])
         else:
             run, pcs = self._trace(off, pc, max_len)
+        if cache is not None and run and self.cold_passes and not hot:
+            fn = ColdBlock(self, (off, pc, max_len), run, pcs)
+            self.blocks_interpreted += 1
+            block = (fn, len(run), PLAIN)
+            self._register(off, pc, self._words_used(off, pc, pcs, [d.length for d in run]), block, cache)
+            return block
         b = Block(pcs if run else [pc])
         b.add_all(run)
         if not run:  # an illegal instruction at pc
@@ -195,11 +212,27 @@ class EngineMixin:
         if cache is None:
             return fn, 1, SYNC  # always on the step path; `_straddling` keeps it
         block = (fn, b.count, PLAIN)
-        words_used = []
-        for p, n in zip(b.pcs[: b.count], b.lengths):
-            words_used += [(off + p - pc) >> 2, (off + p - pc + n - 1) >> 2]
-        self._register(off, pc, words_used, block, cache)
+        self._register(off, pc, self._words_used(off, pc, b.pcs[: b.count], b.lengths), block, cache)
         return block
+
+    @staticmethod
+    def _words_used(off: int, pc: int, pcs: list[int], lengths: list[int]) -> list[int]:
+        """The RAM word indexes a block's instructions occupy (each its first and last)."""
+        words = []
+        for p, n in zip(pcs, lengths):
+            words += [(off + p - pc) >> 2, (off + p - pc + n - 1) >> 2]
+        return words
+
+    def _compile_cold(self, cold: ColdBlock):
+        """A cold block has run its passes: compile it, put the compiled block where
+        the cold one was, and return its function (the cold one hands calls to it)."""
+        off, pc, max_len = cold.key
+        fn = self._translate(off, pc, max_len, hot=True)[0]
+        jc = self.jcache[self.priv]
+        entry = jc.get(pc)
+        if entry is not None and entry[0] is cold:
+            jc[pc] = (fn, entry[1], entry[2])
+        return fn
 
     def _word_at(self, off: int) -> int | None:
         """The instruction at RAM offset `off`, or None for a 32-bit instruction whose

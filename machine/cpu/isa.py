@@ -282,9 +282,28 @@ def is_compressed(w: int) -> bool:
     return w & 3 != 3
 
 
+# Decoded words, by word: a Decoded is immutable, and a kernel's boot translates the
+# same words again and again (overlapping traces, blocks translated anew).
+_DECODED: dict[int, Decoded | None] = {}
+_DECODED_MAX = 1 << 16
+
+
 def decode(w: int) -> Decoded | None:
     """Decode `w` into named fields; None when the encoding is illegal.  When the low
     two bits are not 11, only the low 16 bits are an instruction (RV32C)."""
+    if w & 3 != 3:
+        w &= 0xFFFF
+    try:
+        return _DECODED[w]
+    except KeyError:
+        pass
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    d = _DECODED[w] = _decode(w)
+    return d
+
+
+def _decode(w: int) -> Decoded | None:
     if w & 3 != 3:
         h = w & 0xFFFF
         e = expand(h)

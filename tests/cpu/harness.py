@@ -20,8 +20,17 @@ RAM_BASE = 0x8000_0000
 RAM_SIZE = 0x4_0000
 DATA = RAM_BASE + 0x2_0000  # scratch data, far from any test's code
 
-# Both engine paths: translated blocks, and one instruction at a time.
-ENGINES = {"argnames": "steps", "argvalues": [False, True], "ids": ["block", "step"]}
+# The engine's three paths: compiled blocks, blocks interpreted (the cold tier), and one
+# instruction at a time.  Tests take them as `steps`: False, "cold" or True.
+ENGINES = {"argnames": "steps", "argvalues": [False, "cold", True], "ids": ["block", "cold", "step"]}
+
+
+def use_engine(hart: Hart, steps: bool | str) -> None:
+    """Make `hart` run on one path only: compiled blocks from the first pass (False),
+    interpreted blocks that never turn hot ("cold"), or single steps (True); or
+    ("warming") blocks interpreted for two passes and compiled after."""
+    hart.stepping = steps is True
+    hart.cold_passes = {"cold": 1 << 60, "warming": 2}.get(steps, 0)
 
 
 def make_hart(*, ram_fill: int = 0xAA, host_mode: bool = True) -> Hart:
@@ -33,7 +42,7 @@ def make_hart(*, ram_fill: int = 0xAA, host_mode: bool = True) -> Hart:
 def run_asm(
     source: str,
     *,
-    steps: bool = False,
+    steps: bool | str = False,
     ram_fill: int = 0xAA,
     max_insns: int = 100_000,
     host_mode: bool = True,
@@ -45,7 +54,7 @@ def run_asm(
     program = assemble(source, base=RAM_BASE)
     hart.ram.write_bytes(RAM_BASE, program.data)
     hart.pc = program.entry
-    hart.stepping = steps
+    use_engine(hart, steps)
     if setup is not None:
         setup(hart)
     return hart, hart.run(max_insns)

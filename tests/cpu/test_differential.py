@@ -35,7 +35,7 @@ from machine.cpu.asm import assemble
 from machine.cpu.csrs import ECALL_FROM_M
 from machine.cpu.trap import ExitKind
 
-from .harness import DATA, RAM_BASE, RAM_SIZE, make_hart
+from .harness import DATA, RAM_BASE, RAM_SIZE, make_hart, use_engine
 
 M = 0xFFFF_FFFF
 DATA_SIZE = 1024
@@ -290,13 +290,13 @@ def on_unicorn(code: bytes, end: int, data: bytes) -> tuple[list[int], bytes]:
     return regs, bytes(uc.mem_read(DATA, DATA_SIZE))
 
 
-def on_hart(code: bytes, end: int, data: bytes, steps: bool, budgets: random.Random | None = None):
+def on_hart(code: bytes, end: int, data: bytes, steps: bool | str, budgets: random.Random | None = None):
     """Run on our hart; with `budgets`, in `run` calls of 1 to 20 instructions each,
     so blocks and self-loops keep stopping part way.  Returns registers, data, icount."""
     hart = make_hart()
     hart.ram.write_bytes(RAM_BASE, code)
     hart.ram.write_bytes(DATA, data)
-    hart.stepping = steps
+    use_engine(hart, steps)
     if budgets is None:
         exit_ = hart.run(1_000_000)
     else:
@@ -314,9 +314,10 @@ def check_agrees(source: str, data: bytes, *, small_budgets: bool = False) -> No
     end = program.symbols["end"]
     regs, memory = on_unicorn(program.data, end, data)
     icounts = {}
-    engines = [("block", False, None), ("step", True, None)]
+    engines = [("block", False, None), ("cold", "cold", None), ("step", True, None)]
     if small_budgets:
         engines.append(("block, small budgets", False, random.Random(len(source))))
+        engines.append(("cold, small budgets", "cold", random.Random(len(source))))
     for engine, steps, budgets in engines:
         ours, our_memory, icounts[engine] = on_hart(program.data, end, data, steps, budgets)
         diffs = [f"x{r}: ours {ours[r]:#010x} unicorn {regs[r]:#010x}" for r in range(32) if ours[r] != regs[r]]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from machine.cpu.asm import assemble
 from machine.cpu.trap import ExitKind
 
-from .harness import DATA, RAM_BASE, make_hart
+from .harness import DATA, RAM_BASE, make_hart, use_engine
 from .test_differential import (
     ADDRESS,
     AMOS,
@@ -107,11 +107,11 @@ class TrappingProgramWriter(ProgramWriter):
         return super().source() + "\n" + HANDLER
 
 
-def run_ours(program, data: bytes, *, steps: bool, budgets: random.Random | None = None):
+def run_ours(program, data: bytes, *, steps: bool | str, budgets: random.Random | None = None):
     hart = make_hart(host_mode=False)
     hart.ram.write_bytes(RAM_BASE, program.data)
     hart.ram.write_bytes(DATA, data)
-    hart.stepping = steps
+    use_engine(hart, steps)
     traps = []
     hart.on_trap = lambda cause, tval, epc, old, new: traps.append((cause, tval, epc))
     if budgets is None:
@@ -133,9 +133,11 @@ def run_ours(program, data: bytes, *, steps: bool, budgets: random.Random | None
 def check_engines_agree(source: str, data: bytes, *, small_budgets: bool) -> None:
     program = assemble(source, base=RAM_BASE)
     step = run_ours(program, data, steps=True)
-    runs = {"block": run_ours(program, data, steps=False)}
+    runs = {name: run_ours(program, data, steps=engine)
+            for name, engine in (("block", False), ("cold", "cold"), ("warming", "warming"))}  # fmt: skip
     if small_budgets:
         runs["block, small budgets"] = run_ours(program, data, steps=False, budgets=random.Random(len(source)))
+        runs["cold, small budgets"] = run_ours(program, data, steps="cold", budgets=random.Random(len(source)))
     for engine, state in runs.items():
         for what, value in state.items():
             assert value == step[what], f"{engine} and step differ in {what}"

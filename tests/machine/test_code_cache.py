@@ -26,6 +26,7 @@ def compiles(monkeypatch) -> list[str]:
         return compile(src, name, mode)
 
     monkeypatch.setattr(engine, "_code_cache", {})
+    monkeypatch.setattr(engine.EngineMixin, "cold_passes", 0)  # every block compiled at once
     monkeypatch.setattr(engine, "compile", counting, raising=False)
     return seen
 
