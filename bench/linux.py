@@ -8,7 +8,7 @@ From power-on (our SBI firmware's first instruction) to the shell's first `$ ` p
 
   1. bare        `tuivmm bare linux`'s machine (no NIC, no disk): guest instructions,
                  host seconds, MIPS, the blocks translated (each starts cold,
-                 interpreted, and is compiled only once it has run 16 passes:
+                 interpreted, and is compiled only once it has run 256 passes:
                  machine/cpu/interp.py); then a second boot in the same process, on a
                  fresh board, as after a reboot: the engine's cache of compiled
                  block code (machine/cpu/engine.py) is warm, so nothing is compiled

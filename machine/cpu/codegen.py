@@ -23,7 +23,8 @@ Loads and stores through one base register, back to back (a function's prologue
 saving registers, its epilogue restoring them), share one TLB lookup when they fall
 on one page (`Block._add_group`).
 
-Names the generated code uses, bound in the per-hart globals dict:
+Names the generated code uses, bound in the per-hart globals dict (those that never
+change for a hart also as the block function's defaults, so they read as locals):
   X      the hart's register list          B8/H16/W32  RAM as bytes/halfwords/words
   RT/WT  data TLBs (vpn -> RAM delta)      LD/ST       slow-path load/store (may trap)
   AMO    atomic memory op slow path        DIV/REM     signed division helpers
@@ -116,6 +117,11 @@ def rem(a: int, b: int) -> int:
     sa, sb = a - ((a & SIGN) << 1), b - ((b & SIGN) << 1)
     r = abs(sa) % abs(sb)
     return (-r if sa < 0 else r) & M
+
+
+# Names a block reads that never change for its hart (the TLBs RT and WT do: the run
+# loop rebinds them), bound as the block function's defaults when it is defined.
+_FIXED = "M=M, SIGN=SIGN, X=X, W32=W32, H16=H16, B8=B8, LD=LD, ST=ST, EXTRA=EXTRA"
 
 
 def _extend(expr: str, size: int, signed: bool) -> str:
@@ -429,7 +435,8 @@ class Block:
         body = list(self.lines)
         if not self.ended:  # fell off the end: a page boundary or the length limit
             body += [f"c += {self.count}", f"npc = {(self.pcs[-1] + self.lengths[-1]) & M}", "break"]
-        out = [f"def {name}(lim):", f"    {load}", f"    N = {self.count}", "    i = c = 0", "    try:",
+        # The hart's fixed names come in as defaults: read as fast locals, not globals.
+        out = [f"def {name}(lim, {_FIXED}):", f"    {load}", f"    N = {self.count}", "    i = c = 0", "    try:",
                "        while True:"]  # fmt: skip
         out += ["            " + line for line in body]
         pcs = "(" + ", ".join(str(p) for p in self.pcs) + ",)"

@@ -69,8 +69,18 @@ class EngineMixin:
     """Block translation and `run`; mixed into `Hart`."""
 
     # Passes (calls, or rounds of a loop inside it) a block runs interpreted before it
-    # is compiled (machine/cpu/interp.py); 0: compile every block at once.
-    cold_passes = 16
+    # is compiled (machine/cpu/interp.py); 0: compile every block at once.  An
+    # interpreted instruction costs ~0.3 µs more than a compiled one, compiling ~40 µs:
+    # a block pays for its compile after ~150 passes.  Measured on Linux's bare boot
+    # (bench/linux.py): 16 passes compile 3,331 blocks, 64 2,059, 256 623, 1024 311;
+    # 256 was the fastest.
+    cold_passes = 256
+
+    @staticmethod
+    def _words_used(off: int, pc: int, pcs: list[int], lengths: list[int]) -> list[int]:
+        """The RAM word indexes a block's instructions occupy (each its first and last)."""
+        base = off - pc
+        return [(base + p + k * (n - 1)) >> 2 for p, n in zip(pcs, lengths) for k in (0, 1)]
 
     def _init_engine(self) -> None:
         self.blocks: dict[tuple[int, int], tuple] = {}
@@ -214,14 +224,6 @@ class EngineMixin:
         block = (fn, b.count, PLAIN)
         self._register(off, pc, self._words_used(off, pc, b.pcs[: b.count], b.lengths), block, cache)
         return block
-
-    @staticmethod
-    def _words_used(off: int, pc: int, pcs: list[int], lengths: list[int]) -> list[int]:
-        """The RAM word indexes a block's instructions occupy (each its first and last)."""
-        words = []
-        for p, n in zip(pcs, lengths):
-            words += [(off + p - pc) >> 2, (off + p - pc + n - 1) >> 2]
-        return words
 
     def _compile_cold(self, cold: ColdBlock):
         """A cold block has run its passes: compile it, put the compiled block where
