@@ -6,7 +6,7 @@ all wait at their prompts, over a wall-clock window.
 Each case starts tuivmm on a pseudo-terminal of its own (as a person runs it, at
 --size), lets the guests boot for --boot seconds, then reads the process's user and
 system CPU time (/proc/PID/stat) at the start and the end of a --window of wall time
-and prints the share of one core it used:
+and prints the share of one core it used, and its resident memory (VmRSS) then:
 
   dashboard         `tuivmm`: the default lineup (two unix, basic, eret-escape) in the
                     dashboard, nothing typed
@@ -70,7 +70,15 @@ def drain(fd: int, seconds: float) -> None:
                 return
 
 
-def measure(args: list[str], size: tuple[int, int], boot: float, window: float) -> float:
+def resident_mib(pid: int) -> float:
+    """The process's resident set (VmRSS), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(args: list[str], size: tuple[int, int], boot: float, window: float) -> tuple[float, float]:
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["PYTHONPATH"] = str(ROOT)
@@ -84,7 +92,7 @@ def measure(args: list[str], size: tuple[int, int], boot: float, window: float) 
         start_cpu, start = cpu_seconds(pid), time.monotonic()
         drain(fd, window)
         used, took = cpu_seconds(pid) - start_cpu, time.monotonic() - start
-        return 100 * used / took
+        return 100 * used / took, resident_mib(pid)
     finally:
         os.kill(pid, signal.SIGTERM)
         drain(fd, 1)
@@ -99,13 +107,14 @@ def main() -> None:
     parser.add_argument("--linux", action="store_true", help="also idle Linux guests (slow: each boots for minutes)")
     options = parser.parse_args()
     default = tuple(int(n) for n in options.size.lower().split("x"))
-    print(f"idle CPU share of one core, {options.window:.0f} s window after {options.boot:.0f} s of boot")
+    print(f"idle CPU share of one core, {options.window:.0f} s window after {options.boot:.0f} s of boot; "
+          "resident memory at the window's end")  # fmt: skip
     cases = [(case, options.boot) for case in CASES]
     if options.linux:
         cases += [(case, max(options.boot, LINUX_BOOT)) for case in LINUX_CASES]
     for (name, args, size), boot in cases:
-        share = measure(args, size or default, boot, options.window)
-        print(f"  {name:<18} {share:5.1f}%", flush=True)
+        share, rss = measure(args, size or default, boot, options.window)
+        print(f"  {name:<18} {share:5.1f}%  {rss:6.1f} MiB", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,13 @@ From power-on (our SBI firmware's first instruction) to the shell's first `$ ` p
                  instructions, seconds, MIPS; the VMM/bare ratio of the seconds and of
                  the MIPS; exits by reason, the hidden and true page faults and the
                  single-page shadow flushes during the boot
-  3. crowd       linux (with a NIC on the switch) beside unix and basic, as a
+  3. storm       after that boot, N commands typed at once (`uname`, N = --storm,
+                 default 10), each a fork and exec of a new process with its own
+                 address space and ASID, until the Nth prompt: seconds, exits, hidden
+                 page faults and shadow flushes (the VMM keeps each process's
+                 shadow across satp writes; an SFENCE.VMA naming an ASID drops only
+                 that process's)
+  4. crowd       linux (with a NIC on the switch) beside unix and basic, as a
                  dashboard lineup runs them: seconds until Linux's prompt and every
                  guest's instructions by then (unix and basic boot quickly and then
                  sleep at their prompts, which costs next to nothing)
@@ -95,10 +101,32 @@ def vmm(crowd: bool) -> tuple[Vmm, float]:
     return monitor, time.perf_counter() - start
 
 
+def storm(monitor: Vmm, count: int) -> None:
+    """Type `count` commands at once into the booted Linux guest; time them to the last prompt."""
+    g = monitor.guests[0]
+
+    def tally() -> tuple[int, int, int, int]:
+        exits = sum(g.log.counts.values()) - g.log.counts[T.INTERRUPT]
+        return exits, g.hidden_faults, g.flushes + g.page_flushes, g.instructions
+
+    before = tally()
+    seen = len(g.output)
+    g.send_input(b"uname\n" * count)
+    start = time.perf_counter()
+    while g.output.count(PROMPT, max(seen - 3, 0)) < count:
+        if not monitor.run_round() or g.state is not GuestState.RUNNING:
+            raise SystemExit(f"bench/linux.py: linux stopped in the storm ({g.state}: {g.reason})")
+    seconds = time.perf_counter() - start
+    exits, hidden, flushes, insns = (b - a for a, b in zip(before, tally()))
+    print(f"storm  {count} x uname  {seconds:7.2f} s  {insns:,} instructions; exits {exits:,}, "
+          f"hidden page faults {hidden:,}, shadow flushes {flushes:,}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Linux's boot to its shell prompt, bare and under the VMM")
     parser.add_argument("--skip-bare", action="store_true", help="leave out the bare machine")
     parser.add_argument("--skip-crowd", action="store_true", help="leave out the run beside unix and basic")
+    parser.add_argument("--storm", type=int, default=10, metavar="N", help="commands in the exec storm (default 10)")
     args = parser.parse_args()
 
     bare_insns = bare_seconds = None
@@ -127,6 +155,8 @@ def main() -> None:
             print(f"         {reason:<12} {count:>9,}")
     print(f"         (hidden page faults {g.hidden_faults:,}, true {g.true_faults:,}; "
           f"single-page shadow flushes {g.page_flushes:,}; interrupts delivered are counted, not exits)")  # fmt: skip
+
+    storm(monitor, args.storm)
 
     if not args.skip_crowd:
         cold()

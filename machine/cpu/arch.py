@@ -224,6 +224,8 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
                 raise Trap(C.ILLEGAL_INSN, d.word)
             if d.rs1:
                 self.flush_tlb_page(self.x[d.rs1])  # one address (any ASID: the TLBs keep none)
+            elif d.rs2:
+                self.flush_tlb_asid(self.x[d.rs2] & 0x1FF)  # one address space (4.2.1)
             else:
                 self.flush_tlb()
         elif name == "fence.i":

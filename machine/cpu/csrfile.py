@@ -160,7 +160,7 @@ class CsrMixin:
             setattr(self, _FIELD[num], value & ~1)  # IALIGN=16: only bit 0 is always zero
         elif num == C.SATP:
             self.satp = value
-            self.flush_tlb()
+            self.view_changed()
         elif num in (C.MENVCFG, C.SENVCFG):
             setattr(self, _FIELD[num], value & 1)  # only FIOM exists without more extensions
         elif num in (C.MCYCLE, C.MCYCLEH):
@@ -182,7 +182,7 @@ class CsrMixin:
         changed = self.mstatus ^ value
         self.mstatus = value
         if changed & (C.MSTATUS_SUM | C.MSTATUS_MXR):
-            self.flush_tlb()
+            self.view_changed()
 
     def _write_pmpcfg(self, index: int, value: int) -> None:
         old = self.pmpcfg[index]

@@ -141,6 +141,14 @@ class EngineMixin:
         self._spaces.clear()
         self.flush_tlb()
 
+    def forget_address_space(self, satp: int) -> None:
+        """For a monitor that released the table `satp` names (its root page may come
+        back as another table): forget the TLBs filled under it."""
+        if satp == self.satp:
+            self.flush_tlb()
+        else:
+            self._spaces.pop(satp, None)
+
     def forget_page_everywhere(self, vpn: int) -> None:
         """For a monitor that unmapped virtual page `vpn` from its tables: forget it in
         the current address space and every kept one (cheaper than dropping them all)."""

@@ -67,6 +67,19 @@ class MmuMixin:
         self._mega_regions.clear()
         self._flush_jump_caches()
 
+    def view_changed(self) -> None:
+        """satp, SUM or MXR changed: which translation applies changed, not the page
+        tables.  The hart's TLBs keep no ASID or SUM/MXR tags, so they go; a hart
+        that keeps translations per view (the VMM's vcpu, with its shadows) may keep
+        them — a satp write is no fence (spec 4.1.11: software must SFENCE.VMA after
+        changing a table)."""
+        self.flush_tlb()
+
+    def flush_tlb_asid(self, asid: int) -> None:
+        """SFENCE.VMA with rs1 = x0 and rs2 = an ASID (spec 4.2.1): forget what was
+        cached for that address space; with untagged TLBs, that is everything."""
+        self.flush_tlb()
+
     def flush_tlb_page(self, va: int) -> None:
         """SFENCE.VMA with rs1 = `va` (spec 4.2.1): forget what was cached from the leaf
         PTE that maps `va`, in every address space.  The TLBs hold 4 KiB entries, so

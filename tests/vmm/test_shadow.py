@@ -280,28 +280,59 @@ def _flushes(body: str, pt_extra: Sv32 | None = None) -> tuple[int, object]:
     return g.flushes, g
 
 
-def test_each_sfence_vma_and_satp_write_flushes_the_shadows():
-    """A whole SFENCE.VMA or a satp write drops the shadows; one naming an address
-    drops only that page (test_sfence_vma_naming_one_page_... below)."""
-    base, _ = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1)")
-    fenced, g = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1); sfence.vma; lw a0, 0(t1); sfence.vma t1")
-    assert g.page_flushes == 1
+def _other_space() -> Sv32:
     other = Sv32(ROOT2)
     other.map_mega(RAM, RAM, KERNEL)
     other.map_mega(0, 0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
     other.map_page(VA, PA[1], RW | PTE_A | PTE_D)
-    switched, g = _flushes(f"""
+    return other
+
+
+def test_a_whole_sfence_vma_flushes_the_shadows_and_a_satp_write_keeps_them():
+    """A whole SFENCE.VMA drops the shadows; one naming an address drops only that page
+    (test_sfence_vma_naming_one_page_... below).  A satp write is no fence: each
+    address space's shadow stays, so switching back to a process costs no refill."""
+    base, _ = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1)")
+    fenced, g = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1); sfence.vma; lw a0, 0(t1); sfence.vma t1")
+    assert fenced == base + 1 and g.page_flushes == 1
+    other = _other_space()
+    there = f"""
         li   t1, {VA:#x}
         lw   a0, 0(t1)
         li   t0, {other.satp:#x}
         csrw satp, t0              # another address space: VA is PA[1] there
-        lw   a1, 0(t1)
+        lw   a1, 0(t1)"""
+    back = f"""
         li   t0, {Sv32(ROOT).satp:#x}
         csrw satp, t0
-        lw   a2, 0(t1)""", other)
-    assert fenced == base + 1
-    assert switched == base + 2
+        lw   a2, 0(t1)"""
+    switched, g = _flushes(there + back, other)
+    assert switched == base
     assert g.vcpu.x[10:13] == [0xDA7A_0000, 0xDA7A_0001, 0xDA7A_0000]
+    assert {key[1] for key in g.shadows if key[0] == "s"} == {Sv32(ROOT).satp, other.satp}
+    _, one_way = _flushes(there + "\nli t0, 0", other)
+    assert g.hidden_faults == one_way.hidden_faults  # the way back took no hidden fault
+
+
+def test_sfence_vma_naming_an_asid_drops_only_that_address_space():
+    other = _other_space()
+    first, second = Sv32(ROOT).satp | 1 << 22, other.satp | 2 << 22  # ASIDs 1 and 2
+    _, g = _flushes(f"""
+        li   t1, {VA:#x}
+        li   t0, {first:#x}
+        csrw satp, t0
+        lw   a0, 0(t1)
+        li   t0, {second:#x}
+        csrw satp, t0
+        lw   a1, 0(t1)
+        li   t2, 1
+        sfence.vma zero, t2        # ASID 1's tables changed: its shadows go
+        lw   a2, 0(t1)""", other)
+    assert g.vcpu.x[10:13] == [0xDA7A_0000, 0xDA7A_0001, 0xDA7A_0001]
+    kept = {key[1] for key in g.shadows if key[0] == "s"}
+    assert first not in kept and second in kept and Sv32(ROOT).satp in kept  # (ASID 0: the boot's)
+    base, _ = _flushes(f"li t1, {VA:#x}; lw a0, 0(t1)")
+    assert g.flushes == base + 1
 
 
 def test_sfence_vma_naming_one_page_drops_only_that_page_from_the_shadows():

@@ -98,6 +98,8 @@ class Guest(GuestExits):
             self.sbi_server.boot()
         self.vcpu.on_flush = self._flush_shadows
         self.vcpu.on_flush_page = self._flush_shadow_page
+        self.vcpu.on_flush_asid = self._flush_shadow_asid
+        self.vcpu.on_view_change = self._view_changed
         if self.port is not None:
             self.port.on_delivery = self.kick
         self.shadows: dict[tuple, ShadowTable] = {}
@@ -414,6 +416,31 @@ class Guest(GuestExits):
             self.shadows.pop(key).release()
         self.current = None
         self.vmm.hart.drop_address_spaces()  # their roots may come back as other tables
+
+    def _drop_shadows(self, keys: list[tuple]) -> None:
+        """Release the shadows `keys` name, and the real hart's TLBs filled under them."""
+        hart = self.vmm.hart
+        for key in keys:
+            table = self.shadows.pop(key)
+            if table is self.current:
+                self.current = None
+            hart.forget_address_space(table.satp)
+            table.release()
+
+    def _flush_shadow_asid(self, asid: int) -> None:
+        """SFENCE.VMA naming an ASID: the guest changed that address space's tables.  Its
+        shadows go (the kernel's and the user's views of it, whatever SUM and MXR);
+        other processes' stay.  (Global mappings need not go, the spec says; going
+        is allowed, and simpler.)"""
+        self.flushes += 1
+        self._drop_shadows([key for key in self.shadows if key[0] in ("s", "u") and (key[1] >> 22) & 0x1FF == asid]
+                           + [key for key in self.shadows if key[0] == "mprv"])  # fmt: skip
+
+    def _view_changed(self) -> None:
+        """satp, SUM or MXR changed: the shadows stay, each keyed by its view — but
+        virtual M-mode's MPRV view is keyed by nothing of them, so it goes."""
+        if ("mprv",) in self.shadows:
+            self._drop_shadows([("mprv",)])
 
     def _flush_shadow_page(self, va: int) -> None:
         """SFENCE.VMA naming `va`: the guest changed (at most) the leaf that maps it, in

@@ -6,10 +6,11 @@ instructions run on the real hart, and only the ones that trap reach this object
 which the VMM then steps through the spec's state machine.  Two things differ:
 
 * its RAM is a `RamWindow` on host RAM, so guest-physical addresses are its own;
-* whatever the spec says invalidates translations (SFENCE.VMA, satp, SUM/MXR or
-  PMP writes) calls `on_flush`, where the VMM drops the guest's shadow page tables
-  — or, for an SFENCE.VMA that names one address, `on_flush_page`, where it drops
-  only that page from them;
+* an SFENCE.VMA or a PMP write calls `on_flush`, where the VMM drops the guest's
+  shadow page tables — or, for an SFENCE.VMA that names one address, `on_flush_page`,
+  where it drops only that page from them, and for one that names an ASID,
+  `on_flush_asid`, where it drops only that address space's; a satp, SUM or MXR
+  write only picks another view (`on_view_change`): shadows are kept per view;
 * each satp write is told to `on_satp`, so the VMM can list the address spaces the
   guest has used (spaces.py).
 
@@ -36,6 +37,8 @@ class VCpu(ArchState):
     def __init__(self, ram: RamWindow, bus: Bus):
         self.on_flush: Callable[[bool], None] = lambda pmp_changed: None
         self.on_flush_page: Callable[[int], None] = lambda va: None
+        self.on_flush_asid: Callable[[int], None] = lambda asid: None
+        self.on_view_change: Callable[[], None] = lambda: None
         self.on_satp: Callable[[int], None] = lambda satp: None
         self._pmp_changed = False
         super().__init__(ram, bus)
@@ -53,6 +56,17 @@ class VCpu(ArchState):
     def flush_tlb_page(self, va: int) -> None:
         """SFENCE.VMA naming one address: only what the shadows hold of that page goes."""
         self.on_flush_page(va)
+
+    def flush_tlb_asid(self, asid: int) -> None:
+        """SFENCE.VMA naming one address space: only that ASID's shadows go."""
+        self.on_flush_asid(asid)
+
+    def view_changed(self) -> None:
+        """satp, SUM or MXR changed: the shadows are kept per view (keyed by satp, SUM
+        and MXR), so each stays for when the guest comes back to it — a process
+        switch costs no refill.  Page tables changed behind a view must be fenced
+        by the guest (SFENCE.VMA), as on real hardware."""
+        self.on_view_change()
 
     def _rebuild_pmp(self, flush: bool = True) -> None:
         self._pmp_changed = True
