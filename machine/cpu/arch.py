@@ -69,6 +69,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
         self._init_csrs()
         self.reservation = None
         self._pmp_regions = []
+        self._pmp_pages.clear()  # PMP decisions cached from the old regions
         self._rebuild_triggers()
         self.flush_tlb()
 
