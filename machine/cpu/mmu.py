@@ -38,7 +38,7 @@ _PMP_NEED = (PMP_X, PMP_R, PMP_W)
 # In the per-page PMP cache (`_pmp_page`): regions split the page, so each access is
 # checked on its own.  It has no R/W/X bit, so `cached & need` is true only for a page
 # uniformly covered and allowed — the one test the fast paths make.
-_PMP_SPLIT = 8
+PMP_SPLIT = 8
 _PMP_PAGES_MAX = 1 << 16  # cached (page, privilege) decisions before the cache starts afresh
 
 # What `_fill`'s fast path needs of a 4 KiB leaf, by access: valid, the permission, A
@@ -64,7 +64,7 @@ class MmuMixin:
         self._watch_pages: set[int] = set()
         self._pmp_regions: list[tuple[int, int, int, bool]] = []  # (lo, hi, perms, locked)
         # (physical page number << 2 | privilege) -> PMP's R|W|X for the whole page, or
-        # _PMP_SPLIT: a decision of `_pmp_perms`, cached (see `_pmp_page`).  Emptied
+        # PMP_SPLIT: a decision of `_pmp_perms`, cached (see `_pmp_page`).  Emptied
         # whenever `_pmp_regions` changes (`_rebuild_pmp`, `reset`).
         self._pmp_pages: dict[int, int] = {}
         # 4 MiB regions (va >> 22) whose TLB entries came from a megapage leaf: one
@@ -157,13 +157,22 @@ class MmuMixin:
         address, level: 1 for a megapage, 0 for a page).  Raises the fault `access`
         would take on an invalid or malformed entry, or an access fault when PMP or
         the bus stops the walk.  Changes nothing."""
+        ram = self.ram
+        base = ram.base
+        top = base + ram.size - 4  # the last word address in RAM
+        pmp = self._pmp_pages
         table = (self.satp & 0x3F_FFFF) << 12
         level = 1
         while True:
             pte_addr = table + (((va >> (22 if level else 12)) & 0x3FF) << 2)
-            if not self._pmp_allows(pte_addr, 4, LOAD, 1) or not self.ram.contains(pte_addr, 4):
+            # The walker reads as S-mode (3.7.1): the page's cached PMP decision when
+            # it is uniform and allows, else the full check.
+            perms = pmp.get((pte_addr >> 12) << 2 | 1)
+            if not (perms is not None and perms & PMP_R or self._pmp_allows(pte_addr, 4, LOAD, 1)):
                 raise Trap(_ACCESS_FAULT[access], va)
-            pte = self.ram.words[(pte_addr - self.ram.base) >> 2]
+            if not base <= pte_addr <= top:
+                raise Trap(_ACCESS_FAULT[access], va)
+            pte = ram.words[(pte_addr - base) >> 2]
             if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
                 raise Trap(_PAGE_FAULT[access], va)
             if pte & (PTE_R | PTE_X):
@@ -317,7 +326,7 @@ class MmuMixin:
 
     def _pmp_page(self, pn: int, priv: int) -> int:
         """PMP's R|W|X for every access within physical page `pn` in `priv`, or
-        _PMP_SPLIT when regions divide the page (each access must then be checked on
+        PMP_SPLIT when regions divide the page (each access must then be checked on
         its own).  Cached: the regions change only in `_rebuild_pmp`, which empties
         the cache.  Exact for any access inside the page: the first region to overlap
         a uniformly covered page covers all of it, and every region before it misses
@@ -327,7 +336,7 @@ class MmuMixin:
         if perms is None:
             perms = self._pmp_perms(pn << 12, (pn + 1) << 12, priv)
             if perms is None:
-                perms = _PMP_SPLIT
+                perms = PMP_SPLIT
             if len(self._pmp_pages) >= _PMP_PAGES_MAX:
                 self._pmp_pages.clear()  # a guest sweeping physical memory: stay bounded
             self._pmp_pages[key] = perms
@@ -340,7 +349,7 @@ class MmuMixin:
             perms = self._pmp_pages.get(pn << 2 | priv)
             if perms is None:
                 perms = self._pmp_page(pn, priv)
-            if perms != _PMP_SPLIT:
+            if perms != PMP_SPLIT:
                 return bool(perms & _PMP_NEED[access])
         perms = self._pmp_perms(pa, pa + size, priv)  # a split page, or across pages
         return perms is not None and bool(perms & _PMP_NEED[access])
