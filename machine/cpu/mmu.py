@@ -253,11 +253,12 @@ class MmuMixin:
         pn = pa >> 12
         need = _PMP_NEED[access]
         perms = pmp.get(pn << 2 | priv)
-        if perms is None or not perms & need:  # not decided yet, split, or a fault
-            if not self._pmp_allows(pa, 1, access, priv):
+        if perms is None:
+            perms = self._pmp_page(pn, priv)  # a page not met since PMP last changed
+        if not perms & need:  # split, or a fault
+            if perms != PMP_SPLIT or not self._pmp_allows(pa, 1, access, priv):
                 raise Trap(_ACCESS_FAULT[access], va)
-            if not self._pmp_page(pn, priv) & need:
-                return pa  # PMP splits the page: every access comes here to be checked
+            return pa  # PMP splits the page: every access comes here to be checked
         off = (pn << 12) - ram.base
         if not 0 <= off <= ram.size - 4096:
             return pa  # a device: not cached
