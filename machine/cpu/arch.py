@@ -226,7 +226,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
             if d.rs1:
                 self.flush_tlb_page(self.x[d.rs1])  # one address (any ASID: the TLBs keep none)
             else:
-                self.flush_tlb()
+                self.flush_tlb()  # every address; with rs2 one ASID's, but the TLBs keep no ASIDs
         elif name == "fence.i":
             self.flush_code()
         return (pc + d.length) & 0xFFFF_FFFF

@@ -5,7 +5,9 @@ fetch (`itlb`), load (`rtlb`) and store (`wtlb`), each mapping a virtual page nu
 to a RAM delta (RAM offset = address + delta).  Only pages of RAM that passed every
 check (page-table permissions, A/D bits, PMP) go in; anything else — devices, pages
 PMP splits, pages with translated code or HTIF's tohost (for stores) — stays out and
-is handled here, one access at a time.
+is handled here, one access at a time.  PMP's verdict is kept per (physical page,
+privilege) until the entries change, so neither a fill nor a page-table read scans
+the entries again (`_pmp_page`).
 
 References: privileged spec 1.12, 4.3 (Sv32) and 3.7 (PMP).
 """
