@@ -69,6 +69,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
         self._init_csrs()
         self.reservation = None
         self._pmp_regions = []
+        self._pmp_pages.clear()  # PMP decisions cached from the old regions
         self._rebuild_triggers()
         self.flush_tlb()
 
@@ -227,7 +228,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
             elif d.rs2:
                 self.flush_tlb_asid(self.x[d.rs2] & 0x1FF)  # one address space (4.2.1)
             else:
-                self.flush_tlb()
+                self.flush_tlb()  # every address; with rs2 one ASID's, but the TLBs keep no ASIDs
         elif name == "fence.i":
             self.flush_code()
         return (pc + d.length) & 0xFFFF_FFFF

@@ -5,7 +5,9 @@ fetch (`itlb`), load (`rtlb`) and store (`wtlb`), each mapping a virtual page nu
 to a RAM delta (RAM offset = address + delta).  Only pages of RAM that passed every
 check (page-table permissions, A/D bits, PMP) go in; anything else — devices, pages
 PMP splits, pages with translated code or HTIF's tohost (for stores) — stays out and
-is handled here, one access at a time.
+is handled here, one access at a time.  PMP's verdict is kept per (physical page,
+privilege) until the entries change, so neither a fill nor a page-table read scans
+the entries again (`_pmp_page`).
 
 References: privileged spec 1.12, 4.3 (Sv32) and 3.7 (PMP).
 """
@@ -35,6 +37,15 @@ PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64,
 PMP_R, PMP_W, PMP_X, PMP_L = 1, 2, 4, 0x80
 PMP_OFF, PMP_TOR, PMP_NA4, PMP_NAPOT = 0, 1, 2, 3
 _PMP_NEED = (PMP_X, PMP_R, PMP_W)
+# In the per-page PMP cache (`_pmp_page`): regions split the page, so each access is
+# checked on its own.  It has no R/W/X bit, so `cached & need` is true only for a page
+# uniformly covered and allowed — the one test the fast paths make.
+PMP_SPLIT = 8
+_PMP_PAGES_MAX = 1 << 16  # cached (page, privilege) decisions before the cache starts afresh
+
+# What `_fill`'s fast path needs of a 4 KiB leaf, by access: valid, the permission, A
+# (and D for a store), so it sets no bit; R with W, since W alone is reserved (4.3.1).
+_LEAF_NEED = (PTE_V | PTE_X | PTE_A, PTE_V | PTE_R | PTE_A, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
 
 
 class MmuMixin:
@@ -54,6 +65,10 @@ class MmuMixin:
         self.watch: dict[int, object] = {}  # physical address -> callback(addr, value)
         self._watch_pages: set[int] = set()
         self._pmp_regions: list[tuple[int, int, int, bool]] = []  # (lo, hi, perms, locked)
+        # (physical page number << 2 | privilege) -> PMP's R|W|X for the whole page, or
+        # PMP_SPLIT: a decision of `_pmp_perms`, cached (see `_pmp_page`).  Emptied
+        # whenever `_pmp_regions` changes (`_rebuild_pmp`, `reset`).
+        self._pmp_pages: dict[int, int] = {}
         # 4 MiB regions (va >> 22) whose TLB entries came from a megapage leaf: one
         # leaf behind up to 1024 of them (see flush_tlb_page).
         self._mega_regions: set[int] = set()
@@ -157,13 +172,22 @@ class MmuMixin:
         address, level: 1 for a megapage, 0 for a page).  Raises the fault `access`
         would take on an invalid or malformed entry, or an access fault when PMP or
         the bus stops the walk.  Changes nothing."""
+        ram = self.ram
+        base = ram.base
+        top = base + ram.size - 4  # the last word address in RAM
+        pmp = self._pmp_pages
         table = (self.satp & 0x3F_FFFF) << 12
         level = 1
         while True:
             pte_addr = table + (((va >> (22 if level else 12)) & 0x3FF) << 2)
-            if not self._pmp_allows(pte_addr, 4, LOAD, 1) or not self.ram.contains(pte_addr, 4):
+            # The walker reads as S-mode (3.7.1): the page's cached PMP decision when
+            # it is uniform and allows, else the full check.
+            perms = pmp.get((pte_addr >> 12) << 2 | 1)
+            if not (perms is not None and perms & PMP_R or self._pmp_allows(pte_addr, 4, LOAD, 1)):
                 raise Trap(_ACCESS_FAULT[access], va)
-            pte = self.ram.words[(pte_addr - self.ram.base) >> 2]
+            if not base <= pte_addr <= top:
+                raise Trap(_ACCESS_FAULT[access], va)
+            pte = ram.words[(pte_addr - base) >> 2]
             if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
                 raise Trap(_PAGE_FAULT[access], va)
             if pte & (PTE_R | PTE_X):
@@ -197,29 +221,76 @@ class MmuMixin:
         return (ppn << 12) | (va & 0xFFF)
 
     def _fill(self, va: int, access: int, priv: int) -> int:
-        """Translate and, when the page may be cached, put it in that TLB."""
-        pa = self.translate(va, access, priv)
-        if self._leaf_level:
-            self._leaf_level = 0
-            self._mega_regions.add(va >> 22)  # (even if not cached below: harmless)
+        """Translate and, when the page may be cached, put it in that TLB.
+
+        Linux fills ~145,000 times a boot (after each SFENCE.VMA of a page, each satp
+        write, and for every device access, which is never cached), so the common
+        case is walked here inline: a 4 KiB leaf that already has its A (and for a
+        store D) bit, reached through page-table words in RAM that PMP lets S-mode
+        read — the PMP decisions come from the per-page cache (`_pmp_page`).  Anything
+        else (a megapage, a fault, an A/D bit to set, SUM or MXR to consult, a table
+        outside RAM or on a page PMP splits or has not yet decided) goes to
+        `translate`, which walks again from the start: the inline walk only reads, so
+        giving up part way changes nothing."""
         ram = self.ram
-        if not self._pmp_allows(pa, 1, access, priv):
-            raise Trap(_ACCESS_FAULT[access], va)
-        page = pa & ~0xFFF
-        if ram.contains(page, 4096) and self._pmp_uniform(page, access, priv):
-            off = page - ram.base
-            if access == STORE:
-                if (pa >> 12) in self._watch_pages or (self.trig_store and self.trigger_keeps_out(va >> 12, True)):
-                    pass
-                elif (off >> 12) in self.code_pages:
-                    self.code_wtlb[priv][va >> 12] = off - (va & ~0xFFF)
-                else:
-                    self.wtlb[priv][va >> 12] = off - (va & ~0xFFF)
-            elif access == LOAD:
-                if not (self.trig_load and self.trigger_keeps_out(va >> 12, False)):
-                    self.rtlb[priv][va >> 12] = off - (va & ~0xFFF)
+        pmp = self._pmp_pages
+        satp = self.satp
+        pa = -1
+        if priv == 3 or not satp & SATP_MODE:
+            pa = va
+        else:
+            base = ram.base
+            top = base + ram.size - 4  # the last word address in RAM
+            a = ((satp & 0x3F_FFFF) << 12) | ((va >> 20) & 0xFFC)  # the level-1 PTE
+            perms = pmp.get((a >> 12) << 2 | 1)
+            if perms is not None and perms & PMP_R and base <= a <= top:
+                pte = ram.words[(a - base) >> 2]
+                # A pointer to the next level: V, and R, W, X, U, A, D all clear (G may be set).
+                if pte & 0xDF == PTE_V:
+                    a = ((pte >> 10) << 12) | ((va >> 10) & 0xFFC)  # the level-0 PTE
+                    perms = pmp.get((a >> 12) << 2 | 1)
+                    if perms is not None and perms & PMP_R and base <= a <= top:
+                        pte = ram.words[(a - base) >> 2]
+                        need = _LEAF_NEED[access]
+                        # `leaf_allows` for the plain cases: U's own pages in U-mode, the
+                        # others in S-mode (a U page in S-mode depends on SUM: the slow path).
+                        if (
+                            pte & need == need
+                            and pte & (PTE_R | PTE_W) != PTE_W  # W without R is reserved
+                            and (priv == U) == bool(pte & PTE_U)
+                        ):
+                            pa = ((pte >> 10) << 12) | (va & 0xFFF)
+        if pa < 0:
+            pa = self.translate(va, access, priv)
+            if self._leaf_level:
+                self._leaf_level = 0
+                self._mega_regions.add(va >> 22)  # (even if not cached below: harmless)
+        pn = pa >> 12
+        need = _PMP_NEED[access]
+        perms = pmp.get(pn << 2 | priv)
+        if perms is None:
+            perms = self._pmp_page(pn, priv)  # a page not met since PMP last changed
+        if not perms & need:  # split, or a fault
+            if perms != PMP_SPLIT or not self._pmp_allows(pa, 1, access, priv):
+                raise Trap(_ACCESS_FAULT[access], va)
+            return pa  # PMP splits the page: every access comes here to be checked
+        off = (pn << 12) - ram.base
+        if not 0 <= off <= ram.size - 4096:
+            return pa  # a device: not cached
+        vpn = va >> 12
+        delta = off - (vpn << 12)
+        if access == STORE:
+            if pn in self._watch_pages or (self.trig_store and self.trigger_keeps_out(vpn, True)):
+                pass
+            elif (off >> 12) in self.code_pages:
+                self.code_wtlb[priv][vpn] = delta
             else:
-                self.itlb[priv][va >> 12] = off - (va & ~0xFFF)
+                self.wtlb[priv][vpn] = delta
+        elif access == LOAD:
+            if not (self.trig_load and self.trigger_keeps_out(vpn, False)):
+                self.rtlb[priv][vpn] = delta
+        else:
+            self.itlb[priv][vpn] = delta
         return pa
 
     # --- PMP (3.7) -------------------------------------------------------------------
@@ -251,12 +322,15 @@ class MmuMixin:
                 regions.append((lo, lo, cfg & 7, bool(cfg & PMP_L)))  # matches nothing
             prev = addr
         self._pmp_regions = regions
+        self._pmp_pages.clear()
         if flush:
             self.flush_tlb()
 
     def _pmp_perms(self, lo: int, hi: int, priv: int) -> int | None:
         """Permissions for bytes [lo, hi): an R|W|X mask, or None if a region covers only
-        part of the range (the spec says such an access fails)."""
+        part of the range (the spec says such an access fails).  The lowest-numbered
+        region that matches any byte decides (3.7.1); it binds M-mode only when locked,
+        and with none matching M-mode may do anything, S and U nothing."""
         for rlo, rhi, perms, locked in self._pmp_regions:
             if rlo <= lo and hi <= rhi:
                 if priv == 3 and not locked:
@@ -266,13 +340,39 @@ class MmuMixin:
                 return None
         return PMP_R | PMP_W | PMP_X if priv == 3 else 0
 
+    def _pmp_page(self, pn: int, priv: int) -> int:
+        """PMP's R|W|X for every access within physical page `pn` in `priv`, or
+        PMP_SPLIT when regions divide the page (each access must then be checked on
+        its own).  Cached: the regions change only in `_rebuild_pmp`, which empties
+        the cache.  Exact for any access inside the page: the first region to overlap
+        a uniformly covered page covers all of it, and every region before it misses
+        the whole page, so it is also the first to match any byte of the access."""
+        key = pn << 2 | priv
+        perms = self._pmp_pages.get(key)
+        if perms is None:
+            perms = self._pmp_perms(pn << 12, (pn + 1) << 12, priv)
+            if perms is None:
+                perms = PMP_SPLIT
+            if len(self._pmp_pages) >= _PMP_PAGES_MAX:
+                self._pmp_pages.clear()  # a guest sweeping physical memory: stay bounded
+            self._pmp_pages[key] = perms
+        return perms
+
     def _pmp_allows(self, pa: int, size: int, access: int, priv: int) -> bool:
-        perms = self._pmp_perms(pa, pa + size, priv)
+        """Whether PMP lets `priv` make this access to bytes [pa, pa + size)."""
+        pn = pa >> 12
+        if (pa + size - 1) >> 12 == pn:
+            perms = self._pmp_pages.get(pn << 2 | priv)
+            if perms is None:
+                perms = self._pmp_page(pn, priv)
+            if perms != PMP_SPLIT:
+                return bool(perms & _PMP_NEED[access])
+        perms = self._pmp_perms(pa, pa + size, priv)  # a split page, or across pages
         return perms is not None and bool(perms & _PMP_NEED[access])
 
     def _pmp_uniform(self, page: int, access: int, priv: int) -> bool:
-        perms = self._pmp_perms(page, page + 4096, priv)
-        return perms is not None and bool(perms & _PMP_NEED[access])
+        """Whether PMP lets `priv` make this access anywhere in the page at `page`."""
+        return bool(self._pmp_page(page >> 12, priv) & _PMP_NEED[access])
 
     # --- physical access ---------------------------------------------------------
 

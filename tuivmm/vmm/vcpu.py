@@ -26,6 +26,7 @@ from collections.abc import Callable
 from machine.bus import Bus, BusError
 from machine.cpu.arch import ArchState
 from machine.cpu.csrs import SATP, STORE_ACCESS_FAULT
+from machine.cpu.mmu import PMP_SPLIT
 from machine.cpu.trap import Trap
 from machine.memory import RamWindow
 
@@ -78,7 +79,8 @@ class VCpu(ArchState):
         entry is never restricted (entries bind it only when locked)."""
         if priv == 3 and not any(locked for _, _, _, locked in self._pmp_regions):
             return 7
-        return self._pmp_perms(page, page + 4096, priv)
+        perms = self._pmp_page(page >> 12, priv)  # cached until the guest changes PMP
+        return None if perms == PMP_SPLIT else perms
 
     def _write_phys(self, pa: int, size: int, value: int, va: int | None = None) -> bool:
         """A store the VMM makes for the guest (A/D bits, emulated accesses): RAM writes
