@@ -228,7 +228,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
             elif d.rs2:
                 self.flush_tlb_asid(self.x[d.rs2] & 0x1FF)  # one address space (4.2.1)
             else:
-                self.flush_tlb()  # every address; with rs2 one ASID's, but the TLBs keep no ASIDs
+                self.flush_tlb()  # every address in every address space
         elif name == "fence.i":
             self.flush_code()
         return (pc + d.length) & 0xFFFF_FFFF
