@@ -1,6 +1,6 @@
 """The execution engine: translated-block cache and the run loop.
 
-Decode once, run many times.  A block starts cold — interpreted, one closure per
+Decode once, run many times.  A block starts cold — interpreted, one function per
 instruction (machine/cpu/interp.py), since compiling costs more than most boot code
 ever saves — and is compiled to a Python function once it has run `cold_passes`
 passes.  Blocks are cached by (RAM offset, virtual pc) — the
@@ -98,7 +98,7 @@ class EngineMixin:
         self.extra = [0]
         self.blocks_translated = 0  # compiled
         self.blocks_interpreted = 0  # started cold
-        self.ops: dict[tuple[int, int], object] = {}  # (word, pc) -> its closure (interp.make_op)
+        self.ops: dict[tuple[int, int], object] = {}  # (word, pc) -> its function (interp.make_op)
         ram = self.ram
         self.ns = {
             "X": self.x, "M": M, "SIGN": 0x8000_0000,

@@ -1,4 +1,4 @@
-"""The cold tier: a block interpreted, one small closure per instruction, until it has
+"""The cold tier: a block interpreted, one small function per instruction, until it has
 run often enough to be worth compiling.
 
 Python's `compile` costs ~40 µs per guest instruction of a translated block, while most
@@ -14,8 +14,10 @@ cold block and its compiled successor run the same instructions per call.  After
 `passes` passes (calls, or rounds of a loop inside it) it asks the hart to compile it,
 and from then on hands every call to the compiled block.
 
-Each closure executes one instruction on the register list directly and returns None
+Each function executes one instruction on the register list directly and returns None
 (go on to the next) or the address control transfers to (a taken branch, a jump).
+What it needs comes in as default arguments rather than closure cells: a tuple of
+references is a third of the memory of as many cells (Linux's boot makes ~140,000).
 Loads and stores take the TLB fast path or the hart's slow paths, as generated code does.
 """
 
@@ -64,7 +66,7 @@ _STORES = {"sb": 1, "sh": 2, "sw": 4}
 
 
 def make_op(hart, d, pc: int):
-    """A closure executing `d` (at `pc`) on `hart`: returns None to fall through, or
+    """A function executing `d` (at `pc`) on `hart`: returns None to fall through, or
     the address control goes to.  Kept by the hart (`ops`) by word and pc, which are
     all it depends on: overlapping traces and blocks translated anew share it."""
     key = (d.word, pc)
@@ -89,7 +91,7 @@ def _alu(hart, d, pc):
         return _nothing
     f = _ALU[d.name]
 
-    def alu():
+    def alu(X=X, rd=rd, rs1=rs1, rs2=rs2, f=f):
         X[rd] = f(X[rs1], X[rs2])
 
     return alu
@@ -102,12 +104,12 @@ def _alu_imm(hart, d, pc):
     f = _ALU[_ALU_IMM[d.name]]
     if f is _ALU["add"] and not c:
 
-        def move():
+        def move(X=X, rd=rd, rs1=rs1):
             X[rd] = X[rs1]
 
         return move
 
-    def alu_imm():
+    def alu_imm(X=X, rd=rd, rs1=rs1, c=c, f=f):
         X[rd] = f(X[rs1], c)
 
     return alu_imm
@@ -119,7 +121,7 @@ def _constant(hart, d, pc):
         return _nothing
     value = d.imm if d.name == "lui" else (pc + d.imm) & M
 
-    def constant():
+    def constant(X=X, rd=rd, value=value):
         X[rd] = value
 
     return constant
@@ -130,7 +132,7 @@ def _branch(hart, d, pc):
     test = _BRANCH[d.name]
     target = (pc + d.imm) & M
 
-    def branch():
+    def branch(X=X, rs1=rs1, rs2=rs2, test=test, target=target):
         if test(X[rs1], X[rs2]):
             return target
         return None
@@ -142,7 +144,7 @@ def _jal(hart, d, pc):
     X, rd = hart.x, d.rd
     link, target = (pc + d.length) & M, (pc + d.imm) & M
 
-    def jal():
+    def jal(X=X, rd=rd, link=link, target=target):
         if rd:
             X[rd] = link
         return target
@@ -154,7 +156,7 @@ def _jalr(hart, d, pc):
     X, rd, rs1, c = hart.x, d.rd, d.rs1, d.imm & M
     link = (pc + d.length) & M
 
-    def jalr():
+    def jalr(X=X, rd=rd, rs1=rs1, c=c, link=link):
         t = (X[rs1] + c) & 0xFFFF_FFFE
         if rd:
             X[rd] = link
@@ -177,7 +179,7 @@ def _load(hart, d, pc):
     bit = 1 << (8 * size - 1) if signed else 0
     slow = hart.load_slow
 
-    def load():
+    def load(X=X, ns=ns, rd=rd, rs1=rs1, c=c, size=size, view=view, shift=shift, odd=odd, bit=bit, slow=slow):
         a = (X[rs1] + c) & M
         p = ns["RT"].get(a >> 12)
         if p is None or a & odd:
@@ -198,7 +200,7 @@ def _store(hart, d, pc):
     mask = (1 << 8 * size) - 1
     slow = hart.store_slow
 
-    def store():
+    def store(X=X, ns=ns, rs1=rs1, rs2=rs2, c=c, size=size, view=view, shift=shift, odd=odd, mask=mask, slow=slow):
         a = (X[rs1] + c) & M
         v = X[rs2] & mask
         p = ns["WT"].get(a >> 12)
@@ -216,7 +218,7 @@ def _call(hart, d, pc):
     if name == "lr.w":
         lr = hart.load_reserved
 
-        def call():
+        def call(X=X, rd=rd, rs1=rs1, lr=lr):
             v = lr(X[rs1])
             if rd:
                 X[rd] = v
@@ -224,7 +226,7 @@ def _call(hart, d, pc):
     elif name == "sc.w":
         sc = hart.store_conditional
 
-        def call():
+        def call(X=X, rd=rd, rs1=rs1, rs2=rs2, sc=sc):
             v = sc(X[rs1], X[rs2])
             if rd:
                 X[rd] = v
@@ -232,7 +234,7 @@ def _call(hart, d, pc):
     else:
         amo, op = hart.amo, AMO_OPS[name]
 
-        def call():
+        def call(X=X, rd=rd, rs1=rs1, rs2=rs2, amo=amo, op=op):
             v = amo(op, X[rs1], X[rs2])
             if rd:
                 X[rd] = v
