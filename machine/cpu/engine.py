@@ -22,6 +22,7 @@ paths take interrupts at exactly the same instruction.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from machine.clock import NEVER
 from machine.cpu import isa
@@ -79,6 +80,9 @@ class EngineMixin:
         self._spaces: dict[int, tuple] = {}
         self.extra = [0]
         self.blocks_translated = 0
+        # Host mode: a monitor's handler for TRAP exits, called inside `run` (see there)
+        # so an exit the monitor emulates costs no return to it and no new `run`.
+        self.exit_hook: Callable[[Exit], tuple[int, int | None] | None] | None = None
         ram = self.ram
         self.ns = {
             "X": self.x, "M": M, "SIGN": 0x8000_0000,
@@ -318,6 +322,11 @@ class EngineMixin:
         stops at the end of the block it is in (a BUDGET exit), never stepping
         towards it — a monitor's time slice, which needs no exact end, while
         `max_instructions` (the guest's next timer event, say) stays exact.
+
+        In host mode, with `exit_hook` set, a TRAP exit goes to the hook instead of
+        being returned: the hook handles it and returns the (max_instructions, soft)
+        of the `run` the monitor would call next — the loop goes on as that call
+        would, from the top — or None, and `run` returns a HANDLED exit.
         """
         end = self.icount + max_instructions
         soft_end = end if soft is None else self.icount + soft
@@ -400,7 +409,18 @@ class EngineMixin:
                     end -= 1
                     exit_ = self.take_trap(u.cause, u.tval, pc)
                     if exit_ is not None:
-                        return exit_
+                        hook = self.exit_hook
+                        if hook is None:
+                            return exit_
+                        # The monitor handles the exit here, without leaving the loop:
+                        # it gives back the budget a fresh `run` would get (as it
+                        # would call it), or None to have `run` return now.
+                        budget = hook(exit_)
+                        if budget is None:
+                            return Exit(ExitKind.HANDLED)
+                        max_instructions, soft = budget
+                        end = self.icount + max_instructions
+                        soft_end = end if soft is None else self.icount + soft
 
     def step(self) -> Exit:
         """Execute exactly one instruction (or take one pending interrupt)."""

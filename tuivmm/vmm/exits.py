@@ -341,6 +341,8 @@ class GuestExits:
         the run failed), and handle the exit it made, if any."""
         v = self.vcpu
         hart = self.vmm.hart
+        # Inside an exit already: the inner exit is handled below, not by the hook.
+        hook, hart.exit_hook = hart.exit_hook, None
         try:
             hart.pc = v.pc
             before = hart.icount
@@ -350,6 +352,7 @@ class GuestExits:
             self.direct_instructions += ran
             v.pc = hart.pc
         finally:
+            hart.exit_hook = hook
             undo()
             hart.drop_address_spaces()
         if inner.kind is ExitKind.TRAP:
