@@ -27,7 +27,7 @@ from collections.abc import Callable
 from machine.clock import NEVER
 from machine.cpu import isa
 from machine.cpu.codegen import JUMP_NAMES, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
-from machine.cpu.csrs import INTERRUPT_BIT
+from machine.cpu.csrs import ILLEGAL_INSN, INTERRUPT_BIT
 from machine.cpu.trap import Exit, ExitKind, Retry, Trap, Unwind
 
 M = 0xFFFF_FFFF
@@ -180,7 +180,7 @@ class EngineMixin:
             cache = None
         first = isa.decode(word)
         if first is not None and first.name in SYSTEM_NAMES:
-            block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
+            block = self._system_block(first, pc), 1, SYNC
             if cache is not None:
                 self._register(off, pc, [off >> 2, (off + first.length - 1) >> 2], block, cache)
             return block
@@ -204,6 +204,24 @@ class EngineMixin:
         for p, n in zip(b.pcs[: b.count], b.lengths):
             words_used += [(off + p - pc) >> 2, (off + p - pc + n - 1) >> 2]
         self._register(off, pc, words_used, block, cache)
+        return block
+
+    def _system_block(self, d: isa.Decoded, pc: int) -> Callable[[int], int]:
+        """The block of a system instruction: `exec_system`.  A CSR access the
+        current privilege may not make at all (an S- or M-mode CSR from U-mode: every
+        CSR exit of a monitor's guest) raises its illegal-instruction trap straight
+        away — what `check_csr_access` would, with nothing before it to change."""
+        level = (d.imm >> 8) & 3 if d.name.startswith("csr") else 0
+        if not level:
+            return lambda lim: self.exec_system(d, pc)
+        word = d.word
+
+        def block(lim: int) -> int:
+            if self.priv < level:
+                self._insn = word
+                raise Trap(ILLEGAL_INSN, word)
+            return self.exec_system(d, pc)
+
         return block
 
     def _word_at(self, off: int) -> int | None:

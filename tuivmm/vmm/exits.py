@@ -57,6 +57,20 @@ _EMULATED = frozenset({"csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci", 
 decode = functools.lru_cache(maxsize=8192)(_decode_uncached)
 
 
+@functools.lru_cache(maxsize=8192)
+def _emulation(word: int) -> tuple:
+    """How the VMM emulates the privileged instruction `word` that trapped: (its
+    decoding, the trap log's reason, its action), or (None, None, None) if it is
+    none the VMM emulates.  Cached: the same few words trap over and over."""
+    d = decode(word)
+    if d is None or d.name not in _EMULATED:
+        return None, None, None
+    name = d.name
+    reason = (T.CSR if name.startswith("csr") else T.XRET if name.endswith("ret")
+              else T.WFI if name == "wfi" else T.SFENCE)  # fmt: skip
+    return d, reason, T.SLEPT if name == "wfi" else T.EMULATED
+
+
 class GuestCrash(Exception):
     """The guest reached a state the VMM cannot emulate; it stops, alone."""
 
@@ -161,20 +175,16 @@ class GuestExits:
             if gpa is not None:
                 word = self.bt.original(gpa, word)
         patched = f"{T.BT_PATCH}: {e.insn:#010x} stands in its place" if word != e.insn else ""
-        d = decode(word)
-        if d is None or d.name not in _EMULATED:
+        d, reason, action = _emulation(word)
+        if d is None:
             self.inject(C.ILLEGAL_INSN, word, e.epc, word, T.EXCEPTION)
             return
-        name = d.name
-        reason = (T.CSR if name.startswith("csr") else T.XRET if name.endswith("ret")
-                  else T.WFI if name == "wfi" else T.SFENCE)  # fmt: skip
         priv = v.priv
         try:
             next_pc = v.exec_system(d, e.epc)
         except Trap as trap:
             self.inject(trap.cause, trap.tval, e.epc, word, reason)
             return
-        action = T.SLEPT if name == "wfi" else T.EMULATED
         self.log.record(v.cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
         self._retire(next_pc)
 
