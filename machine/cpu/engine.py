@@ -219,7 +219,9 @@ class EngineMixin:
         def block(lim: int) -> int:
             if self.priv < level:
                 self._insn = word
-                raise Trap(ILLEGAL_INSN, word)
+                trap = Trap(ILLEGAL_INSN, word)
+                trap.insn = word
+                raise trap
             return self.exec_system(d, pc)
 
         return block
@@ -362,6 +364,7 @@ class EngineMixin:
             ns["WT"] = self.wtlb[dpriv]
             pc = self.pc
             icount = self.icount
+            b = None
             try:
                 live = self.trig_exec and self.execute_trigger_live()
                 if self.stepping or self.exact or (live and self._trig_exec_pages is None):
@@ -406,7 +409,10 @@ class EngineMixin:
                     # (checked before the fetch: it has the higher priority).
                     if self.trig_exec:
                         self.check_execute_trigger(pc)
-                    fn, n, kind = self._step_block(pc)
+                    if b is not None and b[2]:
+                        fn = b[0]  # the system (or straddling) instruction the blocks stopped at
+                    else:
+                        fn, n, kind = self._step_block(pc)
                     if self.tracer is not None:
                         self.tracer(self, pc)
                     self.exact = True
@@ -425,7 +431,7 @@ class EngineMixin:
                     # A trap retires nothing but still uses up one step of the budget, so a
                     # hart caught in a trap loop (a handler that cannot be fetched) returns.
                     end -= 1
-                    exit_ = self.take_trap(u.cause, u.tval, pc)
+                    exit_ = self.take_trap(u.cause, u.tval, pc, u.insn)
                     if exit_ is not None:
                         hook = self.exit_hook
                         if hook is None:
@@ -467,12 +473,13 @@ class EngineMixin:
             return Exit(ExitKind.HALT, halt=kind, code=code)
         if self.cycles >= self.clock.alarm_cycle:
             self.clock.fire_due()
-        irq = self.pending_interrupt()
-        if irq is not None:
-            self.sleeping = False
-            exit_ = self.take_trap(INTERRUPT_BIT | irq, 0, self.pc)
-            if exit_ is not None:
-                return exit_
+        if (self.mip_hw | self.mip_sw) & self.mie:  # (mip & mie: pending_interrupt's first test)
+            irq = self.pending_interrupt()
+            if irq is not None:
+                self.sleeping = False
+                exit_ = self.take_trap(INTERRUPT_BIT | irq, 0, self.pc)
+                if exit_ is not None:
+                    return exit_
         if self.sleeping:
             if self.mip & self.mie:
                 self.sleeping = False  # WFI wakes on a locally enabled interrupt (3.3.3)

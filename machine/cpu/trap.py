@@ -30,6 +30,8 @@ class Unwind(Exception):
 class Trap(Unwind):
     """An exception the instruction raised (spec 3.1.15 cause codes); `done` excludes it."""
 
+    insn: int | None = None  # the instruction's bits, when whoever raised it has them at hand
+
     def __init__(self, cause: int, tval: int = 0):
         self.cause = cause
         self.tval = tval & 0xFFFF_FFFF

@@ -290,10 +290,15 @@ class Vmm:
         """Point the real hart at the shadow for the guest's current mode, at its pc."""
         hart = self.hart
         v = guest.vcpu
-        table = guest.shadow()
-        if guest.current is not table or hart.satp != table.satp:
-            guest.current = table
-            hart.switch_address_space(table.satp)
+        # The shadow depends on the guest's privilege, mstatus and satp only (context_key);
+        # while they stand and no flush dropped it (which clears `current`), it stays.
+        view = (v.priv, v.mstatus, v.satp)
+        if guest.current is None or view != guest.current_view:
+            table = guest.shadow()
+            if guest.current is not table or hart.satp != table.satp:
+                guest.current = table
+                hart.switch_address_space(table.satp)
+            guest.current_view = view
         hart.pc = v.pc
         hart.priv = C.U
         self._entered_at = hart.icount
