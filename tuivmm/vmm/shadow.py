@@ -179,7 +179,7 @@ class ShadowTable:
         if table is None:
             return [0] * count
         slot = self._word(table) + ((va >> 12) & 0x3FF)
-        return list(self.pool.ram.words[slot : slot + count])
+        return self.pool.ram.words[slot : slot + count].tolist()  # (much faster than list(view))
 
     def mappings(self) -> list[tuple[int, int, int]]:
         """Every mapped page: (guest-virtual, host-physical, perms), by address."""
