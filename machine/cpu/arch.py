@@ -164,7 +164,7 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
                 # emulated device access is no trap to the guest's hardware).
                 if insn is None:
                     insn = 0 if interrupt else self._insn_bits(epc, cause)
-                return Exit(ExitKind.TRAP, cause=cause, tval=tval, epc=epc, priv=priv, insn=insn)
+                return Exit(ExitKind.TRAP, cause, tval, epc, insn, priv)
             self.mcause, self.mepc, self.mtval = cause, epc, tval
             status &= ~(C.MSTATUS_MPP | C.MSTATUS_MPIE | C.MSTATUS_MIE)
             status |= priv << C.MSTATUS_MPP_SHIFT

@@ -224,7 +224,35 @@ class EngineMixin:
                 raise trap
             return self.exec_system(d, pc)
 
+        block.csr_trap = (level, word)  # for `trap_at_pc`
         return block
+
+    def trap_at_pc(self) -> Exit | None:
+        """In host mode: the TRAP exit `run` would return at once, before retiring
+        anything, when it can be told without running — the instruction at pc is a
+        CSR access out of this privilege's reach, its block already in the jump cache —
+        with the hart left as that `run` would leave it.  A monitor that has just
+        entered a guest at a CSR instruction (a kernel's trap handler reads and writes
+        several in a row) handles that exit without a trip through `run`.  None
+        whenever `run` could do anything else first: an event due, a trigger armed,
+        tracing, a block not at hand, a trap the hart would take itself.  The caller
+        means to give `run` a budget of at least one instruction."""
+        if (not self.host_mode or self.trig_exec or self.tracer is not None or self.halted is not None
+                or self.sleeping or (self.mip_hw | self.mip_sw) & self.mie
+                or self.icount + self.idle_cycles >= self.clock.alarm_cycle):  # fmt: skip
+            return None
+        pc = self.pc
+        priv = self.priv
+        b = self.jcache[priv].get(pc)
+        if b is None:
+            return None
+        csr_trap = getattr(b[0], "csr_trap", None)
+        if csr_trap is None or priv >= csr_trap[0] or (priv <= 1 and self.medeleg >> ILLEGAL_INSN & 1):
+            return None
+        word = csr_trap[1]
+        self._insn = word  # as the block does
+        self.exact = False
+        return self.take_trap(ILLEGAL_INSN, word, pc, word)
 
     def _word_at(self, off: int) -> int | None:
         """The instruction at RAM offset `off`, or None for a 32-bit instruction whose

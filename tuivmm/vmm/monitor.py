@@ -478,11 +478,18 @@ class Vmm:
         a TRAP exit to the next `Hart.run` — handle it, take a turn, enter again —
         giving back that run's budget, or None when the slice is over."""
         guest = self._slice_guest
-        self._exit(guest, exit_)
-        budget = self._turn(guest)
-        if budget is not None:
+        hart = self.hart
+        while True:
+            self._exit(guest, exit_)
+            budget = self._turn(guest)
+            if budget is None:
+                return None
             self._enter(guest)
-        return budget
+            # Entered at another CSR instruction (a kernel's trap handler saving and
+            # restoring state): its exit, as the hart would make it, without running it.
+            exit_ = hart.trap_at_pc()
+            if exit_ is None:
+                return budget
 
     def step(self, guest: Guest) -> None:
         """Single-step a paused (or running) guest: one instruction retired, or one
