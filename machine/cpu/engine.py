@@ -213,7 +213,11 @@ class EngineMixin:
         away — what `check_csr_access` would, with nothing before it to change."""
         level = (d.imm >> 8) & 3 if d.name.startswith("csr") else 0
         if not level:
-            return lambda lim: self.exec_system(d, pc)
+            def plain(lim: int) -> int:
+                return self.exec_system(d, pc)
+
+            plain.csr_trap = None
+            return plain
         word = d.word
 
         def block(lim: int) -> int:
@@ -224,7 +228,7 @@ class EngineMixin:
                 raise trap
             return self.exec_system(d, pc)
 
-        block.csr_trap = (level, word)  # for `trap_at_pc`
+        block.csr_trap = (level, word)  # for `run` and `trap_at_pc`: the trap, without the call
         return block
 
     def trap_at_pc(self) -> Exit | None:
@@ -237,17 +241,16 @@ class EngineMixin:
         whenever `run` could do anything else first: an event due, a trigger armed,
         tracing, a block not at hand, a trap the hart would take itself.  The caller
         means to give `run` a budget of at least one instruction."""
-        if (not self.host_mode or self.trig_exec or self.tracer is not None or self.halted is not None
-                or self.sleeping or (self.mip_hw | self.mip_sw) & self.mie
-                or self.icount + self.idle_cycles >= self.clock.alarm_cycle):  # fmt: skip
-            return None
         pc = self.pc
         priv = self.priv
         b = self.jcache[priv].get(pc)
-        if b is None:
+        if b is None or not b[2]:  # (most often: a block of ordinary instructions is next)
             return None
         csr_trap = getattr(b[0], "csr_trap", None)
-        if csr_trap is None or priv >= csr_trap[0] or (priv <= 1 and self.medeleg >> ILLEGAL_INSN & 1):
+        if (csr_trap is None or priv >= csr_trap[0] or not self.host_mode or self.trig_exec
+                or self.tracer is not None or self.halted is not None or self.sleeping
+                or (self.mip_hw | self.mip_sw) & self.mie or self.icount + self.idle_cycles >= self.clock.alarm_cycle
+                or (priv <= 1 and self.medeleg >> ILLEGAL_INSN & 1)):  # fmt: skip
             return None
         word = csr_trap[1]
         self._insn = word  # as the block does
@@ -393,6 +396,7 @@ class EngineMixin:
             pc = self.pc
             icount = self.icount
             b = None
+            trapped = None  # (cause, tval, insn bits or None) of a trap to take
             try:
                 live = self.trig_exec and self.execute_trigger_live()
                 if self.stepping or self.exact or (live and self._trig_exec_pages is None):
@@ -439,15 +443,22 @@ class EngineMixin:
                         self.check_execute_trigger(pc)
                     if b is not None and b[2]:
                         fn = b[0]  # the system (or straddling) instruction the blocks stopped at
+                        csr = getattr(fn, "csr_trap", None)
+                        if csr is not None and self.priv < csr[0] and self.tracer is None:
+                            # A CSR out of this privilege's reach (every CSR exit of a
+                            # monitor's guest): its trap, without raising it from the block.
+                            self._insn = csr[1]
+                            trapped = (ILLEGAL_INSN, csr[1], csr[1])
                     else:
                         fn, n, kind = self._step_block(pc)
-                    if self.tracer is not None:
-                        self.tracer(self, pc)
-                    self.exact = True
-                    pc = fn(1)
-                    self.exact = False
-                    icount += 1
-                    self.pc, self.icount = pc, icount
+                    if trapped is None:
+                        if self.tracer is not None:
+                            self.tracer(self, pc)
+                        self.exact = True
+                        pc = fn(1)
+                        self.exact = False
+                        icount += 1
+                        self.pc, self.icount = pc, icount
             except Unwind as u:
                 icount += u.done
                 pc = u.pc if u.pc is not None else (pc + 4 * u.index) & M
@@ -456,23 +467,25 @@ class EngineMixin:
                 # set); after anything else, blocks may run again.
                 self.exact = isinstance(u, Retry)
                 if isinstance(u, Trap):
-                    # A trap retires nothing but still uses up one step of the budget, so a
-                    # hart caught in a trap loop (a handler that cannot be fetched) returns.
-                    end -= 1
-                    exit_ = self.take_trap(u.cause, u.tval, pc, u.insn)
-                    if exit_ is not None:
-                        hook = self.exit_hook
-                        if hook is None:
-                            return exit_
-                        # The monitor handles the exit here, without leaving the loop:
-                        # it gives back the budget a fresh `run` would get (as it
-                        # would call it), or None to have `run` return now.
-                        budget = hook(exit_)
-                        if budget is None:
-                            return Exit(ExitKind.HANDLED)
-                        max_instructions, soft = budget
-                        end = self.icount + max_instructions
-                        soft_end = end if soft is None else self.icount + soft
+                    trapped = (u.cause, u.tval, u.insn)
+            if trapped is not None:
+                # A trap retires nothing but still uses up one step of the budget, so a
+                # hart caught in a trap loop (a handler that cannot be fetched) returns.
+                end -= 1
+                exit_ = self.take_trap(trapped[0], trapped[1], pc, trapped[2])
+                if exit_ is not None:
+                    hook = self.exit_hook
+                    if hook is None:
+                        return exit_
+                    # The monitor handles the exit here, without leaving the loop:
+                    # it gives back the budget a fresh `run` would get (as it
+                    # would call it), or None to have `run` return now.
+                    budget = hook(exit_)
+                    if budget is None:
+                        return Exit(ExitKind.HANDLED)
+                    max_instructions, soft = budget
+                    end = self.icount + max_instructions
+                    soft_end = end if soft is None else self.icount + soft
 
     def step(self) -> Exit:
         """Execute exactly one instruction (or take one pending interrupt)."""

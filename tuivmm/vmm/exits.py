@@ -185,8 +185,10 @@ class GuestExits:
         except Trap as trap:
             self.inject(trap.cause, trap.tval, e.epc, word, reason)
             return
-        self.log.record(v.cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
-        self._retire(next_pc)
+        self.log.record(v.icount + v.idle_cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
+        v.pc = next_pc  # (_retire's work, inline: this is the most common exit)
+        v.icount += 1
+        self.emulated_instructions += 1
 
     def _flawed_mret(self, e: Exit) -> None:
         """An MRET the flawed hardware let run (the door caught it): do what it should
@@ -279,7 +281,8 @@ class GuestExits:
         if access == FETCH and (pmp_split or va >> 12 == DOOR_PAGE):
             self._step_unmappable(e, va, gpa, priv)
             return
-        if (pmp_split or va >> 12 == DOOR_PAGE or (access != FETCH and self.context_key() == ("mprv",))
+        mprv = v.priv == C.M and v.mstatus & C.MSTATUS_MPRV  # context_key() == ("mprv",), without the key
+        if (pmp_split or va >> 12 == DOOR_PAGE or (access != FETCH and mprv)
                 or (access == STORE and page in v._watch_pages)):  # fmt: skip
             self._emulate_access(e, va, gpa, mmio=False)
             return

@@ -396,11 +396,11 @@ class Vmm:
                 guest.replay_feed(guest)
             if guest.input:
                 guest.offer_input()
-            if v.cycles >= clock.alarm_cycle:
+            if v.icount + v.idle_cycles >= clock.alarm_cycle:  # (v.cycles, without the property's call)
                 clock.fire_due()
             if v.halted is not None and guest._check_halt():
                 return None
-            if v.mip & v.mie:
+            if (v.mip_hw | v.mip_sw) & v.mie:  # (v.mip & v.mie)
                 if v.sleeping and self.realtime:
                     guest.wake_up()  # the sleep lasted as long as it did on the wall clock
                 v.sleeping = False  # WFI ends when an enabled interrupt is pending, taken or not
@@ -433,7 +433,7 @@ class Vmm:
                 if v.cycles >= end:
                     return None
                 continue
-            now = v.cycles
+            now = v.icount + v.idle_cycles
             if now >= end:
                 return None
             alarm = clock.alarm_cycle - now  # exact: the guest's timer fires right there
@@ -471,7 +471,8 @@ class Vmm:
         if guest._stalled > STUCK_EXITS:
             raise GuestCrash("stuck: it traps again and again without retiring an instruction")
         guest.handle_exit(exit_)
-        guest._check_halt()
+        if guest.vcpu.halted is not None:
+            guest._check_halt()
 
     def _exit_hook(self, exit_: Exit) -> tuple[int, int | None] | None:
         """The real hart's `exit_hook` (see `fast_exits`): what `run_slice` does from
