@@ -512,7 +512,7 @@ class EngineMixin:
         if self.halted is not None:
             kind, code = self.halted
             return Exit(ExitKind.HALT, halt=kind, code=code)
-        if self.cycles >= self.clock.alarm_cycle:
+        if self.icount + self.idle_cycles >= self.clock.alarm_cycle:  # (self.cycles, without the call)
             self.clock.fire_due()
         if (self.mip_hw | self.mip_sw) & self.mie:  # (mip & mie: pending_interrupt's first test)
             irq = self.pending_interrupt()
