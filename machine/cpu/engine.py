@@ -389,7 +389,12 @@ class EngineMixin:
                 return exit_
             if self.icount >= soft_end:
                 return Exit(ExitKind.BUDGET)
-            stop = max(self.icount + 1, min(end, self.clock.alarm_cycle - self.idle_cycles))
+            # stop = max(icount + 1, min(end, the alarm)), without the builtins' calls
+            stop = self.clock.alarm_cycle - self.idle_cycles
+            if end < stop:
+                stop = end
+            if stop <= self.icount:
+                stop = self.icount + 1
             dpriv = self.data_priv()
             ns["RT"] = self.rtlb[dpriv]
             ns["WT"] = self.wtlb[dpriv]
@@ -412,9 +417,12 @@ class EngineMixin:
                                 break  # near the event: step there rather than translate
                             b = self._block_at(pc)
                         fn, n, kind = b
-                        if kind or icount + n > stop:
+                        lim = icount + n
+                        if kind or lim > stop:
                             break
-                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
+                        if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
+                            lim = soft_end if soft_end < stop else stop
+                        pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
                 else:
@@ -430,9 +438,12 @@ class EngineMixin:
                                 break
                             b = self._block_at(pc)
                         fn, n, kind = b
-                        if kind or icount + n > stop:
+                        lim = icount + n
+                        if kind or lim > stop:
                             break
-                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
+                        if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
+                            lim = soft_end if soft_end < stop else stop
+                        pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
                 if icount < stop and icount < soft_end:
