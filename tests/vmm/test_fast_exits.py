@@ -247,3 +247,86 @@ def test_csr_reads_of_plain_fields_skip_only_cases_that_are_not_theirs():
                | {C.MCYCLE, C.MCYCLEH, C.MINSTRET, C.MINSTRETH, C.SSTATUS, C.SIE, C.SIP, C.MISA, C.MIP}
                | set(range(C.PMPCFG0, C.PMPCFG0 + 4)) | set(range(C.PMPADDR0, C.PMPADDR0 + 16)))  # fmt: skip
     assert not special & set(csrfile._FIELD)
+
+
+FAULT_VA = 0xC000_0000
+FRESH_PA = 0x8040_0000
+
+
+def _leaf(i: int) -> int:
+    """The guest PTE of page i of FAULT_VA: a pattern of what fault-around may map
+    (V R W A D: rw; V R A: r), may not (V R W, A clear: the guest's own access sets A),
+    and nothing (invalid); from page 64 on, the second block, every page A clear."""
+    ppn = ((FRESH_PA >> 12) + i) << 10
+    if i >= 64:
+        return ppn | 0x07
+    return ppn | (0xC7, 0x43, 0x07, 0x00)[i % 4]
+
+
+def _fault_around_guest(touch: list[int]) -> str:
+    leaves = "\n".join(f"        .word {_leaf(i):#x}" for i in range(128))
+    loads = "\n".join(f"        li   t0, {FAULT_VA + 4096 * i:#x}\n        lw   t1, 0(t0)" for i in touch)
+    return f"""
+_start:
+        la   a0, root
+        li   t1, 0xc7               # devices: megapage at 0, V R W A D
+        sw   t1, 0(a0)
+        li   t0, {(0x8000_0000 >> 22) * 4}
+        add  t0, a0, t0
+        li   t1, {(0x8000_0000 >> 12) << 10 | 0xCF:#x}   # code: V R W X A D
+        sw   t1, 0(t0)
+        li   t0, {(FAULT_VA >> 22) * 4}
+        add  t0, a0, t0
+        la   t1, l0
+        srli t1, t1, 12
+        slli t1, t1, 10
+        ori  t1, t1, 1
+        sw   t1, 0(t0)
+        srli t0, a0, 12
+        li   t1, 0x80000000
+        or   t0, t0, t1
+        csrw satp, t0
+        li   t0, -1
+        csrw pmpaddr0, t0
+        li   t0, 0x1f
+        csrw pmpcfg0, t0
+        li   t0, 0x800
+        csrw mstatus, t0
+        la   t0, supervisor
+        csrw mepc, t0
+        mret
+supervisor:
+{loads}
+        li   t6, 0x100000
+        li   t5, 0x5555
+        sw   t5, 0(t6)
+1:      j    1b
+.align 12
+root:   .space 4096
+l0:
+{leaves}
+        .space {4096 - 4 * 128}
+"""
+
+
+def _shadow_of(g):
+    return next(t for key, t in g.shadows.items() if key[0] == "s")
+
+
+def test_fault_around_maps_the_block_pages_the_guest_table_allows():
+    """One hidden fault on page 5 maps it and every other page of its 64-page block
+    whose guest PTE is valid with A set (W only where D is set too), and nothing
+    else; the second block's pages, all A clear, are mapped one fault each."""
+    vmm, g = guest(_fault_around_guest([5, 64, 70]), ram_size=8 << 20)
+    vmm.run()
+    assert g.state is GuestState.HALTED and g.halt == ("pass", 0)
+    faults = [e.detail for e in g.log.events if e.action == "hidden fault" and e.detail.startswith("va 0xc")]
+    assert faults == [
+        "va 0xc0005000 -> hpa 0x82405000 r--, 31 more around it",
+        "va 0xc0040000 -> hpa 0x82440000 r--",  # the load set A: r only (D clear)
+        "va 0xc0046000 -> hpa 0x82446000 r--",
+    ]
+    mapped = {va: perms for va, _, perms in _shadow_of(g).mappings() if va >> 22 == FAULT_VA >> 22}
+    expect = {FAULT_VA + 4096 * i: (0x6 if i % 4 == 0 else 0x2) for i in range(64) if i % 4 in (0, 1)}
+    expect.update({FAULT_VA + 4096 * 64: 0x2, FAULT_VA + 4096 * 70: 0x2})
+    assert mapped == expect

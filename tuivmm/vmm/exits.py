@@ -32,6 +32,8 @@ from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
 from tuivmm.vmm.triggers import EXECUTE, GUEST_TRIGGERS
 
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
+_BIT0S = sum(1 << (32 * i) for i in range(AROUND))  # bit 0 of each of AROUND 32-bit words, as one integer
+_VA_BITS = 0x41 * _BIT0S  # V and A of each
 
 # The VMM's own machine-mode state on the real hart: mepc always holds this door, so
 # an MRET that the flawed hardware lets run in U-mode lands here, on a page no shadow
@@ -444,32 +446,39 @@ class GuestExits:
         # Only the pages the shadow lacks are looked at (a sweep finds most of the
         # block behind it mapped already); memoryview slices are read with tolist,
         # many times faster than iterating them.
-        present = table.leaves(first, AROUND)
-        absent = [i for i, shadow_pte in enumerate(present) if not shadow_pte & 1]
-        pages: list[tuple[int, int, int | None]] = []  # (va, gpa, pte or None)
-        if not absent:
-            return 0
-        if leaf is None:
-            if self.context_key() == ("mprv",):
+        pages: list[tuple[int, int, int | None]]  # (va, gpa, pte or None)
+        if leaf is not None and leaf[2] == 0:
+            start = ((leaf[1] & ~0xFFF) - ram.base) >> 2
+            slot = (first >> 12) & 0x3FF
+            # First a test of all the block's words at once, as two integers: a page is
+            # looked at only if the shadow lacks it (V clear) and its guest PTE has V
+            # and A set — in a sweep, usually none is (the pages behind it are mapped,
+            # those ahead not accessed yet), and the word-by-word look is skipped.
+            pte_bytes = ram.data[4 * (start + slot) : 4 * (start + slot + AROUND)]
+            not_va = (int.from_bytes(pte_bytes, "little") & _VA_BITS) ^ _VA_BITS  # a word's 0: V and A set
+            if (not_va | not_va >> 6 | table.leaves_as_int(first, AROUND)) & _BIT0S == _BIT0S:
                 return 0
-            pages = [(first + 4096 * i, first + 4096 * i, None) for i in absent]
+            present = table.leaves(first, AROUND)
+            words = ram.words[start + slot : start + slot + AROUND].tolist()
+            # absent from the shadow; valid, a leaf, accessed: anything else would fault for the guest
+            pages = [(first + 4096 * i, (w >> 10) << 12, w) for i, (shadow_pte, w) in enumerate(zip(present, words))
+                     if not shadow_pte & 1 and w & 0x41 == 0x41 and w & 0xA]  # fmt: skip
         else:
-            pte, pte_addr, level = leaf
-            if level == 1:
+            present = table.leaves(first, AROUND)
+            absent = [i for i, shadow_pte in enumerate(present) if not shadow_pte & 1]
+            if not absent:
+                return 0
+            if leaf is None:
+                if self.context_key() == ("mprv",):
+                    return 0
+                pages = [(first + 4096 * i, first + 4096 * i, None) for i in absent]
+            else:
+                pte = leaf[0]
                 try:
                     base = v.leaf_address(pte, 1, first, LOAD)
                 except Trap:
                     return 0
                 pages = [(first + 4096 * i, base + 4096 * i, pte) for i in absent]
-            else:
-                start = ((pte_addr & ~0xFFF) - ram.base) >> 2
-                slot = (first >> 12) & 0x3FF
-                words = ram.words[start + slot : start + slot + AROUND].tolist()
-                for i in absent:
-                    w = words[i]
-                    # valid, a leaf, accessed: anything else would fault for the guest
-                    if w & 0x41 == 0x41 and w & 0xA:
-                        pages.append((first + 4096 * i, (w >> 10) << 12, w))
         here = va >> 12
         mapped = 0
         scanned = self.bt.scanned if self.bt is not None else None
