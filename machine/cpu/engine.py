@@ -213,6 +213,7 @@ class EngineMixin:
         away — what `check_csr_access` would, with nothing before it to change."""
         level = (d.imm >> 8) & 3 if d.name.startswith("csr") else 0
         if not level:
+
             def plain(lim: int) -> int:
                 return self.exec_system(d, pc)
 
@@ -391,7 +392,7 @@ class EngineMixin:
                 return Exit(ExitKind.BUDGET)
             # stop = max(icount + 1, min(end, the alarm)), without the builtins' calls
             stop = self.clock.alarm_cycle - self.idle_cycles
-            if end < stop:
+            if end < stop:  # noqa: PLR1730 -- min() is a call, which this loop pays on every exit
                 stop = end
             if stop <= self.icount:
                 stop = self.icount + 1
@@ -421,7 +422,7 @@ class EngineMixin:
                         if kind or lim > stop:
                             break
                         if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
-                            lim = soft_end if soft_end < stop else stop
+                            lim = soft_end if soft_end < stop else stop  # noqa: FURB136 (as above: no call)
                         pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
@@ -442,7 +443,7 @@ class EngineMixin:
                         if kind or lim > stop:
                             break
                         if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
-                            lim = soft_end if soft_end < stop else stop
+                            lim = soft_end if soft_end < stop else stop  # noqa: FURB136 (as above: no call)
                         pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
