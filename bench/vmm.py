@@ -32,7 +32,7 @@ Figures, one a line, each with its unit (and its target, where it has one):
      completion: total guest MIPS and MIPS per guest.
 
 Times are host wall-clock (time.perf_counter) around the run only (board load and
-guest creation excluded); each figure is the best of R runs (default 3; unix's
+guest creation excluded, and garbage earlier runs left collected first); each figure is the best of R runs (default 3; unix's
 sessions and the scaling runs, the dear ones, once, or R with --repeat), and runs
 that are compared (bare/VMM, a program and its twin) are interleaved, so a busy
 host slows both alike.  The host is shared: figures vary by 10-20% between runs.  --quick
@@ -45,6 +45,7 @@ the emulated trap's cost with none kept and with 2000 (as the dashboard keeps).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -171,6 +172,7 @@ def bare_run(image: str, script: bytes = b"", ram: int = UNIX_RAM) -> tuple[int,
     board = Board(ram)
     board.load(IMAGES / image)
     runner = ConsoleRunner(board, BytesInput(script))
+    gc.collect()  # see vmm_run
     start = time.perf_counter()
     outcome = runner.run()
     elapsed = time.perf_counter() - start
@@ -195,6 +197,11 @@ def vmm_run(count: int = 1, image: str | None = None, script: bytes = b"", ram: 
         if script:
             g.send_input(script, interactive=False)
         guests.append(g)
+    # What earlier runs left (a unix guest's block caches and TLBs, freed only by the
+    # cycle collector) is collected now, not in the middle of this run: a collection
+    # of it took ~40 ms, which landed in whichever run came next (4 us on each exit of
+    # a 10,000-exit microbenchmark).
+    gc.collect()
     start = time.perf_counter()
     vmm.run()
     elapsed = time.perf_counter() - start

@@ -141,8 +141,9 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
             return _highest(s_pend)
         return None
 
-    def take_trap(self, cause: int, tval: int, epc: int) -> Exit | None:
-        """Enter the trap handler the spec chooses, or in host mode report the trap."""
+    def take_trap(self, cause: int, tval: int, epc: int, insn: int | None = None) -> Exit | None:
+        """Enter the trap handler the spec chooses, or in host mode report the trap
+        (with the instruction's bits: `insn` if the caller has them, else fetched)."""
         interrupt = bool(cause & C.INTERRUPT_BIT)
         code = cause & 0x7FFF_FFFF
         deleg = self.mideleg if interrupt else self.medeleg
@@ -162,8 +163,9 @@ class ArchState(CsrMixin, TriggerMixin, MmuMixin):
                 # Reported, not taken: the LR reservation stays, for the monitor to end
                 # only if the guest itself takes a trap (a hidden page fault or an
                 # emulated device access is no trap to the guest's hardware).
-                return Exit(ExitKind.TRAP, cause=cause, tval=tval, epc=epc, priv=priv,
-                            insn=0 if interrupt else self._insn_bits(epc, cause))  # fmt: skip
+                if insn is None:
+                    insn = 0 if interrupt else self._insn_bits(epc, cause)
+                return Exit(ExitKind.TRAP, cause, tval, epc, insn, priv)
             self.mcause, self.mepc, self.mtval = cause, epc, tval
             status &= ~(C.MSTATUS_MPP | C.MSTATUS_MPIE | C.MSTATUS_MIE)
             status |= priv << C.MSTATUS_MPP_SHIFT

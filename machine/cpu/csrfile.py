@@ -88,6 +88,9 @@ class CsrMixin:
     # --- reads -----------------------------------------------------------------------
 
     def csr_read(self, num: int) -> int:
+        field = _FIELD.get(num)
+        if field is not None:  # a plain field (none of the cases below): the common read, first
+            return getattr(self, field)
         if num in ZERO_CSRS:
             return 0
         if num in (C.CYCLE, C.MCYCLE):
@@ -120,7 +123,7 @@ class CsrMixin:
             return self.mip
         if num in TRIGGER_CSRS:
             return self._trigger_read(num)
-        return getattr(self, _FIELD[num])
+        raise KeyError(num)  # (never: check_csr_access lets only implemented CSRs through)
 
     # --- writes ----------------------------------------------------------------------
 

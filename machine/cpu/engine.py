@@ -25,11 +25,12 @@ paths take interrupts at exactly the same instruction.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from machine.clock import NEVER
 from machine.cpu import isa
 from machine.cpu.codegen import JUMP_NAMES, MAX_BLOCK, PLAIN, SYNC, SYSTEM_NAMES, Block, div, rem
-from machine.cpu.csrs import INTERRUPT_BIT
+from machine.cpu.csrs import ILLEGAL_INSN, INTERRUPT_BIT
 from machine.cpu.interp import ColdBlock
 from machine.cpu.trap import Exit, ExitKind, Retry, Trap, Unwind
 
@@ -99,6 +100,9 @@ class EngineMixin:
         self.blocks_translated = 0  # compiled
         self.blocks_interpreted = 0  # started cold
         self.ops: dict[tuple[int, int], object] = {}  # (word, pc) -> its function (interp.make_op)
+        # Host mode: a monitor's handler for TRAP exits, called inside `run` (see there)
+        # so an exit the monitor emulates costs no return to it and no new `run`.
+        self.exit_hook: Callable[[Exit], tuple[int, int | None] | None] | None = None
         ram = self.ram
         self.ns = {
             "X": self.x, "M": M, "SIGN": 0x8000_0000,
@@ -205,7 +209,7 @@ class EngineMixin:
             cache = None
         first = isa.decode(word)
         if first is not None and first.name in SYSTEM_NAMES:
-            block = (lambda lim, d=first, pc=pc: self.exec_system(d, pc)), 1, SYNC
+            block = self._system_block(first, pc), 1, SYNC
             if cache is not None:
                 self._register(off, pc, [off >> 2, (off + first.length - 1) >> 2], block, cache)
             return block
@@ -243,6 +247,58 @@ class EngineMixin:
         if entry is not None and entry[0] is cold:
             jc[pc] = (fn, entry[1], entry[2])
         return fn
+
+    def _system_block(self, d: isa.Decoded, pc: int) -> Callable[[int], int]:
+        """The block of a system instruction: `exec_system`.  A CSR access the
+        current privilege may not make at all (an S- or M-mode CSR from U-mode: every
+        CSR exit of a monitor's guest) raises its illegal-instruction trap straight
+        away — what `check_csr_access` would, with nothing before it to change."""
+        level = (d.imm >> 8) & 3 if d.name.startswith("csr") else 0
+        if not level:
+
+            def plain(lim: int) -> int:
+                return self.exec_system(d, pc)
+
+            plain.csr_trap = None
+            return plain
+        word = d.word
+
+        def block(lim: int) -> int:
+            if self.priv < level:
+                self._insn = word
+                trap = Trap(ILLEGAL_INSN, word)
+                trap.insn = word
+                raise trap
+            return self.exec_system(d, pc)
+
+        block.csr_trap = (level, word)  # for `run` and `trap_at_pc`: the trap, without the call
+        return block
+
+    def trap_at_pc(self) -> Exit | None:
+        """In host mode: the TRAP exit `run` would return at once, before retiring
+        anything, when it can be told without running — the instruction at pc is a
+        CSR access out of this privilege's reach, its block already in the jump cache —
+        with the hart left as that `run` would leave it.  A monitor that has just
+        entered a guest at a CSR instruction (a kernel's trap handler reads and writes
+        several in a row) handles that exit without a trip through `run`.  None
+        whenever `run` could do anything else first: an event due, a trigger armed,
+        tracing, a block not at hand, a trap the hart would take itself.  The caller
+        means to give `run` a budget of at least one instruction."""
+        pc = self.pc
+        priv = self.priv
+        b = self.jcache[priv].get(pc)
+        if b is None or not b[2]:  # (most often: a block of ordinary instructions is next)
+            return None
+        csr_trap = getattr(b[0], "csr_trap", None)
+        if (csr_trap is None or priv >= csr_trap[0] or not self.host_mode or self.trig_exec
+                or self.tracer is not None or self.halted is not None or self.sleeping
+                or (self.mip_hw | self.mip_sw) & self.mie or self.icount + self.idle_cycles >= self.clock.alarm_cycle
+                or (priv <= 1 and self.medeleg >> ILLEGAL_INSN & 1)):  # fmt: skip
+            return None
+        word = csr_trap[1]
+        self._insn = word  # as the block does
+        self.exact = False
+        return self.take_trap(ILLEGAL_INSN, word, pc, word)
 
     def _word_at(self, off: int) -> int | None:
         """The instruction at RAM offset `off`, or None for a 32-bit instruction whose
@@ -360,6 +416,11 @@ class EngineMixin:
         stops at the end of the block it is in (a BUDGET exit), never stepping
         towards it — a monitor's time slice, which needs no exact end, while
         `max_instructions` (the guest's next timer event, say) stays exact.
+
+        In host mode, with `exit_hook` set, a TRAP exit goes to the hook instead of
+        being returned: the hook handles it and returns the (max_instructions, soft)
+        of the `run` the monitor would call next — the loop goes on as that call
+        would, from the top — or None, and `run` returns a HANDLED exit.
         """
         end = self.icount + max_instructions
         soft_end = end if soft is None else self.icount + soft
@@ -371,12 +432,19 @@ class EngineMixin:
                 return exit_
             if self.icount >= soft_end:
                 return Exit(ExitKind.BUDGET)
-            stop = max(self.icount + 1, min(end, self.clock.alarm_cycle - self.idle_cycles))
+            # stop = max(icount + 1, min(end, the alarm)), without the builtins' calls
+            stop = self.clock.alarm_cycle - self.idle_cycles
+            if end < stop:  # noqa: PLR1730 -- min() is a call, which this loop pays on every exit
+                stop = end
+            if stop <= self.icount:
+                stop = self.icount + 1
             dpriv = self.data_priv()
             ns["RT"] = self.rtlb[dpriv]
             ns["WT"] = self.wtlb[dpriv]
             pc = self.pc
             icount = self.icount
+            b = None
+            trapped = None  # (cause, tval, insn bits or None) of a trap to take
             try:
                 live = self.trig_exec and self.execute_trigger_live()
                 if self.stepping or self.exact or (live and self._trig_exec_pages is None):
@@ -408,9 +476,12 @@ class EngineMixin:
                                 break  # near the event: step there rather than translate
                             b = self._block_at(pc)
                         fn, n, kind = b
-                        if kind or icount + n > stop:
+                        lim = icount + n
+                        if kind or lim > stop:
                             break
-                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
+                        if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
+                            lim = soft_end if soft_end < stop else stop  # noqa: FURB136 (as above: no call)
+                        pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
                 else:
@@ -426,9 +497,12 @@ class EngineMixin:
                                 break
                             b = self._block_at(pc)
                         fn, n, kind = b
-                        if kind or icount + n > stop:
+                        lim = icount + n
+                        if kind or lim > stop:
                             break
-                        pc = fn(min(stop, max(soft_end, icount + n)) - icount)
+                        if lim < soft_end:  # lim = min(stop, max(soft_end, icount + n))
+                            lim = soft_end if soft_end < stop else stop  # noqa: FURB136 (as above: no call)
+                        pc = fn(lim - icount)
                         icount += extra[0]
                     self.pc, self.icount = pc, icount
                 if icount < stop and icount < soft_end:
@@ -437,14 +511,24 @@ class EngineMixin:
                     # (checked before the fetch: it has the higher priority).
                     if self.trig_exec:
                         self.check_execute_trigger(pc)
-                    fn, n, kind = self._step_block(pc)
-                    if self.tracer is not None:
-                        self.tracer(self, pc)
-                    self.exact = True
-                    pc = fn(1)
-                    self.exact = False
-                    icount += 1
-                    self.pc, self.icount = pc, icount
+                    if b is not None and b[2]:
+                        fn = b[0]  # the system (or straddling) instruction the blocks stopped at
+                        csr = getattr(fn, "csr_trap", None)
+                        if csr is not None and self.priv < csr[0] and self.tracer is None:
+                            # A CSR out of this privilege's reach (every CSR exit of a
+                            # monitor's guest): its trap, without raising it from the block.
+                            self._insn = csr[1]
+                            trapped = (ILLEGAL_INSN, csr[1], csr[1])
+                    else:
+                        fn, n, kind = self._step_block(pc)
+                    if trapped is None:
+                        if self.tracer is not None:
+                            self.tracer(self, pc)
+                        self.exact = True
+                        pc = fn(1)
+                        self.exact = False
+                        icount += 1
+                        self.pc, self.icount = pc, icount
             except Unwind as u:
                 icount += u.done
                 pc = u.pc if u.pc is not None else (pc + 4 * u.index) & M
@@ -453,12 +537,25 @@ class EngineMixin:
                 # set); after anything else, blocks may run again.
                 self.exact = isinstance(u, Retry)
                 if isinstance(u, Trap):
-                    # A trap retires nothing but still uses up one step of the budget, so a
-                    # hart caught in a trap loop (a handler that cannot be fetched) returns.
-                    end -= 1
-                    exit_ = self.take_trap(u.cause, u.tval, pc)
-                    if exit_ is not None:
+                    trapped = (u.cause, u.tval, u.insn)
+            if trapped is not None:
+                # A trap retires nothing but still uses up one step of the budget, so a
+                # hart caught in a trap loop (a handler that cannot be fetched) returns.
+                end -= 1
+                exit_ = self.take_trap(trapped[0], trapped[1], pc, trapped[2])
+                if exit_ is not None:
+                    hook = self.exit_hook
+                    if hook is None:
                         return exit_
+                    # The monitor handles the exit here, without leaving the loop:
+                    # it gives back the budget a fresh `run` would get (as it
+                    # would call it), or None to have `run` return now.
+                    budget = hook(exit_)
+                    if budget is None:
+                        return Exit(ExitKind.HANDLED)
+                    max_instructions, soft = budget
+                    end = self.icount + max_instructions
+                    soft_end = end if soft is None else self.icount + soft
 
     def step(self) -> Exit:
         """Execute exactly one instruction (or take one pending interrupt)."""
@@ -485,14 +582,15 @@ class EngineMixin:
         if self.halted is not None:
             kind, code = self.halted
             return Exit(ExitKind.HALT, halt=kind, code=code)
-        if self.cycles >= self.clock.alarm_cycle:
+        if self.icount + self.idle_cycles >= self.clock.alarm_cycle:  # (self.cycles, without the call)
             self.clock.fire_due()
-        irq = self.pending_interrupt()
-        if irq is not None:
-            self.sleeping = False
-            exit_ = self.take_trap(INTERRUPT_BIT | irq, 0, self.pc)
-            if exit_ is not None:
-                return exit_
+        if (self.mip_hw | self.mip_sw) & self.mie:  # (mip & mie: pending_interrupt's first test)
+            irq = self.pending_interrupt()
+            if irq is not None:
+                self.sleeping = False
+                exit_ = self.take_trap(INTERRUPT_BIT | irq, 0, self.pc)
+                if exit_ is not None:
+                    return exit_
         if self.sleeping:
             if self.mip & self.mie:
                 self.sleeping = False  # WFI wakes on a locally enabled interrupt (3.3.3)

@@ -32,6 +32,8 @@ from tuivmm.vmm.shadow import PTE_R, PTE_W, PTE_X, ShadowTable
 from tuivmm.vmm.triggers import EXECUTE, GUEST_TRIGGERS
 
 AROUND = 64  # fault-around: pages per aligned block mapped together on a hidden fault
+_BIT0S = sum(1 << (32 * i) for i in range(AROUND))  # bit 0 of each of AROUND 32-bit words, as one integer
+_VA_BITS = 0x41 * _BIT0S  # V and A of each
 
 # The VMM's own machine-mode state on the real hart: mepc always holds this door, so
 # an MRET that the flawed hardware lets run in U-mode lands here, on a page no shadow
@@ -55,6 +57,20 @@ _EMULATED = frozenset({"csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci", 
 
 # Exits decode the same few instruction words over and over.
 decode = functools.lru_cache(maxsize=8192)(_decode_uncached)
+
+
+@functools.lru_cache(maxsize=8192)
+def _emulation(word: int) -> tuple:
+    """How the VMM emulates the privileged instruction `word` that trapped: (its
+    decoding, the trap log's reason, its action), or (None, None, None) if it is
+    none the VMM emulates.  Cached: the same few words trap over and over."""
+    d = decode(word)
+    if d is None or d.name not in _EMULATED:
+        return None, None, None
+    name = d.name
+    reason = (T.CSR if name.startswith("csr") else T.XRET if name.endswith("ret")
+              else T.WFI if name == "wfi" else T.SFENCE)  # fmt: skip
+    return d, reason, T.SLEPT if name == "wfi" else T.EMULATED
 
 
 class GuestCrash(Exception):
@@ -161,22 +177,20 @@ class GuestExits:
             if gpa is not None:
                 word = self.bt.original(gpa, word)
         patched = f"{T.BT_PATCH}: {e.insn:#010x} stands in its place" if word != e.insn else ""
-        d = decode(word)
-        if d is None or d.name not in _EMULATED:
+        d, reason, action = _emulation(word)
+        if d is None:
             self.inject(C.ILLEGAL_INSN, word, e.epc, word, T.EXCEPTION)
             return
-        name = d.name
-        reason = (T.CSR if name.startswith("csr") else T.XRET if name.endswith("ret")
-                  else T.WFI if name == "wfi" else T.SFENCE)  # fmt: skip
         priv = v.priv
         try:
             next_pc = v.exec_system(d, e.epc)
         except Trap as trap:
             self.inject(trap.cause, trap.tval, e.epc, word, reason)
             return
-        action = T.SLEPT if name == "wfi" else T.EMULATED
-        self.log.record(v.cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
-        self._retire(next_pc)
+        self.log.record(v.icount + v.idle_cycles, e.epc, priv, word, C.ILLEGAL_INSN, reason, action, patched)
+        v.pc = next_pc  # (_retire's work, inline: this is the most common exit)
+        v.icount += 1
+        self.emulated_instructions += 1
 
     def _flawed_mret(self, e: Exit) -> None:
         """An MRET the flawed hardware let run (the door caught it): do what it should
@@ -269,7 +283,8 @@ class GuestExits:
         if access == FETCH and (pmp_split or va >> 12 == DOOR_PAGE):
             self._step_unmappable(e, va, gpa, priv)
             return
-        if (pmp_split or va >> 12 == DOOR_PAGE or (access != FETCH and self.context_key() == ("mprv",))
+        mprv = v.priv == C.M and v.mstatus & C.MSTATUS_MPRV  # context_key() == ("mprv",), without the key
+        if (pmp_split or va >> 12 == DOOR_PAGE or (access != FETCH and mprv)
                 or (access == STORE and page in v._watch_pages)):  # fmt: skip
             self._emulate_access(e, va, gpa, mmio=False)
             return
@@ -341,6 +356,8 @@ class GuestExits:
         the run failed), and handle the exit it made, if any."""
         v = self.vcpu
         hart = self.vmm.hart
+        # Inside an exit already: the inner exit is handled below, not by the hook.
+        hook, hart.exit_hook = hart.exit_hook, None
         try:
             hart.pc = v.pc
             before = hart.icount
@@ -350,6 +367,7 @@ class GuestExits:
             self.direct_instructions += ran
             v.pc = hart.pc
         finally:
+            hart.exit_hook = hook
             undo()
             hart.drop_address_spaces()
         if inner.kind is ExitKind.TRAP:
@@ -425,34 +443,48 @@ class GuestExits:
         v = self.vcpu
         ram = v.ram
         first = va & ~(AROUND * 4096 - 1)
-        pages: list[tuple[int, int, int | None]] = []  # (va, gpa, pte or None)
-        if leaf is None:
-            if self.context_key() == ("mprv",):
+        # Only the pages the shadow lacks are looked at (a sweep finds most of the
+        # block behind it mapped already); memoryview slices are read with tolist,
+        # many times faster than iterating them.
+        pages: list[tuple[int, int, int | None]]  # (va, gpa, pte or None)
+        if leaf is not None and leaf[2] == 0:
+            start = ((leaf[1] & ~0xFFF) - ram.base) >> 2
+            slot = (first >> 12) & 0x3FF
+            # First a test of all the block's words at once, as two integers: a page is
+            # looked at only if the shadow lacks it (V clear) and its guest PTE has V
+            # and A set — in a sweep, usually none is (the pages behind it are mapped,
+            # those ahead not accessed yet), and the word-by-word look is skipped.
+            pte_bytes = ram.data[4 * (start + slot) : 4 * (start + slot + AROUND)]
+            not_va = (int.from_bytes(pte_bytes, "little") & _VA_BITS) ^ _VA_BITS  # a word's 0: V and A set
+            if (not_va | not_va >> 6 | table.leaves_as_int(first, AROUND)) & _BIT0S == _BIT0S:
                 return 0
-            pages = [(first + 4096 * i, first + 4096 * i, None) for i in range(AROUND)]
+            present = table.leaves(first, AROUND)
+            words = ram.words[start + slot : start + slot + AROUND].tolist()
+            # absent from the shadow; valid, a leaf, accessed: anything else would fault for the guest
+            pages = [(first + 4096 * i, (w >> 10) << 12, w) for i, (shadow_pte, w) in enumerate(zip(present, words))
+                     if not shadow_pte & 1 and w & 0x41 == 0x41 and w & 0xA]  # fmt: skip
         else:
-            pte, pte_addr, level = leaf
-            if level == 1:
+            present = table.leaves(first, AROUND)
+            absent = [i for i, shadow_pte in enumerate(present) if not shadow_pte & 1]
+            if not absent:
+                return 0
+            if leaf is None:
+                if self.context_key() == ("mprv",):
+                    return 0
+                pages = [(first + 4096 * i, first + 4096 * i, None) for i in absent]
+            else:
+                pte = leaf[0]
                 try:
                     base = v.leaf_address(pte, 1, first, LOAD)
                 except Trap:
                     return 0
-                pages = [(first + 4096 * i, base + 4096 * i, pte) for i in range(AROUND)]
-            else:
-                words = ram.words
-                start = ((pte_addr & ~0xFFF) - ram.base) >> 2
-                slot = (first >> 12) & 0x3FF
-                for i, w in enumerate(words[start + slot : start + slot + AROUND]):
-                    # valid, a leaf, accessed: anything else would fault for the guest
-                    if w & 0x41 == 0x41 and w & 0xA:
-                        pages.append((first + 4096 * i, (w >> 10) << 12, w))
+                pages = [(first + 4096 * i, base + 4096 * i, pte) for i in absent]
         here = va >> 12
         mapped = 0
         scanned = self.bt.scanned if self.bt is not None else None
-        present = table.leaves(first, AROUND)
         lo, hi = ram.base, ram.base + ram.size - 4096
         for page_va, gpa, pte in pages:
-            if present[(page_va - first) >> 12] & 1 or not lo <= gpa <= hi:
+            if not lo <= gpa <= hi:
                 continue
             if page_va >> 12 == here or page_va >> 12 == DOOR_PAGE:
                 continue

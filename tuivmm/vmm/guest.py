@@ -103,7 +103,8 @@ class Guest(GuestExits):
         if self.port is not None:
             self.port.on_delivery = self.kick
         self.shadows: dict[tuple, ShadowTable] = {}
-        self.current: ShadowTable | None = None
+        self.current: ShadowTable | None = None  # the shadow the real hart is on (None: look again)
+        self.current_view: tuple = ()  # (priv, mstatus, satp) `current` was chosen for (Vmm._enter)
         self.spaces = SatpHistory()  # the satp values it has written: its address spaces (spaces.py)
         self.vcpu.on_satp = lambda satp: self.spaces.note(satp, self.vcpu.cycles, window)
         self.log = T.TrapLog(name, vmm.sequence)

@@ -60,7 +60,7 @@ from machine.bus import Bus
 from machine.clock import NEVER
 from machine.cpu import csrs as C
 from machine.cpu.hart import Hart
-from machine.cpu.trap import ExitKind
+from machine.cpu.trap import Exit, ExitKind
 from machine.loader import LoadError
 from machine.memory import Ram, RamWindow
 from tuivmm.vmm import traplog as T
@@ -131,6 +131,15 @@ class Vmm:
         self._one_slice_a_turn = asyncio.Lock()  # realtime: see serve()
         self.exit_states_kept = 0  # see keep_exit_states
         self.loaded_triggers: tuple[tuple[int, int], ...] = ()  # on the real hart now (triggers.py)
+        # The slice being run (run_slice): its guest, where it ends on the guest's clock, exits it
+        # may still make, whether its end is exact; and the real hart's icount at the
+        # last entry (`_enter`), from which `_account` counts what the guest ran.
+        self._slice_end = 0
+        self._exits_left = 0
+        self._exact = False
+        self._slice_guest: Guest | None = None
+        self._entered_at = 0
+        self.fast_exits = True
 
     def keep_exit_states(self, count: int) -> None:
         """Each guest, now and later, keeps what each of its newest `count` exits did
@@ -281,12 +290,18 @@ class Vmm:
         """Point the real hart at the shadow for the guest's current mode, at its pc."""
         hart = self.hart
         v = guest.vcpu
-        table = guest.shadow()
-        if guest.current is not table or hart.satp != table.satp:
-            guest.current = table
-            hart.switch_address_space(table.satp)
+        # The shadow depends on the guest's privilege, mstatus and satp only (context_key);
+        # while they stand and no flush dropped it (which clears `current`), it stays.
+        view = (v.priv, v.mstatus, v.satp)
+        if guest.current is None or view != guest.current_view:
+            table = guest.shadow()
+            if guest.current is not table or hart.satp != table.satp:
+                guest.current = table
+                hart.switch_address_space(table.satp)
+            guest.current_view = view
         hart.pc = v.pc
         hart.priv = C.U
+        self._entered_at = hart.icount
         # The naive part: the guest's supervisor state sits in the real CSRs, so an
         # SRET the flawed hardware lets run goes where the guest kernel meant.
         hart.sepc = v.sepc
@@ -310,7 +325,14 @@ class Vmm:
         """Run `guest` for up to `cycles` of its virtual time (default: one slice), or
         until it has made `slice_exits` exits (so a guest that traps all the time does
         not hold the host for long).  The end may run a few instructions over (to the
-        end of a translated block) unless `exact`; either way it is deterministic."""
+        end of a translated block) unless `exact`; either way it is deterministic.
+
+        A turn of the loop (`_turn`) looks at the guest — input, timers, interrupts,
+        sleep, the slice's end — and gives the real hart's budget; the hart runs the
+        guest until it exits; `_exit` handles the exit.  With `fast_exits` the hart
+        calls `_exit_hook` for each exit from inside its run loop, which does the same
+        `_exit`, `_turn` and `_enter` in the same order, so the guest runs exactly as
+        it would without it — only the return to here and the new `run` are saved."""
         if guest.state is not GuestState.RUNNING:
             return
         if self.before_slice is not None:
@@ -318,90 +340,29 @@ class Vmm:
             if guest.state is not GuestState.RUNNING:
                 return
         self.slices_run += 1
-        v = guest.vcpu
         hart = self.hart
-        end = v.cycles + (cycles or self.slice_cycles)
-        exits_left = self.slice_exits
+        self._slice_end = guest.vcpu.cycles + (cycles or self.slice_cycles)
+        self._exits_left = self.slice_exits
+        self._exact = exact
+        self._slice_guest = guest
         guest.slices += 1
         try:
             self.load(guest)
-            clock = v.clock
-            while guest.state is GuestState.RUNNING and exits_left > 0:
-                guest.passes += 1
-                if guest.passes == guest.replay_due:
-                    guest.replay_feed(guest)
-                if guest.input:
-                    guest.offer_input()
-                if v.cycles >= clock.alarm_cycle:
-                    clock.fire_due()
-                if v.halted is not None and guest._check_halt():
+            while True:
+                budget = self._turn(guest)
+                if budget is None:
                     return
-                if v.mip & v.mie:
-                    if v.sleeping and self.realtime:
-                        guest.wake_up()  # the sleep lasted as long as it did on the wall clock
-                    v.sleeping = False  # WFI ends when an enabled interrupt is pending, taken or not
-                    guest.deliver_interrupt()
-                if v.sleeping:
-                    if self.realtime:
-                        guest.fall_asleep()
-                    alarm = v.clock.alarm_cycle
-                    if alarm >= NEVER:
-                        if not guest.input:
-                            guest.state = GuestState.IDLE
-                            guest.wake.clear()
-                        return
-                    target = min(alarm, end)
-                    if self.realtime:
-                        # Sleeping time follows the wall clock: the guest naps (in
-                        # `serve`) until the wall clock reaches its timer, however far
-                        # past this slice's end (an idle kernel's next tick may be a
-                        # second away): waking at each slice's end would cost the host
-                        # hundreds of empty slices a second.  Input, a frame or a
-                        # command cuts the nap short.
-                        allowed = guest.wall_cycles()
-                        if allowed < alarm:
-                            if allowed > v.cycles:
-                                v.idle_cycles += allowed - v.cycles
-                            guest.asleep_until = guest.wall_time(alarm)
-                            return
-                    if target > v.cycles:
-                        v.idle_cycles += target - v.cycles
-                    if v.cycles >= end:
-                        return
-                    continue
-                now = v.cycles
-                if now >= end:
-                    return
-                alarm = clock.alarm_cycle - now  # exact: the guest's timer fires right there
-                if alarm <= 0:
-                    continue
-                if guest.instruction_limit is not None:
-                    left = guest.instruction_limit - guest.retired_total
-                    if left <= 0:
-                        guest.state = GuestState.STOPPED
-                        guest.reason = LIMIT_REASON
-                        return
-                    alarm = min(alarm, left)
                 self._enter(guest)
-                before = hart.icount
-                if exact:
-                    exit_ = hart.run(min(alarm, end - now))
-                else:
-                    exit_ = hart.run(alarm, soft=end - now)  # the slice's end may run a block over
-                ran = hart.icount - before
-                v.pc = hart.pc
-                v.icount += ran
-                guest.direct_instructions += ran
-                if exit_.kind is ExitKind.TRAP:
-                    exits_left -= 1
-                    guest._stalled = 0 if ran else guest._stalled + 1
-                    if guest._stalled > STUCK_EXITS:
-                        raise GuestCrash("stuck: it traps again and again without retiring an instruction")
-                    guest.handle_exit(exit_)
-                    guest._check_halt()
-                elif exit_.kind is not ExitKind.BUDGET:
+                exit_ = hart.run(*budget)
+                kind = exit_.kind
+                if kind is ExitKind.HANDLED:
+                    return  # the hook handled the exits and took the turns; the slice is over
+                if kind is ExitKind.TRAP:
+                    self._exit(guest, exit_)
+                elif kind is not ExitKind.BUDGET:
                     raise GuestCrash(f"unexpected exit from the real hart: {exit_.describe()}")
                 else:
+                    self._account(guest)
                     guest._stalled = 0
         except GuestCrash as exc:
             guest.crash(str(exc))
@@ -409,6 +370,133 @@ class Vmm:
             guest.crash(str(exc))
         except Exception as exc:  # noqa: BLE001 -- a bug of the VMM's: it costs this guest only
             guest.crash(f"the VMM could not emulate this: {type(exc).__name__}: {exc}")
+
+    @property
+    def fast_exits(self) -> bool:
+        """Whether the real hart hands exits to the VMM inside its run loop (the
+        default); off, each exit returns from `Hart.run` to `run_slice`.  The two give
+        the same run — the tests compare them."""
+        return self.hart.exit_hook is not None
+
+    @fast_exits.setter
+    def fast_exits(self, on: bool) -> None:
+        self.hart.exit_hook = self._exit_hook if on else None
+
+    def _turn(self, guest: Guest) -> tuple[int, int | None] | None:
+        """One turn of the slice's loop, between two runs of the real hart: console
+        input, the guest's timer, halts, interrupts and WFI sleep, then the budget
+        for the next run — (max_instructions, soft) for `Hart.run` — or None when
+        the slice is over (its time or exits used up, or the guest stopped)."""
+        v = guest.vcpu
+        clock = v.clock
+        end = self._slice_end
+        while guest.state is GuestState.RUNNING and self._exits_left > 0:
+            guest.passes += 1
+            if guest.passes == guest.replay_due:
+                guest.replay_feed(guest)
+            if guest.input:
+                guest.offer_input()
+            if v.icount + v.idle_cycles >= clock.alarm_cycle:  # (v.cycles, without the property's call)
+                clock.fire_due()
+            if v.halted is not None and guest._check_halt():
+                return None
+            if (v.mip_hw | v.mip_sw) & v.mie:  # (v.mip & v.mie)
+                if v.sleeping and self.realtime:
+                    guest.wake_up()  # the sleep lasted as long as it did on the wall clock
+                v.sleeping = False  # WFI ends when an enabled interrupt is pending, taken or not
+                guest.deliver_interrupt()
+            if v.sleeping:
+                if self.realtime:
+                    guest.fall_asleep()
+                alarm = v.clock.alarm_cycle
+                if alarm >= NEVER:
+                    if not guest.input:
+                        guest.state = GuestState.IDLE
+                        guest.wake.clear()
+                    return None
+                target = min(alarm, end)
+                if self.realtime:
+                    # Sleeping time follows the wall clock: the guest naps (in
+                    # `serve`) until the wall clock reaches its timer, however far
+                    # past this slice's end (an idle kernel's next tick may be a
+                    # second away): waking at each slice's end would cost the host
+                    # hundreds of empty slices a second.  Input, a frame or a
+                    # command cuts the nap short.
+                    allowed = guest.wall_cycles()
+                    if allowed < alarm:
+                        if allowed > v.cycles:
+                            v.idle_cycles += allowed - v.cycles
+                        guest.asleep_until = guest.wall_time(alarm)
+                        return None
+                if target > v.cycles:
+                    v.idle_cycles += target - v.cycles
+                if v.cycles >= end:
+                    return None
+                continue
+            now = v.icount + v.idle_cycles
+            if now >= end:
+                return None
+            alarm = clock.alarm_cycle - now  # exact: the guest's timer fires right there
+            if alarm <= 0:
+                continue
+            if guest.instruction_limit is not None:
+                left = guest.instruction_limit - guest.retired_total
+                if left <= 0:
+                    guest.state = GuestState.STOPPED
+                    guest.reason = LIMIT_REASON
+                    return None
+                alarm = min(alarm, left)
+            if self._exact:
+                return min(alarm, end - now), None
+            return alarm, end - now  # the slice's end may run a block over
+        return None
+
+    def _account(self, guest: Guest) -> int:
+        """The real hart stopped: what it ran since `_enter` is the guest's.  Returns
+        how many instructions that was."""
+        hart = self.hart
+        v = guest.vcpu
+        ran = hart.icount - self._entered_at
+        self._entered_at = hart.icount
+        v.pc = hart.pc
+        v.icount += ran
+        guest.direct_instructions += ran
+        return ran
+
+    def _exit(self, guest: Guest, exit_: Exit) -> None:
+        """A TRAP exit from the real hart: count it against the slice, and handle it."""
+        hart = self.hart  # (_account's work, inline: once an exit)
+        v = guest.vcpu
+        ran = hart.icount - self._entered_at
+        self._entered_at = hart.icount
+        v.pc = hart.pc
+        v.icount += ran
+        guest.direct_instructions += ran
+        self._exits_left -= 1
+        guest._stalled = 0 if ran else guest._stalled + 1
+        if guest._stalled > STUCK_EXITS:
+            raise GuestCrash("stuck: it traps again and again without retiring an instruction")
+        guest.handle_exit(exit_)
+        if guest.vcpu.halted is not None:
+            guest._check_halt()
+
+    def _exit_hook(self, exit_: Exit) -> tuple[int, int | None] | None:
+        """The real hart's `exit_hook` (see `fast_exits`): what `run_slice` does from
+        a TRAP exit to the next `Hart.run` — handle it, take a turn, enter again —
+        giving back that run's budget, or None when the slice is over."""
+        guest = self._slice_guest
+        hart = self.hart
+        while True:
+            self._exit(guest, exit_)
+            budget = self._turn(guest)
+            if budget is None:
+                return None
+            self._enter(guest)
+            # Entered at another CSR instruction (a kernel's trap handler saving and
+            # restoring state): its exit, as the hart would make it, without running it.
+            exit_ = hart.trap_at_pc()
+            if exit_ is None:
+                return budget
 
     def step(self, guest: Guest) -> None:
         """Single-step a paused (or running) guest: one instruction retired, or one
