@@ -449,22 +449,6 @@ class EngineMixin:
                 live = self.trig_exec and self.execute_trigger_live()
                 if self.stepping or self.exact or (live and self._trig_exec_pages is None):
                     pass  # step (an execute trigger armed for a range: every pc is checked)
-                elif not live and soft_end >= stop:
-                    # The common loop, with no soft budget before the event: each block
-                    # may run up to it.  (The loop below is the same, for a soft end.)
-                    jc = self.jcache[self.priv]
-                    while icount < stop:
-                        b = jc.get(pc)
-                        if b is None:
-                            if stop - icount < MAX_BLOCK:
-                                break  # near the event: step there rather than translate
-                            b = self._block_at(pc)
-                        fn, n, kind = b
-                        if kind or icount + n > stop:
-                            break
-                        pc = fn(stop - icount)
-                        icount += extra[0]
-                    self.pc, self.icount = pc, icount
                 elif not live:
                     jc = self.jcache[self.priv]
                     while icount < stop:

@@ -465,13 +465,7 @@ class Vmm:
 
     def _exit(self, guest: Guest, exit_: Exit) -> None:
         """A TRAP exit from the real hart: count it against the slice, and handle it."""
-        hart = self.hart  # (_account's work, inline: once an exit)
-        v = guest.vcpu
-        ran = hart.icount - self._entered_at
-        self._entered_at = hart.icount
-        v.pc = hart.pc
-        v.icount += ran
-        guest.direct_instructions += ran
+        ran = self._account(guest)
         self._exits_left -= 1
         guest._stalled = 0 if ran else guest._stalled + 1
         if guest._stalled > STUCK_EXITS:
