@@ -32,11 +32,11 @@ Figures, one a line, each with its unit (and its target, where it has one):
      completion: total guest MIPS and MIPS per guest.
 
 Times are host wall-clock (time.perf_counter) around the run only (board load and
-guest creation excluded, and garbage earlier runs left collected first); each figure is the best of R runs (default 3; unix's
-sessions and the scaling runs, the dear ones, once, or R with --repeat), and runs
-that are compared (bare/VMM, a program and its twin) are interleaved, so a busy
-host slows both alike.  The host is shared: figures vary by 10-20% between runs.  --quick
-runs each once, `syscalls 5000`, smaller microbenchmarks and 1, 2, 4 guests.
+guest creation excluded, and garbage earlier runs left collected first); each
+figure is the best of R runs (default 3; unix's sessions and the scaling runs, the
+dear ones, once, or R with --repeat), and runs that are compared (bare/VMM, a
+program and its twin) are interleaved, so a busy host slows both alike.  The host
+is shared: figures vary by 10-20% between runs.  --quick runs each once, `syscalls 5000`, smaller microbenchmarks and 1, 2, 4 guests.
 --keep-states 2000 measures the VMM as the dashboard runs it, keeping each exit's
 before and after for the trap inspector; whatever it says, one more figure compares
 the emulated trap's cost with none kept and with 2000 (as the dashboard keeps).
