@@ -308,18 +308,18 @@ def test_unix_with_input_before_and_after_the_snapshot_and_a_disk_write_ends_the
         shutil.copyfile(base, disk)
         return vmm.add_guest(resolve("unix"), name="unix", disk=str(disk))
 
-    # At 455,200 instructions the shell is echoing `write f hi`, half of it still in
+    # At 160,920 instructions the shell is echoing `write f hi`, half of it still in
     # the UART's FIFO, and `ls` is typed but not handed over yet: both travel in the
     # snapshot; the file is written after the restore.  Both runs end idle at the
     # prompt (the kernel stops its clock tick there), in the same state.
     def check(g):
         assert bytes(g.input) == b"ls\n" and g.board.uart.rx_pending() and g.output.endswith(b"$ w")
 
-    straight, restored = prove(add, split=455_200, end=None, tmp_path=tmp_path, at_split=check,
+    straight, restored = prove(add, split=160_920, end=None, tmp_path=tmp_path, at_split=check,
                                before=b"write f hi\nls\n", after=b"cat f\n", interactive=False)  # fmt: skip
     console = bytes(restored.output).decode()
     assert console.endswith("$ write f hi\n$ ls\nf 3\n$ cat f\nhi\n$ ")
-    assert restored.state is GuestState.IDLE and restored.instructions > 455_200
+    assert restored.state is GuestState.IDLE and restored.instructions > 160_920
     assert restored.board.net.mac == straight.board.net.mac == bytes.fromhex("525400000001")
 
 
@@ -523,7 +523,7 @@ def test_a_program_guest_snapshot_survives_in_a_file_of_plain_data(tiny_snapshot
 def unix_runs(tmp_path_factory):
     """`tuivmm run unix` straight until it waits at its prompt with its clock tick
     stopped (the run then ends idle; --max-insns 900,000 is only a cap), and the same
-    run saved at 600,000 (input typed and read before the snapshot)."""
+    run saved at 300,000 (input typed and read before the snapshot)."""
     where = tmp_path_factory.mktemp("unix")
     disk = where / "first.img"
     straight_disk = where / "straight.img"
@@ -531,7 +531,7 @@ def unix_runs(tmp_path_factory):
     shutil.copyfile(disk, straight_disk)
     script = b"write f hi\nls\n"
     straight = tuivmm("run", "unix", "--disk", str(straight_disk), "--max-insns", "900000", stdin=script)
-    first = tuivmm("run", "unix", "--disk", str(disk), "--max-insns", "600000", "--save", str(where / "u.snap"),
+    first = tuivmm("run", "unix", "--disk", str(disk), "--max-insns", "300000", "--save", str(where / "u.snap"),
                    stdin=script)  # fmt: skip
     return where, straight, first
 
@@ -541,8 +541,8 @@ def test_a_run_saved_and_restored_in_another_process_prints_what_the_straight_ru
     assert first.returncode == 124
     kib = -(-(where / "u.snap").stat().st_size // 1024)
     assert first.stderr.decode().splitlines() == [
-        f"tuivmm: saved unix after 600000 instructions to {where / 'u.snap'} ({kib} KiB)",
-        "tuivmm: unix stopped after 600000 instructions (--max-insns 600000)",
+        f"tuivmm: saved unix after 300000 instructions to {where / 'u.snap'} ({kib} KiB)",
+        "tuivmm: unix stopped after 300000 instructions (--max-insns 300000)",
     ]
     restored = tuivmm("run", "--restore", str(where / "u.snap"), "--max-insns", "900000")
     assert restored.returncode == straight.returncode == 0  # both end waiting at the prompt
@@ -560,7 +560,7 @@ def test_a_restored_run_reads_new_input_and_keeps_its_disk_in_a_file_named_for_i
     assert result.returncode == 0, result.stderr  # waiting at the prompt after `cat f`
     assert "$ cat f\nhi\n$ " in by_guest(result.stdout)["unix"].decode()
     assert tufs.open_image(kept).read_file("f") == b"hi\n"
-    assert 600_000 < read_snapshot(where / "u2.snap").header["vcpu"]["icount"] < 900_000
+    assert 300_000 < read_snapshot(where / "u2.snap").header["vcpu"]["icount"] < 900_000
     other = where / "other.img"
     tufs.mkfs(other)  # an empty file system: not the disk in the snapshot
     refused = tuivmm("run", "--restore", str(where / "u.snap"), "--disk", f"unix={other}")

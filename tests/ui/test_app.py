@@ -170,6 +170,7 @@ async def test_alt_g_stops_the_guest_for_gdb_and_shows_it_in_the_list_until_alt_
             await wait_for(pilot, lambda: "unix" not in session.debuggers, "the stub to close", 10)
             assert await asyncio.wait_for(reader.read(), 20) == b""
             writer.close()
+            unix.send_input(b"mem\n")  # (it may have reached its prompt and sleep there)
             await wait_for(pilot, lambda: unix.instructions > held_at, "unix to run again")
             assert unix.state is not GuestState.DEBUG
     finally:
