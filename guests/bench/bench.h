@@ -1,7 +1,10 @@
 // What the benchmark programs share: 32-bit words, the xorshift32 stream that
 // makes their inputs, polled output on the UART and the finisher that ends the
-// run.  Each program is one .c file with main(), linked with entry.S and io.c.
+// run.  Each program is one .c file with main(), linked with the compute guest's
+// entry.S and uart.c (bench/guest.mk).
 #pragma once
+
+#include "../compute/uart.h"
 
 // Exactly 32 bits on the guest (ilp32); taken from the compiler, no libc header.
 typedef __UINT32_TYPE__ uint32;
@@ -16,7 +19,3 @@ static inline uint32 xorshift32(uint32 *state)
     return *state = x;
 }
 
-void uart_puts(const char *s);
-void uart_putu(unsigned n);                 // decimal
-void uart_putx(unsigned n);                 // 0x and eight hex digits
-void power_off(void) __attribute__((noreturn));

@@ -21,9 +21,9 @@ void main(void)
     uint32 n = fib_n;
     uint32 f = fib(n);
     uart_puts("fib(");
-    uart_putu(n);
+    uart_putu(n, 0);
     uart_puts(") = ");
-    uart_putu(f);
+    uart_putu(f, 0);
     uart_puts("\n");
     power_off();
 }

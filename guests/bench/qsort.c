@@ -73,7 +73,7 @@ void main(void)
         sum = (sum ^ words[i]) * 16777619u;
     }
     uart_puts("qsort: ");
-    uart_putu(SORT_N);
+    uart_putu(SORT_N, 0);
     uart_puts(" words, sorted: ");
     uart_puts(sorted ? "yes" : "NO");
     uart_puts(", checksum ");

@@ -48,9 +48,9 @@ void main(void)
     uint32 count = sieve();
     uint32 crc = crc32(is_prime, SIEVE_N);
     uart_puts("sieve: primes below ");
-    uart_putu(SIEVE_N);
+    uart_putu(SIEVE_N, 0);
     uart_puts(": ");
-    uart_putu(count);
+    uart_putu(count, 0);
     uart_puts(", crc32 ");
     uart_putx(crc);
     uart_puts("\n");
